@@ -1,0 +1,48 @@
+"""The project's one error type for bad input, and the problem records it carries.
+
+A problem names where it is (file, row, column), what was found (value) and what was
+expected (message). Loaders collect every independent problem and raise once, so a
+user fixes a broken file in one pass instead of one traceback at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    row: int | None  # 1-based line number in the file (the header is line 1); None = whole file
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.message}{shown}"
+
+
+class SubError(Exception):
+    """Bad input: carries one or more problems. The CLI prints them and exits with `exit_code`."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem] | Problem, summary: str | None = None):
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        self.summary = summary or f"{len(self.problems)} problem(s) found"
+        super().__init__(self.render())
+
+    def render(self, limit: int | None = None) -> str:
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [self.summary, *(f"  {p}" for p in shown)]
+        if limit is not None and len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        return "\n".join(lines)

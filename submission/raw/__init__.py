@@ -1,0 +1,1 @@
+"""The raw EDC extract: its layout (specs/raw), its loader and the synthetic-study generator."""
