@@ -67,7 +67,7 @@ class _Collector:
 
 
 def _show(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     return str(value)
 
