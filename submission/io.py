@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import Problem, SubError
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -46,3 +49,19 @@ def staged_folder(target: Path) -> Iterator[Path]:
     os.replace(stage, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- build timestamp
+
+def build_timestamp(default: dt.datetime) -> dt.datetime:
+    """The creation time written into outputs: SOURCE_DATE_EPOCH when set, else `default`.
+
+    Never the wall clock, so that two builds of the same inputs give the same bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip():
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None)
+        except ValueError:
+            raise SubError(Problem("SOURCE_DATE_EPOCH", None, None, epoch, "expected whole seconds since 1970")) from None
+    return default

@@ -1,0 +1,54 @@
+"""A dataset with its attributes: the unit every stage hands to the writers and checkers.
+
+Frames carry values; `Column` carries what XPT and define.xml need to know about each
+variable. Kinds: `text` (character), `integer` and `float` (numeric), `date`, `datetime`
+and `time` (numeric SAS dates, datetimes and times shown with a format such as DATE9.;
+dates and datetimes are held in memory as datetime64, times as seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+Kind = Literal["text", "integer", "float", "date", "datetime", "time"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: Kind = "text"
+    format: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind != "text"
+
+
+@dataclass
+class Dataset:
+    name: str
+    label: str
+    frame: pd.DataFrame
+    columns: list[Column]
+    keys: list[str] = field(default_factory=list)
+    # Where each record came from (e.g. "ae.csv row 12"), aligned with `frame`, for messages only.
+    provenance: pd.Series | None = None
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if list(self.frame.columns) != names:
+            self.frame = self.frame.reindex(columns=names)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def text_length(self, name: str) -> int:
+        """The longest value of a character variable, in bytes (at least 1, as XPT requires)."""
+        values = self.frame[name].dropna().astype(str)
+        if values.empty:
+            return 1
+        return max(1, int(values.str.encode("utf-8").str.len().max()))

@@ -1,0 +1,183 @@
+"""CDISC Dataset-JSON 1.1: the UTF-8 twin of each XPT file, its reader and a structural check.
+
+Numbers stay numbers, missing values are null, dates and datetimes are ISO 8601 strings with
+the XPT storage named in `targetDataType` (as CDISC's own pilot files do).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .dataset import Column, Dataset
+from .errors import Problem, SubError
+from .io import write_atomic
+
+VERSION = "1.1.0"
+DATA_TYPES = {"string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI"}
+TOP_REQUIRED = {"datasetJSONCreationDateTime": str, "datasetJSONVersion": str, "itemGroupOID": str,
+                "records": int, "name": str, "label": str, "columns": list, "rows": list}
+TOP_OPTIONAL = {"fileOID": str, "dbLastModifiedDateTime": str, "originator": str, "sourceSystem": dict,
+                "studyOID": str, "metaDataVersionOID": str, "metaDataRef": str}
+COLUMN_REQUIRED = {"itemOID": str, "name": str, "label": str, "dataType": str}
+COLUMN_OPTIONAL = {"targetDataType": str, "length": int, "displayFormat": str, "keySequence": int}
+
+_JSON_TYPE = {"text": "string", "integer": "integer", "float": "double", "date": "date", "datetime": "datetime",
+              "time": "time"}
+
+
+def _cell(value, kind: str):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "text":
+        return str(value)
+    if kind == "integer":
+        return int(value)
+    if kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+    if kind == "time":
+        seconds = int(value)
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: str,
+                 metadata_ref: str | None = None, originator: str = "sub", version: str = "") -> dict:
+    columns = []
+    for col in ds.columns:
+        entry: dict = {"itemOID": f"IT.{ds.name}.{col.name}", "name": col.name, "label": col.label,
+                       "dataType": _JSON_TYPE[col.kind]}
+        if col.kind in ("date", "datetime", "time"):
+            entry["targetDataType"] = "integer"
+        if col.kind == "text":
+            entry["length"] = ds.text_length(col.name)
+        if col.format:
+            entry["displayFormat"] = col.format
+        if col.name in ds.keys:
+            entry["keySequence"] = ds.keys.index(col.name) + 1
+        columns.append(entry)
+    kinds = [c.kind for c in ds.columns]
+    series = [ds.frame[c.name].tolist() for c in ds.columns]
+    rows = [[_cell(v, k) for v, k in zip(row, kinds)] for row in zip(*series)] if series else []
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
+    out = {
+        "datasetJSONCreationDateTime": stamp,
+        "datasetJSONVersion": VERSION,
+        "fileOID": f"{study_oid}.{ds.name}",
+        "dbLastModifiedDateTime": stamp,
+        "originator": originator,
+        "sourceSystem": {"name": "sub", "version": version},
+        "studyOID": study_oid,
+        "metaDataVersionOID": mdv_oid,
+        "itemGroupOID": f"IG.{ds.name}",
+        "records": len(rows),
+        "name": ds.name,
+        "label": ds.label,
+        "columns": columns,
+        "rows": rows,
+    }
+    if metadata_ref:
+        out["metaDataRef"] = metadata_ref
+    return out
+
+
+def write_dataset_json(ds: Dataset, path: Path, **kwargs) -> None:
+    body = json.dumps(to_json_dict(ds, **kwargs), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    write_atomic(Path(path), body.encode("utf-8"))
+
+
+def structure_problems(obj: object, file: str) -> list[Problem]:
+    """Check a parsed Dataset-JSON document against the 1.1 structure (keys, types, rows)."""
+    out: list[Problem] = []
+
+    def bad(column: str | None, value, message: str) -> None:
+        out.append(Problem(file, None, column, None if value is None else str(value)[:80], message))
+
+    if not isinstance(obj, dict):
+        return [Problem(file, None, None, None, "top level is not a JSON object")]
+    for key, kind in TOP_REQUIRED.items():
+        if key not in obj:
+            bad(key, None, "required attribute is missing")
+        elif not isinstance(obj[key], kind) or (kind is int and isinstance(obj[key], bool)):
+            bad(key, obj[key], f"expected a JSON {kind.__name__}")
+    for key, kind in TOP_OPTIONAL.items():
+        if key in obj and not isinstance(obj[key], kind):
+            bad(key, obj[key], f"expected a JSON {kind.__name__}")
+    for key in set(obj) - set(TOP_REQUIRED) - set(TOP_OPTIONAL):
+        bad(key, None, "not a Dataset-JSON 1.1 attribute")
+    if isinstance(obj.get("sourceSystem"), dict) and set(obj["sourceSystem"]) != {"name", "version"}:
+        bad("sourceSystem", obj["sourceSystem"], "expected exactly name and version")
+    if str(obj.get("datasetJSONVersion", "")).split(".")[:2] != ["1", "1"]:
+        bad("datasetJSONVersion", obj.get("datasetJSONVersion"), "expected version 1.1.x")
+    columns = obj.get("columns") if isinstance(obj.get("columns"), list) else []
+    for i, col in enumerate(columns):
+        if not isinstance(col, dict):
+            bad(f"columns[{i}]", col, "expected an object")
+            continue
+        for key, kind in COLUMN_REQUIRED.items():
+            if not isinstance(col.get(key), kind):
+                bad(f"columns[{i}].{key}", col.get(key), f"required {kind.__name__} is missing or mistyped")
+        for key, kind in COLUMN_OPTIONAL.items():
+            if key in col and (not isinstance(col[key], kind) or isinstance(col[key], bool)):
+                bad(f"columns[{i}].{key}", col[key], f"expected a JSON {kind.__name__}")
+        for key in set(col) - set(COLUMN_REQUIRED) - set(COLUMN_OPTIONAL):
+            bad(f"columns[{i}].{key}", None, "not a Dataset-JSON 1.1 column attribute")
+        if col.get("dataType") not in DATA_TYPES:
+            bad(f"columns[{i}].dataType", col.get("dataType"), f"expected one of {sorted(DATA_TYPES)}")
+    rows = obj.get("rows") if isinstance(obj.get("rows"), list) else []
+    if isinstance(obj.get("records"), int) and obj["records"] != len(rows):
+        bad("records", obj["records"], f"says {obj['records']} but there are {len(rows)} rows")
+    checks = {"string": str, "integer": int, "double": (int, float), "float": (int, float), "boolean": bool,
+              "date": str, "datetime": str, "time": str, "URI": str, "decimal": str}
+    for r, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            bad(f"rows[{r}]", None, f"expected an array of {len(columns)} values")
+            continue
+        for value, col in zip(row, columns):
+            want = checks.get(col.get("dataType") if isinstance(col, dict) else None)
+            if want is int and isinstance(value, float) and value.is_integer():
+                continue  # JSON does not tell 1 from 1.0
+            if value is not None and want is not None and (not isinstance(value, want) or (
+                    isinstance(value, bool) and want is not bool)):
+                bad(f"rows[{r}].{col.get('name')}", value, f"not a {col['dataType']} value")
+        if len(out) > 50:
+            break
+    return out
+
+
+def read_dataset_json(path: Path) -> Dataset:
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubError(Problem(str(path), None, None, None, f"not readable as Dataset-JSON: {exc}")) from None
+    # Read leniently (files from elsewhere bend the rules; `structure_problems` reports that),
+    # but not without the parts that make a table.
+    if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ("columns", "rows")) \
+            or not isinstance(obj.get("name"), str):
+        raise SubError(Problem(str(path), None, None, None, "not Dataset-JSON: needs name, columns and rows"))
+    kinds = {"string": "text", "integer": "integer", "double": "float", "float": "float", "decimal": "float",
+             "date": "date", "datetime": "datetime", "time": "time", "boolean": "integer", "URI": "text"}
+    columns = [Column(c["name"], c["label"], kinds[c["dataType"]], c.get("displayFormat")) for c in obj["columns"]]
+    frame = pd.DataFrame(obj["rows"], columns=[c.name for c in columns], dtype=object)
+    for i, col in enumerate(columns):
+        if col.kind in ("integer", "float"):
+            try:
+                frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+            except (TypeError, ValueError):  # numbers stored as text, e.g. "  NA": keep the text as it is
+                columns[i] = Column(col.name, col.label, "text", col.format)
+        elif col.kind in ("date", "datetime"):
+            frame[col.name] = pd.to_datetime(frame[col.name])
+        elif col.kind == "time":
+            frame[col.name] = frame[col.name].map(
+                lambda t: None if t is None else sum(int(p) * m for p, m in zip(t.split(":"), (3600, 60, 1))))
+    keys = [c["name"] for c in sorted((c for c in obj["columns"] if "keySequence" in c), key=lambda c: c["keySequence"])]
+    label = obj["label"] if isinstance(obj["label"], str) else ""
+    return Dataset(obj["name"].upper(), label, frame, columns, keys)
