@@ -119,6 +119,65 @@ def spec_check(specs_dir: Path | None) -> None:
     click.echo(f"specs {folder}: no problems")
 
 
+standard_option = click.option("--standard", type=click.Choice(["sdtm", "adam"], case_sensitive=False), default=None,
+                               help="Which spec: sdtm or adam.")
+
+
+def _spec_folder(specs_dir: Path, standard: str | None) -> tuple[Path, Path | None]:
+    """(the standard's spec folder, the folder holding study.toml): --specs may name either level."""
+    if (specs_dir / "Datasets.csv").exists() and (standard is None or specs_dir.name.lower() == standard.lower()):
+        root = specs_dir.parent if (specs_dir.parent / "study.toml").exists() else None
+        return specs_dir, root
+    if standard is None:
+        raise click.UsageError("give --standard sdtm or adam")
+    return specs_dir / standard.lower(), specs_dir if (specs_dir / "study.toml").exists() else None
+
+
+def _spec_standard(folder: Path, standard: str | None) -> str:
+    if standard:
+        return standard.lower()
+    if folder.name.lower() in ("sdtm", "adam"):
+        return folder.name.lower()
+    raise click.UsageError("give --standard sdtm or adam")
+
+
+@spec.command("export")
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Workbook to write (Pinnacle 21 layout).")
+@specs_option
+@standard_option
+def spec_export(xlsx: Path, specs_dir: Path | None, standard: str | None) -> None:
+    """Write a spec as a Pinnacle 21 workbook (every cell as text)."""
+    from .define.workbook import export_workbook
+    from .study import load_settings
+
+    folder, root = _spec_folder(specs_dir or _default_specs(), standard or "sdtm")
+    settings = load_settings(root) if root is not None else None
+    counts = export_workbook(folder, xlsx, standard=_spec_standard(folder, standard or "sdtm"), settings=settings)
+    shown = ", ".join(f"{sheet} {n}" for sheet, n in counts.items() if n)
+    click.echo(f"wrote {xlsx} from {folder} ({shown})")
+
+
+@spec.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--specs", "specs_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Specs folder to write into (the study's, or one standard's).")
+@standard_option
+def spec_import(file: Path, specs_dir: Path, standard: str | None) -> None:
+    """Read a Pinnacle 21 workbook back into the spec's CSV sheets, if it has no problem."""
+    from .define.workbook import import_workbook, workbook_standard
+    from .study import load_settings
+
+    standard = standard or workbook_standard(file)
+    folder, root = _spec_folder(specs_dir, standard)
+    settings = load_settings(root) if root is not None else None
+    result = import_workbook(file, folder, standard=_spec_standard(folder, standard), settings=settings)
+    click.echo(f"imported {file} into {folder}: {len(result.changed)} sheet(s) changed, "
+               f"{len(result.unchanged)} unchanged")
+    for path in result.changed:
+        click.echo(f"  changed {path.name}")
+
+
 @main.group()
 def raw() -> None:
     """Check a raw EDC extract and show its layout."""

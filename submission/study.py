@@ -34,6 +34,7 @@ class Identity(_Strict):
     sponsor: Text
     drug: Text
     drug_generic: Text
+    drug_unii: Text
     drug_ko: Text
     companion_drug: Text
     indication_en: Text

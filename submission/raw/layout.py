@@ -138,7 +138,8 @@ def _parse(path: Path, model: type[_Row]) -> tuple[list, list[Problem], list[int
         except ValidationError as exc:
             for err in exc.errors():
                 column = str(err["loc"][0]) if err["loc"] else None
-                problems.append(Problem(table.name, line, column, record.get(column or ""), err["msg"]))
+                message = err["msg"].replace("Input should be", "expected")
+                problems.append(Problem(table.name, line, column, record.get(column or ""), message))
     return items, problems, lines
 
 

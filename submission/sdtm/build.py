@@ -1,0 +1,57 @@
+"""The SDTM stage: raw extract -> the study's SDTM datasets, attributes from the spec.
+
+Every domain is mapped first; problems (unmapped codes, untranslated Korean text) are
+gathered across all of them and reported together before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..attributes import apply_spec
+from ..dataset import Dataset
+from ..raw.load import RawExtract
+from ..spec import Spec
+from ..study import StudySettings
+from .ae import build_ae, build_suppae
+from .cm import build_cm
+from .context import Context, Translations
+from .dm import build_dm, build_suppdm, subject_reference
+from .ds import build_ds
+from .ex import build_ex
+from .mh import build_mh
+from .rs import build_rs
+from .ts import build_ts
+
+
+@dataclass
+class SdtmResult:
+    datasets: dict[str, Dataset]
+    reconciliation: list[str]
+
+
+def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translations: Translations) -> SdtmResult:
+    ctx = Context(settings=settings, spec=spec, raw=raw, translations=translations)
+    ref = subject_reference(ctx)
+    dm, dm_where = build_dm(ctx, ref)
+    frames: dict[str, tuple[pd.DataFrame, pd.Series | None]] = {"DM": (dm, dm_where)}
+    frames["SUPPDM"] = (build_suppdm(ctx, dm), None)
+    frames["EX"] = build_ex(ctx, ref)
+    ae, ae_where, translated = build_ae(ctx, ref)
+    frames["AE"] = (ae, ae_where)
+    frames["SUPPAE"] = (build_suppae(ctx, ae, translated), None)
+    frames["CM"] = build_cm(ctx, ref)
+    frames["MH"] = build_mh(ctx, ref)
+    frames["RS"] = build_rs(ctx, ref)
+    frames["DS"] = build_ds(ctx, ref)
+    frames["TS"] = (build_ts(ctx, dm), None)
+    ctx.raise_problems()
+    datasets = {}
+    for name in spec.datasets:
+        if name not in frames:
+            raise RuntimeError(f"the SDTM spec has {name} but no mapping produces it")
+        frame, where = frames[name]
+        datasets[name] = apply_spec(frame, spec, name, provenance=where)
+    return SdtmResult(datasets, ctx.reconciliation)

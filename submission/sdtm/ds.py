@@ -1,0 +1,51 @@
+"""DS: informed consent (protocol milestone) and the end-of-observation disposition event."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .common import epoch, sequence, study_day
+from .context import Context
+
+CONSENT = "INFORMED CONSENT OBTAINED"
+
+
+def build_ds(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    by = ref.set_index("SUBJID")
+    enrol, eos = ctx.raw["ENROL"], ctx.raw["EOS"]
+    consent = pd.DataFrame({"SUBJID": enrol["SUBJID"], "DSTERM": CONSENT, "DSDECOD": CONSENT,
+                            "DSCAT": "PROTOCOL MILESTONE", "DSSTDTC": enrol["ICDAT"]}, index=enrol.index)
+
+    status = eos["EOSSTAT"].map(ctx.raw.layout.submission_values("EOSSTAT"))
+    ended = status.isin(["COMPLETED", "DISCONTINUED"])
+    ended_rows = eos[ended]
+    reasons = ctx.raw.layout.codelists["DCREAS"]
+    reason_term = ended_rows["EOSREAS"].map({c: r.decode.upper() for c, r in reasons.items()})
+    decod = ctx.coded(ended_rows, "EOS", "EOSREAS", "DS", "DSDECOD")
+    completed = status[ended].eq("COMPLETED")
+    disposition = pd.DataFrame({
+        "SUBJID": ended_rows["SUBJID"],
+        "DSTERM": reason_term.where(~completed, "COMPLETED"),
+        "DSDECOD": decod.where(~completed, "COMPLETED"),
+        "DSCAT": "DISPOSITION EVENT",
+        "DSSTDTC": ended_rows["EOSDAT"].fillna(ended_rows["LSTCNDAT"]),
+    }, index=ended_rows.index)
+    ctx.reconcile("DS", "ENROL", len(enrol), len(consent), "consent milestone per subject")
+    ctx.reconcile("DS", "EOS", len(eos), len(disposition),
+                  f"{int((~ended).sum())} subject(s) still under observation at the data cut-off have no disposition event")
+    where = pd.concat([ctx.file("ENROL") + " row " + pd.Series(enrol.index.astype(str), index=enrol.index),
+                       ctx.file("EOS") + " row " + pd.Series(ended_rows.index.astype(str), index=ended_rows.index)],
+                      ignore_index=True)
+    ds = pd.concat([consent, disposition], ignore_index=True)
+    ds["DSDECOD"] = ctx.check(ds["DSDECOD"], "DS", "DSDECOD", "EOS")
+    ds["DSCAT"] = ctx.check(ds["DSCAT"], "DS", "DSCAT", "EOS")
+    rf = ds["SUBJID"].map(by["RFSTDTC"])
+    ds["EPOCH"] = ctx.check(epoch(ds["DSSTDTC"], rf, ds["SUBJID"].map(by["EPOCH_END"]),
+                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "DS", "EPOCH", "EOS")
+    ds["DSSTDY"] = study_day(ds["DSSTDTC"], rf)
+    ds.insert(0, "STUDYID", ctx.studyid)
+    ds.insert(1, "DOMAIN", "DS")
+    ds.insert(2, "USUBJID", ds["SUBJID"].map(by["USUBJID"]))
+    ds = ds.drop(columns="SUBJID")
+    ds["DSSEQ"] = sequence(ds, ["DSSTDTC", "DSCAT"])
+    return ds, where
