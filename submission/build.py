@@ -1,17 +1,20 @@
-"""`sub build`: the whole chain, written into a staged folder that replaces OUT only on success.
+"""`sub build` and the single stages: each writes into a staged folder that replaces its target
+only on success, so a failed run leaves the previous output untouched.
 
-Stages so far: specs check -> raw extract load and check. Each later stage (SDTM, ADaM,
-define.xml, report) plugs in here, reading only what the stage before it produced.
+raw extract -> SDTM (OUT/sdtm) -> ADaM (OUT/adam) -> define.xml -> report. Each stage reads
+only what the stage before it produced.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .dataset import Dataset
 from .errors import SubError
-from .io import staged_folder, write_atomic
+from .io import build_timestamp, staged_folder, write_atomic
 
 
 @dataclass
@@ -23,26 +26,74 @@ class BuildResult:
         return [*self.log, f"build complete: {self.out_dir}"]
 
 
-def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
+def creation_time(settings) -> dt.datetime:
+    """SOURCE_DATE_EPOCH when set, else the data cut-off: never the wall clock (identical rebuilds)."""
+    return build_timestamp(dt.datetime.combine(settings.dates.data_cutoff, dt.time()))
+
+
+def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standard: str) -> list[Path]:
+    """Each dataset as `<name>.xpt` (XPT v5) and `<name>.json` (Dataset-JSON 1.1)."""
+    from . import __version__
+    from .datasetjson import write_dataset_json
+    from .xpt import xpt_problems, write_xpt
+
+    created = creation_time(settings)
+    problems = [p for name, ds in datasets.items() for p in xpt_problems(ds, str(folder / f"{name.lower()}.xpt"))]
+    if problems:
+        raise SubError(problems, f"{standard}: {len(problems)} value(s) cannot go into XPT v5; nothing was written")
+    written = []
+    for name, ds in datasets.items():
+        xpt = folder / f"{name.lower()}.xpt"
+        write_xpt(ds, xpt, created)
+        json_path = folder / f"{name.lower()}.json"
+        write_dataset_json(ds, json_path, created=created, study_oid=settings.study.studyid,
+                           mdv_oid=f"MDV.{settings.study.studyid}.{standard}", metadata_ref="define.xml",
+                           originator=settings.study.sponsor, version=__version__)
+        written += [xpt, json_path]
+    return written
+
+
+def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[str]):
     from .raw.load import load_extract
-    from .spec import check_all
+    from .sdtm.build import build_sdtm
+    from .sdtm.context import Translations
+    from .spec import check_all, load_spec
     from .study import load_settings
 
-    result = BuildResult(Path(out_dir))
     started = time.perf_counter()
     problems = check_all(specs_dir)
     if problems:
         raise SubError(problems, f"specs {specs_dir}: {len(problems)} problem(s); nothing was built")
     settings = load_settings(specs_dir)
     extract = load_extract(raw_dir, specs_dir, settings=settings, encoding=encoding)
-    log = result.log
     if settings.study.synthetic:
         log.append("NOTE: the study settings mark this study as SYNTHETIC: no output is real study data.")
-    log.append(f"study {settings.study.studyid}: raw extract {raw_dir}")
-    for form, frame in extract.frames.items():
-        subjects = frame["SUBJID"].nunique()
-        log.append(f"  raw {extract.layout.forms[form].file:<14} {len(frame):>8} rows {subjects:>7} subjects")
-    log.append(f"raw extract checked in {time.perf_counter() - started:.2f} s")
+    log.append(f"study {settings.study.studyid}: raw extract {raw_dir} loaded and checked "
+               f"({time.perf_counter() - started:.2f} s)")
+    started = time.perf_counter()
+    result = build_sdtm(extract, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir))
+    log.append(f"SDTM mapped ({time.perf_counter() - started:.2f} s); reconciliation of raw rows to records:")
+    log.extend(result.reconciliation)
+    for name, ds in result.datasets.items():
+        log.append(f"  {name:<7} {len(ds.frame):>8} records {len(ds.columns):>3} variables")
+    return settings, result.datasets
+
+
+def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
+    result = BuildResult(Path(out_dir))
+    log = result.log
+    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log)
     with staged_folder(out_dir) as stage:
+        (stage / "sdtm").mkdir()
+        write_datasets(stage / "sdtm", sdtm, settings, "SDTM")
         write_atomic(stage / "build.log", ("\n".join(log) + "\n").encode("utf-8"))
+    return result
+
+
+def run_sdtm(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
+    """Only the SDTM stage: OUT/sdtm is replaced, the rest of OUT is left as it is."""
+    result = BuildResult(Path(out_dir) / "sdtm")
+    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=result.log)
+    with staged_folder(Path(out_dir) / "sdtm") as stage:
+        write_datasets(stage, sdtm, settings, "SDTM")
     return result

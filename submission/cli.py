@@ -84,6 +84,21 @@ def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding:
 
 
 @main.command()
+@raw_option
+@specs_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Output folder; OUT/sdtm is replaced only when the stage succeeds.")
+@encoding_option
+def sdtm(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str) -> None:
+    """Map the raw extract to SDTM (OUT/sdtm: XPT v5 + Dataset-JSON)."""
+    from .build import run_sdtm
+
+    result = run_sdtm(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding)
+    for line in result.summary():
+        click.echo(line)
+
+
+@main.command()
 @click.option("--subjects", default=624, show_default=True, type=click.IntRange(min=1), help="Number of subjects.")
 @click.option("--seed", default=20161207, show_default=True, type=int, help="Random seed: same seed, same bytes.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write the extract to.")
@@ -102,7 +117,7 @@ def synth(subjects: int, seed: int, out_dir: Path, specs_dir: Path | None) -> No
 
 @main.group()
 def spec() -> None:
-    """Check the specs: settings, raw layout, SDTM and ADaM sheets."""
+    """Check the specs (settings, raw layout, SDTM and ADaM sheets); move them to and from a P21 workbook."""
 
 
 @spec.command("check")
@@ -123,22 +138,18 @@ standard_option = click.option("--standard", type=click.Choice(["sdtm", "adam"],
                                help="Which spec: sdtm or adam.")
 
 
-def _spec_folder(specs_dir: Path, standard: str | None) -> tuple[Path, Path | None]:
-    """(the standard's spec folder, the folder holding study.toml): --specs may name either level."""
-    if (specs_dir / "Datasets.csv").exists() and (standard is None or specs_dir.name.lower() == standard.lower()):
+def _spec_folder(specs_dir: Path, standard: str | None) -> tuple[Path, str, Path | None]:
+    """(the standard's spec folder, sdtm/adam, the folder holding study.toml): --specs may name either level."""
+    name = specs_dir.name.lower()
+    if (specs_dir / "Datasets.csv").exists() and (standard is None or name not in ("sdtm", "adam") or name == standard.lower()):
+        standard = standard or (name if name in ("sdtm", "adam") else None)
+        if standard is None:
+            raise click.UsageError("give --standard sdtm or adam")
         root = specs_dir.parent if (specs_dir.parent / "study.toml").exists() else None
-        return specs_dir, root
+        return specs_dir, standard.lower(), root
     if standard is None:
         raise click.UsageError("give --standard sdtm or adam")
-    return specs_dir / standard.lower(), specs_dir if (specs_dir / "study.toml").exists() else None
-
-
-def _spec_standard(folder: Path, standard: str | None) -> str:
-    if standard:
-        return standard.lower()
-    if folder.name.lower() in ("sdtm", "adam"):
-        return folder.name.lower()
-    raise click.UsageError("give --standard sdtm or adam")
+    return specs_dir / standard.lower(), standard.lower(), specs_dir if (specs_dir / "study.toml").exists() else None
 
 
 @spec.command("export")
@@ -151,9 +162,12 @@ def spec_export(xlsx: Path, specs_dir: Path | None, standard: str | None) -> Non
     from .define.workbook import export_workbook
     from .study import load_settings
 
-    folder, root = _spec_folder(specs_dir or _default_specs(), standard or "sdtm")
+    specs_dir = specs_dir or _default_specs()
+    if standard is None and not (specs_dir / "Datasets.csv").exists():
+        standard = "sdtm"
+    folder, standard, root = _spec_folder(specs_dir, standard)
     settings = load_settings(root) if root is not None else None
-    counts = export_workbook(folder, xlsx, standard=_spec_standard(folder, standard or "sdtm"), settings=settings)
+    counts = export_workbook(folder, xlsx, standard=standard, settings=settings)
     shown = ", ".join(f"{sheet} {n}" for sheet, n in counts.items() if n)
     click.echo(f"wrote {xlsx} from {folder} ({shown})")
 
@@ -169,9 +183,9 @@ def spec_import(file: Path, specs_dir: Path, standard: str | None) -> None:
     from .study import load_settings
 
     standard = standard or workbook_standard(file)
-    folder, root = _spec_folder(specs_dir, standard)
+    folder, standard, root = _spec_folder(specs_dir, standard)
     settings = load_settings(root) if root is not None else None
-    result = import_workbook(file, folder, standard=_spec_standard(folder, standard), settings=settings)
+    result = import_workbook(file, folder, standard=standard, settings=settings)
     click.echo(f"imported {file} into {folder}: {len(result.changed)} sheet(s) changed, "
                f"{len(result.unchanged)} unchanged")
     for path in result.changed:

@@ -13,6 +13,18 @@ from pathlib import Path
 from .errors import Problem, SubError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: str | Path, path: Path) -> None:
+    """Give a finished temporary file ordinary permissions (mkstemp makes it 0600) and move it in place."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file and a rename: never a half-written file."""
     path = Path(path)
@@ -21,7 +33,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -36,6 +48,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
     except BaseException:

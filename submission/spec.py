@@ -474,6 +474,18 @@ def check_all(specs_dir: Path) -> list[Problem]:
                 if wanted is not None and d.version != wanted:
                     problems.append(Problem(str(spec.folder / "Dictionaries.csv"), d.line, "Version", d.version,
                                             f"{d.dictionary} version differs from study.toml ({wanted})"))
+    adam = specs.get("adam")
+    if settings is not None and adam is not None:
+        # a group's labels live in study.toml and in the ADaM codelist of the variable named after it
+        for name, group in settings.conventions.groups.items():
+            variable = adam.variable("ADSL", name)
+            if variable is None or not variable.codelist or variable.codelist not in adam.codelists:
+                continue
+            labels = set(group.labels) | ({group.dialysis_label} if group.dialysis_label else set())
+            terms = set(adam.codelists[variable.codelist].values)
+            if labels != terms:
+                problems.append(Problem(str(adam.folder / "Codelists.csv"), None, "Term", variable.codelist,
+                                        f"terms {sorted(terms)} differ from study.toml group {name} {sorted(labels)}"))
     if settings is not None and layout is not None and "CAUSAL" in layout.codelists:
         known = set(settings.conventions.causality_codes)
         for code in layout.codelists["CAUSAL"].values():

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .dataset import Column, Dataset
 from .errors import Problem, SubError
+from .io import publish
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 MAX_LABEL = 40
@@ -119,7 +120,7 @@ def write_xpt(ds: Dataset, path: Path, timestamp: dt.datetime, *, ascii_only: bo
         pyreadstat.write_xport(frame, tmp, file_format_version=5, table_name=ds.name, file_label=ds.label or None,
                                column_labels=[c.label for c in ds.columns], variable_format=formats or None)
         _restamp(Path(tmp), timestamp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -134,3 +134,23 @@ def test_missing_sheet_and_missing_column_are_problems(tmp_path):
     _, problems = check_spec(folder)
     assert any(p.file.endswith("Comments.csv") and "not found" in p.message for p in problems)
     assert any(p.file.endswith("Documents.csv") and p.column == "Href" and p.row == 1 for p in problems)
+
+
+def test_group_labels_must_agree_between_settings_and_adam_codelist(specs_copy):
+    from submission.spec import check_all
+
+    path = specs_copy / "study.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('labels = ["<65", ">=65"]', 'labels = ["<65", "65+"]'),
+                    encoding="utf-8")
+    problems = check_all(specs_copy)
+    assert any(p.value == "AGEGR1" and "differ from study.toml group AGEGR1" in p.message for p in problems)
+
+
+def test_dictionary_version_must_agree_with_settings(specs_copy):
+    from submission.spec import check_all
+
+    path = specs_copy / "study.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('meddra_version = "19.1"', 'meddra_version = "20.0"'),
+                    encoding="utf-8")
+    problems = check_all(specs_copy)
+    assert {p.file.split("/")[-2] for p in problems if "MedDRA version differs" in p.message} == {"sdtm", "adam"}
