@@ -1,0 +1,54 @@
+"""Small helpers shared by the ARD builders and the statistics: level order and column checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from ..errors import Problem, SubError
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str | None], what: str) -> None:
+    """Fail once, naming every missing column, before any computation starts."""
+    wanted = [c for c in dict.fromkeys(columns) if c is not None]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise SubError([Problem(what, None, c, None, "required column is missing") for c in missing],
+                       f"{what} lacks {len(missing)} required column(s): {', '.join(missing)}")
+
+
+def is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _sort_key(value):
+    # Numbers before text, each in natural order: a mixed column still sorts the same way every time.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def levels_of(values: pd.Series, levels: Sequence | None = None) -> list:
+    """The levels of a variable in table order: given, else a categorical's categories, else sorted.
+
+    Missing values are never a level here; callers decide whether to show them.
+    """
+    if levels is not None:
+        return list(levels)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return list(values.cat.categories)
+    present = [v for v in pd.unique(values) if not is_missing(v)]
+    return sorted(present, key=_sort_key)
+
+
+def flagged(values: pd.Series, yes="Y") -> pd.Series:
+    """A Y/N flag (or a boolean column) as a boolean mask; missing counts as not flagged."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).astype(bool)
+    return values.eq(yes).fillna(False).astype(bool)

@@ -1,0 +1,437 @@
+"""Analysis results data (ARD): every number of a table as one row, before any formatting.
+
+The shape is pharmaverse `cards`' long table: output_id, analysis_set, group1 / group1_level
+(the column grouping, e.g. TRTA), group2 / group2_level (a parent level in a hierarchy, e.g.
+the SOC of a PT row), variable / variable_level, context (which builder), stat_name,
+stat_label and stat (a full-precision number). Word tables are views of an ARD; QC compares
+ARDs; rounding happens only in `fmt`.
+
+The builders work on any ADaM-like frames. Denominators always come from the subject-level
+frame (ADSL) filtered by the population flag and grouped by its own grouping variable (e.g.
+TRT01A), while events are grouped by the analysis variable of the event frame (e.g. TRTA):
+an arm with no events still has its N, and an event whose group is unknown to ADSL stops the
+build with the subjects named. Rows come out in a fixed order (groups, then levels in table
+order), so the same input gives the same ARD, CSV and JSON byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem, SubError
+from ..io import write_atomic
+from ._frames import flagged, is_missing, levels_of, require_columns
+from .stats import clopper_pearson
+
+ARD_COLUMNS = ["output_id", "analysis_set", "group1", "group1_level", "group2", "group2_level",
+               "variable", "variable_level", "context", "stat_name", "stat_label", "stat"]
+
+ANY_EVENT = "..any.."  # the variable of the "subjects with any event" row of a hierarchical ARD
+MISSING_LEVEL = "Missing"
+
+STAT_LABELS = {
+    "n": "n", "N": "N", "p": "%", "events": "Events", "N_miss": "N Missing",
+    "mean": "Mean", "sd": "SD", "median": "Median", "p25": "Q1", "p75": "Q3", "min": "Min", "max": "Max",
+    "conf.low": "CI Lower Bound", "conf.high": "CI Upper Bound", "conf.level": "CI Confidence Level",
+}
+
+
+# --------------------------------------------------------------------------- the population
+
+@dataclass(frozen=True)
+class _Group:
+    level: object  # None when not grouped
+    subjects: frozenset  # subject ids of the population in this group (the denominator)
+
+
+@dataclass(frozen=True)
+class _Population:
+    by: str | None  # the grouping variable of the data (group1)
+    groups: tuple[_Group, ...]
+    ids: frozenset
+    analysis_set: str | None
+
+    def of(self, data: pd.DataFrame, id_var: str, data_by: str | None, what: str) -> list[tuple[_Group, pd.DataFrame]]:
+        """Split `data` (already restricted to the population) by group; unknown groups stop the build."""
+        if data_by is None:
+            return [(g, data) for g in self.groups]
+        known = [g.level for g in self.groups if g.level is not _TOTAL]
+        unknown = data[~data[data_by].isin(known)]
+        if len(unknown):
+            problems = []
+            for value in pd.unique(unknown[data_by]):
+                same = unknown[data_by].isna() if is_missing(value) else unknown[data_by].eq(value)
+                subjects = ", ".join(sorted(map(str, unknown.loc[same, id_var].unique()))[:5])
+                problems.append(Problem(what, None, data_by, None if is_missing(value) else str(value),
+                                        f"group is not among the denominator groups {[str(k) for k in known]} "
+                                        f"(subjects {subjects})"))
+            raise SubError(problems, f"{what}: {len(unknown)} record(s) belong to no denominator group")
+        out = []
+        problems = []
+        for g in self.groups:
+            part = data if g.level is _TOTAL else data[data[data_by].eq(g.level)]
+            if g.level is not _TOTAL:
+                # A record counts in its own group only if the subject's denominator group is the same:
+                # never count a subject in a numerator whose denominator does not hold them.
+                strangers = sorted(map(str, part.loc[~part[id_var].isin(g.subjects), id_var].unique()))
+                if strangers:
+                    problems.append(Problem(what, None, data_by, str(g.level),
+                                            f"subjects {', '.join(strangers[:5])} have records in this group but "
+                                            f"belong to another group of {self.by} in the subject-level data"))
+            out.append((g, part))
+        if problems:
+            raise SubError(problems, f"{what}: {data_by} disagrees with the subject-level {self.by}")
+        return out
+
+
+class _TotalLevel:
+    def __repr__(self) -> str:
+        return "TOTAL"
+
+
+_TOTAL = _TotalLevel()
+
+
+def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str,
+                by_levels: Sequence | None, total: str | None, what: str = "ADSL") -> _Population:
+    require_columns(adsl, [id_var, pop_flag, denom_by], what)
+    pop = adsl[flagged(adsl[pop_flag])] if pop_flag else adsl
+    duplicated = pop[id_var][pop[id_var].duplicated()]
+    if len(duplicated):
+        raise SubError([Problem(what, None, id_var, str(v), "subject appears more than once in the subject-level data")
+                        for v in duplicated.unique()[:5]], f"{what} is not one record per subject")
+    groups: list[_Group] = []
+    if denom_by is None:
+        groups.append(_Group(None, frozenset(pop[id_var])))
+    else:
+        blank = pop[pop[denom_by].map(is_missing)]
+        if len(blank):
+            raise SubError([Problem(what, None, denom_by, None, f"grouping value is missing for subject {s}")
+                            for s in blank[id_var].head(5)], f"{what}: {len(blank)} population subject(s) have no {denom_by}")
+        for level in levels_of(pop[denom_by], by_levels):
+            groups.append(_Group(level, frozenset(pop.loc[pop[denom_by].eq(level), id_var])))
+    if total is not None:
+        groups.append(_Group(_TOTAL, frozenset(pop[id_var])))
+    return _Population(denom_by, tuple(groups), frozenset(pop[id_var]), pop_flag)
+
+
+def _restrict(data: pd.DataFrame, population: _Population, id_var: str, pop_flag: str | None) -> pd.DataFrame:
+    """Population subjects' records only (by ADSL's flag, and by the data's own flag where it has one)."""
+    keep = data[id_var].isin(population.ids)
+    if pop_flag and pop_flag in data.columns:
+        keep &= flagged(data[pop_flag])
+    return data[keep]
+
+
+# --------------------------------------------------------------------------- rows
+
+class _Rows:
+    def __init__(self, output_id: str, analysis_set: str | None, group1: str | None, context: str,
+                 total_label: str | None):
+        self.rows: list[dict] = []
+        self.output_id, self.analysis_set, self.group1 = output_id, analysis_set, group1
+        self.context, self.total_label = context, total_label
+
+    def add(self, group: _Group, variable: str, level, stats: dict, *, group2: str | None = None,
+            group2_level=None) -> None:
+        g1_level = self.total_label if group.level is _TOTAL else group.level
+        for name, value in stats.items():
+            self.rows.append({
+                "output_id": self.output_id, "analysis_set": self.analysis_set,
+                "group1": self.group1 if group.level is not None else None, "group1_level": g1_level,
+                "group2": group2, "group2_level": group2_level,
+                "variable": variable, "variable_level": level, "context": self.context,
+                "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": _clean(value),
+            })
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows, columns=ARD_COLUMNS, dtype=object)
+        return frame.astype(object) if frame.empty else frame
+
+
+def _clean(value):
+    """Plain Python numbers (int for counts), NaN as None: what the writers and comparisons expect."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    return value
+
+
+def _count(frame: pd.DataFrame, id_var: str) -> int:
+    return int(frame[id_var].nunique())
+
+
+def _n_N_p(n: int, N: int) -> dict:
+    return {"n": n, "N": N, "p": (n / N) if N else None}
+
+
+# --------------------------------------------------------------------------- builders
+
+def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_flag: str | None = "SAFFL", *,
+                    adsl: pd.DataFrame | None = None, denom_by: str | None = None, levels: Sequence | None = None,
+                    by_levels: Sequence | None = None, missing: bool = True, missing_label: str = MISSING_LEVEL,
+                    total: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+    """n, N and p (= n/N) of each level of `var`, per group of `by`.
+
+    `data` is usually ADSL itself (then `adsl` may be omitted); for another one-record-per-subject
+    frame (e.g. ADRS filtered to best response) pass `adsl` and its grouping variable `denom_by`
+    (default: `by`) for the denominators. Levels: `levels`, else the categories of a categorical,
+    else sorted values; a level with no subjects still gets a row. Subjects in the population
+    without a value are counted in a `missing_label` row (only when there are some, and with
+    `missing=True`), so the percentages of a group add up to 100. `total` adds a pooled group.
+    """
+    adsl = data if adsl is None else adsl
+    denom_by = by if denom_by is None else denom_by
+    require_columns(data, [id_var, var, by], "analysis data")
+    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    data = _restrict(data, population, id_var, pop_flag)
+    order = levels_of(data[var], levels)
+    parts = []
+    for group, part in population.of(data, id_var, by, "analysis data"):
+        part = part[part[id_var].isin(group.subjects)]
+        with_value = set(part.loc[~part[var].map(is_missing), id_var])
+        parts.append((group, part, len(group.subjects - with_value)))
+    show_missing = missing and any(n_missing for _, _, n_missing in parts)
+    rows = _Rows(output_id, pop_flag, by, "categorical", total)
+    for group, part, n_missing in parts:
+        N = len(group.subjects)
+        for level in order:
+            rows.add(group, var, level, _n_N_p(_count(part[part[var].eq(level)], id_var), N))
+        if show_missing:
+            rows.add(group, var, missing_label, _n_N_p(n_missing, N))
+    return rows.frame()
+
+
+def _quantile_type2(values: np.ndarray, q: float) -> float:
+    # SAS's default (PCTLDEF=5) and cards' choice: average at discontinuities of the empirical cdf.
+    return float(np.quantile(values, q, method="averaged_inverted_cdf"))
+
+
+def continuous_stats(values: Sequence[float]) -> dict:
+    """N, mean, sd, median, p25, p75, min and max of the non-missing values, independent of their order."""
+    x = np.asarray([float(v) for v in values if not is_missing(v)], dtype=float)
+    n = x.size
+    if n == 0:
+        return {"N": 0, "mean": None, "sd": None, "median": None, "p25": None, "p75": None, "min": None, "max": None}
+    x.sort()  # order-free sums: the same subjects in another row order give the same bits
+    mean = math.fsum(x) / n
+    sd = math.sqrt(math.fsum((x - mean) ** 2) / (n - 1)) if n > 1 else None
+    return {"N": n, "mean": mean, "sd": sd, "median": float(np.median(x)), "p25": _quantile_type2(x, 0.25),
+            "p75": _quantile_type2(x, 0.75), "min": float(x[0]), "max": float(x[-1])}
+
+
+def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag: str | None = "SAFFL", *,
+                   adsl: pd.DataFrame | None = None, denom_by: str | None = None, by_levels: Sequence | None = None,
+                   total: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+    """N, mean, sd, median, p25, p75, min, max (and N_miss: population subjects without a value) per group.
+
+    One record per subject is expected (filter a BDS frame to one parameter and visit first).
+    Quartiles use SAS's default definition, as `cards` does.
+    """
+    adsl = data if adsl is None else adsl
+    denom_by = by if denom_by is None else denom_by
+    require_columns(data, [id_var, var, by], "analysis data")
+    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    data = _restrict(data, population, id_var, pop_flag)
+    twice = data[id_var][data[id_var].duplicated()]
+    if len(twice):
+        raise SubError([Problem("analysis data", None, id_var, str(s), f"more than one record of {var} for this subject")
+                        for s in twice.unique()[:5]], f"ard_continuous({var}) expects one record per subject")
+    rows = _Rows(output_id, pop_flag, by, "continuous", total)
+    for group, part in population.of(data, id_var, by, "analysis data"):
+        part = part[part[id_var].isin(group.subjects)]
+        stats = continuous_stats(part[var].tolist())
+        stats["N_miss"] = len(group.subjects) - stats["N"]
+        rows.add(group, var, None, stats)
+    return rows.frame()
+
+
+def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "TRTA",
+                     variables: Sequence[str] = ("AEBODSYS", "AEDECOD"), subject_flag: str | None = "TRTEMFL",
+                     pop_flag: str | None = "SAFFL", *, denom_by: str | None = None, by_levels: Sequence | None = None,
+                     total: str | None = None, id_var: str = "USUBJID", uncoded_label: str = "Uncoded",
+                     output_id: str = "") -> pd.DataFrame:
+    """Subjects (n, N, p) and events per level of a hierarchy (SOC, then PT within SOC), per group.
+
+    A subject counts once per SOC and once per PT however many events they had; events count
+    every record. The first rows are the subjects with any event (variable `..any..`). PT rows
+    name their SOC in group2/group2_level. Every SOC and PT seen in any group gets a row in every
+    group (n=0 where absent). `subject_flag` keeps only flagged records (e.g. TRTEMFL == "Y");
+    filter the frame first for narrower sets (ADRs, serious events). Denominators: ADSL
+    subjects with `pop_flag` == "Y" by `denom_by` (default: `by`; e.g. TRT01A for TRTA).
+    """
+    variables = list(variables)
+    if not variables:
+        raise ValueError("ard_hierarchical needs at least one variable")
+    if len(variables) > 2:
+        raise ValueError("ard_hierarchical supports at most two levels (e.g. SOC and PT)")
+    denom_by = by if denom_by is None else denom_by
+    require_columns(adae, [id_var, by, subject_flag, *variables], "event data")
+    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    events = _restrict(adae, population, id_var, pop_flag)
+    if subject_flag:
+        events = events[flagged(events[subject_flag])]
+    events = events.copy()
+    for v in variables:
+        events[v] = events[v].where(~events[v].map(is_missing), uncoded_label)
+    rows = _Rows(output_id, pop_flag, by, "hierarchical", total)
+
+    top = variables[0]
+    tree: list[tuple[object, list]] = []
+    for parent in levels_of(events[top]):
+        children = levels_of(events.loc[events[top].eq(parent), variables[1]]) if len(variables) == 2 else []
+        tree.append((parent, children))
+
+    for group, part in population.of(events, id_var, by, "event data"):
+        N = len(group.subjects)
+        part = part[part[id_var].isin(group.subjects)]
+        rows.add(group, ANY_EVENT, None, {**_n_N_p(_count(part, id_var), N), "events": len(part)})
+        for parent, children in tree:
+            at_parent = part[part[top].eq(parent)]
+            rows.add(group, top, parent, {**_n_N_p(_count(at_parent, id_var), N), "events": len(at_parent)})
+            for child in children:
+                at_child = at_parent[at_parent[variables[1]].eq(child)]
+                rows.add(group, variables[1], child, {**_n_N_p(_count(at_child, id_var), N), "events": len(at_child)},
+                         group2=top, group2_level=parent)
+    return rows.frame()
+
+
+def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = None, *, flag: str | None = None,
+                  subject_flag: str | None = "TRTEMFL", pop_flag: str | None = "SAFFL", denom_by: str | None = None,
+                  by_levels: Sequence | None = None, total: str | None = None, ci_level: float = 0.95,
+                  variable: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+    """Incidence of subjects with at least one qualifying record: n, N, p, events and the exact CI of p.
+
+    Qualifying records: `subject_flag` == "Y" (if given) and `flag` == "Y" (if given; e.g. AESER,
+    an ADR flag, or AVALC of a responder parameter). `variable` names the row (default: `flag`,
+    else `..any..`). The interval is Clopper-Pearson at `ci_level` (take settings.conventions.ci_level).
+    """
+    denom_by = by if denom_by is None else denom_by
+    require_columns(events, [id_var, by, subject_flag, flag], "event data")
+    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    data = _restrict(events, population, id_var, pop_flag)
+    if subject_flag:
+        data = data[flagged(data[subject_flag])]
+    if flag:
+        data = data[flagged(data[flag])]
+    name = variable or flag or ANY_EVENT
+    rows = _Rows(output_id, pop_flag, by, "incidence", total)
+    for group, part in population.of(data, id_var, by, "event data"):
+        part = part[part[id_var].isin(group.subjects)]
+        n, N = _count(part, id_var), len(group.subjects)
+        low, high = clopper_pearson(n, N, ci_level)
+        rows.add(group, name, "Y" if flag else None,
+                 {**_n_N_p(n, N), "events": len(part), "conf.low": low, "conf.high": high, "conf.level": ci_level})
+    return rows.frame()
+
+
+# --------------------------------------------------------------------------- binding, lookup, writing
+
+def ard_to_frame(*ards: pd.DataFrame) -> pd.DataFrame:
+    """Stack ARDs in the given order under the standard columns (extra columns kept after them)."""
+    if not ards:
+        return pd.DataFrame(columns=ARD_COLUMNS).astype(object)
+    extra = [c for a in ards for c in a.columns if c not in ARD_COLUMNS]
+    columns = ARD_COLUMNS[:-1] + list(dict.fromkeys(extra)) + ARD_COLUMNS[-1:]
+    parts = [a.reindex(columns=columns).astype(object) for a in ards]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    # Column by column, as object: DataFrame.map would infer float64 and turn counts into 2.0.
+    return pd.DataFrame({c: pd.Series([None if is_missing(v) else v for v in out[c]], dtype=object)
+                         for c in columns}, columns=columns)
+
+
+def ard_value(ard: pd.DataFrame, stat_name: str, **where):
+    """The one statistic matching `stat_name` and column=value filters (None matches a missing cell)."""
+    mask = ard["stat_name"].eq(stat_name)
+    for column, value in where.items():
+        mask &= ard[column].isna() if value is None else ard[column].eq(value)
+    hits = ard.loc[mask, "stat"]
+    if len(hits) != 1:
+        raise KeyError(f"expected one {stat_name} for {where}, found {len(hits)}")
+    return hits.iloc[0]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (np.floating,)):
+        return _text(float(value))
+    if is_missing(value):
+        return ""
+    return str(value)
+
+
+def _json_value(value):
+    value = _clean(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if is_missing(value):
+        return None
+    return str(value)
+
+
+def ard_csv_text(ard: pd.DataFrame) -> str:
+    """CSV (UTF-8, LF line ends, minimal quoting); numbers at full precision in their shortest form."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    frame = ard_to_frame(ard)
+    writer.writerow(list(frame.columns))
+    for record in frame.itertuples(index=False, name=None):
+        writer.writerow([_text(v) for v in record])
+    return buffer.getvalue()
+
+
+def ard_json_text(ard: pd.DataFrame) -> str:
+    """JSON: a list of records, one per line (diffable), keys in column order, nulls for missing."""
+    frame = ard_to_frame(ard)
+    columns = list(frame.columns)
+    lines = [json.dumps(dict(zip(columns, (_json_value(v) for v in record))), ensure_ascii=False,
+                        allow_nan=False) for record in frame.itertuples(index=False, name=None)]
+    return "[\n" + ",\n".join(lines) + ("\n" if lines else "") + "]\n"
+
+
+def write_ard_csv(ard: pd.DataFrame, path: Path) -> None:
+    write_atomic(Path(path), ard_csv_text(ard).encode("utf-8"))
+
+
+def write_ard_json(ard: pd.DataFrame, path: Path) -> None:
+    write_atomic(Path(path), ard_json_text(ard).encode("utf-8"))
+
+
+def read_ard_csv(path: Path) -> pd.DataFrame:
+    """Read an ARD CSV back: stats as int or float, empty cells as None (for QC comparisons)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
+    frame = frame.where(frame != "", None)
+
+    def number(text):
+        if text is None:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+
+    frame["stat"] = pd.Series([number(v) for v in frame["stat"]], index=frame.index, dtype=object)
+    return frame

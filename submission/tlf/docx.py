@@ -1,0 +1,731 @@
+"""A Korean A4 report in Word (python-docx): styles, sections, captions, tables, figures, same bytes every build.
+
+What python-docx does not do by itself, and this module does (domain.md section 7):
+- Korean text needs the East Asian font in the XML (`w:eastAsia` on `w:rFonts`); the template's
+  styles point at theme fonts (`w:asciiTheme`, `w:eastAsiaTheme`, ...), which win over explicit
+  names, so the theme references are removed and the names set on the document defaults, on
+  every style (Normal, headings, Caption, TOC, Header, Footer, the table style, ...) and on
+  every run this module writes.
+- The default page is US Letter: every section is A4; a landscape section swaps width and height.
+- A table's first row repeats on every page (`w:tblHeader`), rows do not split across pages.
+- Captions number themselves with SEQ fields whose cached result is the explicit number, the
+  table of contents is a TOC field whose cached result lists the headings (LibreOffice shows
+  cached results and does not refresh a TOC; Word refreshes it on F9 or on open when asked).
+- The page footer is "X / Y 쪽" from PAGE and NUMPAGES fields.
+- python-docx stamps zip entries with the wall clock: the saved package is rewritten with fixed
+  entry times and fixed core properties, so two builds give identical bytes.
+
+Font: the document names 맑은 고딕 (Malgun Gothic, altName in the font table), the font a Korean
+Office reader has. On Linux, LibreOffice renders Korean glyphs of a missing font with a Korean
+font that fontconfig offers (NanumGothic from fonts-nanum); `render.docx_to_pdf` also maps
+맑은 고딕 to NanumGothic explicitly so that Latin text uses the same face.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from ..io import write_atomic
+from ._frames import is_missing
+
+DEFAULT_FONT = "맑은 고딕"
+DEFAULT_FONT_ALT = "Malgun Gothic"
+FALLBACK_FONT = "NanumGothic"  # the free Korean font LibreOffice uses on Linux (fonts-nanum)
+
+_THEME_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+_ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
+_JC = {"left": "left", "center": "center", "right": "right"}
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Children of w:pPr that come after w:pBdr in the schema's sequence.
+_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+               "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+               "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+               "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
+               "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+_TWIPS_PER_MM = 1440 / 25.4
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """Font names and sizes. `east_asia` is what Hangul uses; `latin` the rest."""
+
+    east_asia: str = DEFAULT_FONT
+    latin: str = DEFAULT_FONT
+    alt_name: str | None = DEFAULT_FONT_ALT  # the font table's alternative name for `east_asia`
+    size_pt: float = 10.0
+    table_size_pt: float = 8.0
+    footnote_size_pt: float = 8.0
+    caption_size_pt: float = 10.0
+    heading_sizes_pt: tuple[float, ...] = (14.0, 12.0, 11.0, 10.0)
+    language: str = "ko-KR"
+
+
+@dataclass(frozen=True)
+class PageSetup:
+    """A4 portrait in millimetres; landscape sections use the same margins with the page turned."""
+
+    width_mm: float = 210.0
+    height_mm: float = 297.0
+    top_mm: float = 25.0
+    bottom_mm: float = 20.0
+    left_mm: float = 20.0
+    right_mm: float = 20.0
+    header_mm: float = 12.5
+    footer_mm: float = 10.0
+
+    def text_width_mm(self, landscape: bool = False) -> float:
+        return (self.height_mm if landscape else self.width_mm) - self.left_mm - self.right_mm
+
+
+# --------------------------------------------------------------------------- XML helpers
+
+def set_run_fonts(rpr, fonts: Fonts) -> None:
+    """Name the fonts on a `w:rPr` (run or style): Latin, East Asian and complex script; no theme fonts."""
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr in _THEME_ATTRS:
+        if rfonts.get(qn(attr)) is not None:
+            del rfonts.attrib[qn(attr)]
+    rfonts.set(qn("w:ascii"), fonts.latin)
+    rfonts.set(qn("w:hAnsi"), fonts.latin)
+    rfonts.set(qn("w:eastAsia"), fonts.east_asia)
+    rfonts.set(qn("w:cs"), fonts.latin)
+    rfonts.set(qn("w:hint"), "eastAsia")
+
+
+def _set_lang(rpr, language: str) -> None:
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), language)
+
+
+def _child(parent, tag: str, first: bool = False):
+    found = parent.find(qn(tag))
+    if found is None:
+        found = OxmlElement(tag)
+        if first:
+            parent.insert(0, found)
+        else:
+            parent.append(found)
+    return found
+
+
+def _field_runs(paragraph, instruction: str, cached: str, fonts: Fonts, *, size_pt: float | None = None,
+                bold: bool | None = None) -> None:
+    """A complex field (begin, instruction, separate, cached result, end) at the end of `paragraph`."""
+    for kind, text in (("begin", None), ("instr", instruction), ("separate", None), ("text", cached), ("end", None)):
+        run = paragraph.add_run()
+        _format_run(run, fonts, size_pt=size_pt, bold=bold)
+        if kind == "instr":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = f" {text} "
+            run._r.append(instr)
+        elif kind == "text":
+            run.text = text
+        else:
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), kind)
+            run._r.append(fld)
+
+
+def _format_run(run, fonts: Fonts, *, size_pt: float | None = None, bold: bool | None = None,
+                color: str | None = None) -> None:
+    set_run_fonts(run._r.get_or_add_rPr(), fonts)
+    if size_pt is not None:
+        run.font.size = Pt(size_pt)
+    if bold is not None:
+        run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = RGBColor.from_string(color)
+
+
+def display_width(text: str) -> int:
+    """Width in half-width cells: Hangul and other wide characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _cell_text(value) -> str:
+    if value is None or is_missing(value):
+        return ""
+    return str(value)
+
+
+# --------------------------------------------------------------------------- the document
+
+class ReportDocument:
+    """Build a Korean report top to bottom; `to_bytes()`/`save()` give the same bytes for the same calls.
+
+    Orientation is a state: `landscape=True` (or False) on any content method, or
+    `set_orientation`, starts a new section on a new page when the orientation changes;
+    `landscape=None` (the default) continues in the current one. A section starts only when
+    content follows, so a document never ends with an empty page.
+    """
+
+    def __init__(self, *, created: dt.datetime, header_text: str = "", title: str = "", author: str = "",
+                 subject: str = "", fonts: Fonts | None = None, page: PageSetup | None = None,
+                 table_label: str = "표", figure_label: str = "그림", footer_template: str = "{page} / {pages} 쪽",
+                 toc_levels: int = 3, update_fields_on_open: bool = False):
+        self.fonts = fonts or Fonts()
+        self.page = page or PageSetup()
+        self.created = created.replace(microsecond=0, tzinfo=None)
+        self.table_label, self.figure_label = table_label, figure_label
+        self.toc_levels = toc_levels
+        self.headings: list[tuple[int, str]] = []
+        self.toc_pages: list[int | None] | None = None
+        self._tables = 0
+        self._figures = 0
+        self._toc_anchor = None
+        self._toc_title = ""
+        self._toc_generated: list = []
+        self._landscape = False
+        self._has_content = False
+
+        self.doc = Document()
+        self._setup_styles()
+        self._setup_settings(update_fields_on_open)
+        self._setup_font_table()
+        self._drop_template_thumbnail()
+        props = self.doc.core_properties
+        props.title, props.author, props.subject = title, author, subject
+        props.last_modified_by, props.comments, props.keywords, props.category = author, "", "", ""
+        props.revision = 1
+        props.created = props.modified = self.created
+        props.language = self.fonts.language
+
+        section = self.doc.sections[0]
+        self._page_setup(section, landscape=False)
+        self._header_footer(section, header_text, footer_template)
+
+    # ----------------------------------------------------------------- setup
+
+    def _setup_styles(self) -> None:
+        fonts = self.fonts
+        styles = self.doc.styles
+        defaults = styles.element.find(qn("w:docDefaults"))
+        rpr = _child(_child(defaults, "w:rPrDefault"), "w:rPr")
+        set_run_fonts(rpr, fonts)
+        _set_lang(rpr, fonts.language)
+
+        normal = styles["Normal"]
+        normal.font.size = Pt(fonts.size_pt)
+        normal.paragraph_format.space_after = Pt(4)
+        normal.paragraph_format.line_spacing = 1.15
+
+        for level, size in enumerate(fonts.heading_sizes_pt, start=1):
+            style = styles[f"Heading {level}"]
+            style.font.size = Pt(size)
+            style.font.bold = True
+            style.font.italic = False
+            style.font.color.rgb = RGBColor(0, 0, 0)
+            style.paragraph_format.space_before = Pt(12 if level == 1 else 8)
+            style.paragraph_format.space_after = Pt(4)
+        for name in ("Title", "Subtitle"):
+            styles[name].font.color.rgb = RGBColor(0, 0, 0)
+
+        caption = styles["Caption"]
+        caption.font.size = Pt(fonts.caption_size_pt)
+        caption.font.bold = True
+        caption.font.color.rgb = RGBColor(0, 0, 0)
+        caption.paragraph_format.space_before = Pt(6)
+        caption.paragraph_format.space_after = Pt(3)
+        caption.paragraph_format.keep_with_next = True
+
+        table_text = styles.add_style("Table Text", WD_STYLE_TYPE.PARAGRAPH)
+        table_text.base_style = normal
+        table_text.font.size = Pt(fonts.table_size_pt)
+        fmt = table_text.paragraph_format
+        fmt.space_before = fmt.space_after = Pt(0)
+        fmt.line_spacing = 1.0
+
+        footnote = styles.add_style("Table Footnote", WD_STYLE_TYPE.PARAGRAPH)
+        footnote.base_style = normal
+        footnote.font.size = Pt(fonts.footnote_size_pt)
+        footnote.paragraph_format.space_before = footnote.paragraph_format.space_after = Pt(0)
+        footnote.paragraph_format.line_spacing = 1.0
+
+        text_width = Mm(self.page.text_width_mm())
+        for level in range(1, self.toc_levels + 1):
+            toc = styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
+            toc.element.set(qn("w:styleId"), f"TOC{level}")
+            toc.element.attrib.pop(qn("w:customStyle"), None)  # a built-in style of Word, not a custom one
+            toc.base_style = normal
+            toc.paragraph_format.left_indent = Mm(4 * (level - 1))
+            toc.paragraph_format.space_after = Pt(2)
+            toc.paragraph_format.tab_stops.add_tab_stop(text_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+            toc.font.bold = level == 1
+
+        # Every style names the fonts itself: Word and LibreOffice then agree whatever they inherit.
+        for style in styles.element.findall(qn("w:style")):
+            if style.get(qn("w:type")) in ("paragraph", "character", "table"):
+                set_run_fonts(_child(style, "w:rPr"), fonts)
+
+    def _setup_settings(self, update_fields_on_open: bool) -> None:
+        settings = self.doc.settings.element
+        lang = settings.find(qn("w:themeFontLang"))
+        if lang is not None:
+            lang.set(qn("w:val"), "en-US")
+            lang.set(qn("w:eastAsia"), self.fonts.language)
+        if update_fields_on_open:
+            update = OxmlElement("w:updateFields")
+            update.set(qn("w:val"), "true")
+            settings.append(update)
+
+    def _drop_template_thumbnail(self) -> None:
+        # The template's preview picture would show a file manager some other document.
+        rels = self.doc.part.package.rels
+        for rid, rel in list(rels.items()):
+            if rel.reltype.endswith("/metadata/thumbnail"):
+                del rels[rid]
+                rels._target_parts_by_rId.pop(rid, None)
+
+    def _setup_font_table(self) -> None:
+        part = next((rel.target_part for rel in self.doc.part.rels.values() if rel.reltype.endswith("/fontTable")), None)
+        if part is None:
+            return
+        from lxml import etree
+
+        root = etree.fromstring(part.blob)
+        ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+        names = {self.fonts.east_asia, self.fonts.latin}
+        for name in sorted(names):
+            font = etree.SubElement(root, f"{{{ns}}}font")
+            font.set(f"{{{ns}}}name", name)
+            if name == self.fonts.east_asia and self.fonts.alt_name and self.fonts.alt_name != name:
+                etree.SubElement(font, f"{{{ns}}}altName").set(f"{{{ns}}}val", self.fonts.alt_name)
+            etree.SubElement(font, f"{{{ns}}}charset").set(f"{{{ns}}}val", "81")  # Hangul
+            etree.SubElement(font, f"{{{ns}}}family").set(f"{{{ns}}}val", "modern")
+            etree.SubElement(font, f"{{{ns}}}pitch").set(f"{{{ns}}}val", "variable")
+        part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+    def _page_setup(self, section, *, landscape: bool) -> None:
+        page = self.page
+        short, long_ = Mm(page.width_mm), Mm(page.height_mm)
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = (long_, short) if landscape else (short, long_)
+        section.top_margin, section.bottom_margin = Mm(page.top_mm), Mm(page.bottom_mm)
+        section.left_margin, section.right_margin = Mm(page.left_mm), Mm(page.right_mm)
+        section.header_distance, section.footer_distance = Mm(page.header_mm), Mm(page.footer_mm)
+
+    def _header_footer(self, section, header_text: str, footer_template: str) -> None:
+        fonts = self.fonts
+        header = section.header.paragraphs[0]
+        header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        if header_text:
+            _format_run(header.add_run(header_text), fonts, size_pt=fonts.footnote_size_pt)
+        border = OxmlElement("w:pBdr")
+        bottom = OxmlElement("w:bottom")
+        for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "1"), ("w:color", "auto")):
+            bottom.set(qn(key), value)
+        border.append(bottom)
+        header._p.get_or_add_pPr().insert_element_before(border, *_AFTER_PBDR)
+
+        footer = section.footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        for piece in re.split(r"(\{page\}|\{pages\})", footer_template):
+            if piece == "{page}":
+                _field_runs(footer, "PAGE", "1", fonts, size_pt=fonts.footnote_size_pt)
+            elif piece == "{pages}":
+                _field_runs(footer, "NUMPAGES", "1", fonts, size_pt=fonts.footnote_size_pt)
+            elif piece:
+                _format_run(footer.add_run(piece), fonts, size_pt=fonts.footnote_size_pt)
+        # The cover page (first page of the first section) has neither header nor footer.
+        section.different_first_page_header_footer = True
+
+    # ----------------------------------------------------------------- sections
+
+    @property
+    def landscape(self) -> bool:
+        return self._landscape
+
+    def set_orientation(self, landscape: bool) -> None:
+        """Continue in a landscape (or portrait) section from here, starting a new page if it changes."""
+        if landscape == self._landscape:
+            return
+        if not self._has_content:
+            self._page_setup(self.doc.sections[-1], landscape=landscape)
+            self._landscape = landscape
+            return
+        self.doc.add_section(WD_SECTION.NEW_PAGE)
+        # The paragraph python-docx adds to close the previous section: make it take no room.
+        closing = self.doc.element.body.findall(qn("w:p"))[-1]
+        self._shrink(closing)
+        section = self.doc.sections[-1]
+        self._page_setup(section, landscape=landscape)
+        section.different_first_page_header_footer = False
+        self._landscape = landscape
+
+    def _shrink(self, p_element) -> None:
+        ppr = p_element.get_or_add_pPr()
+        spacing = ppr.get_or_add_spacing()
+        spacing.set(qn("w:before"), "0")
+        spacing.set(qn("w:after"), "0")
+        spacing.set(qn("w:line"), "20")
+        spacing.set(qn("w:lineRule"), "exact")
+        rpr = OxmlElement("w:rPr")
+        size = OxmlElement("w:sz")
+        size.set(qn("w:val"), "2")
+        rpr.append(size)
+        ppr.insert_element_before(rpr, "w:sectPr", "w:pPrChange")
+
+    def _ready(self, landscape: bool | None) -> None:
+        self.set_orientation(self._landscape if landscape is None else landscape)
+        self._has_content = True
+
+    # ----------------------------------------------------------------- text
+
+    def paragraph(self, text: str = "", *, style: str | None = None, bold: bool | None = None,
+                  size_pt: float | None = None, align: str | None = None, landscape: bool | None = None,
+                  keep_with_next: bool = False):
+        """A paragraph of text (lines split on newlines)."""
+        self._ready(landscape)
+        p = self.doc.add_paragraph(style=style)
+        if align:
+            p.alignment = _ALIGN[align]
+        if keep_with_next:
+            p.paragraph_format.keep_with_next = True
+        for i, line in enumerate(text.split("\n")):
+            run = p.add_run(line)
+            _format_run(run, self.fonts, size_pt=size_pt, bold=bold)
+            if i:
+                run._r.insert(run._r.index(run._r.find(qn("w:t"))), OxmlElement("w:br"))
+        return p
+
+    def heading(self, text: str, level: int = 1, *, landscape: bool | None = None):
+        """A numbered-by-the-author heading (give "1. 개요" etc.); it is listed in the table of contents."""
+        self._ready(landscape)
+        p = self.doc.add_heading(level=level)
+        _format_run(p.add_run(text), self.fonts)
+        if level <= self.toc_levels:
+            self.headings.append((level, text))
+        return p
+
+    def page_break(self) -> None:
+        p = self.doc.add_paragraph()
+        p.add_run().add_break(WD_BREAK.PAGE)
+
+    def cover(self, title: str, *, subtitle: str | None = None, lines: Sequence[str] = (),
+              facts: Sequence[tuple[str, str]] = (), note: str | None = None, note_color: str = "C00000") -> None:
+        """The cover page: title, subtitle, a two-column table of facts, free lines and a note; then a new page."""
+        self._ready(False)
+        for _ in range(6):
+            self.doc.add_paragraph()
+        self.paragraph(title, bold=True, size_pt=20, align="center", landscape=None)
+        if subtitle:
+            self.paragraph(subtitle, size_pt=14, align="center", landscape=None)
+        self.doc.add_paragraph()
+        if facts:
+            table = self._grid([[k, v] for k, v in facts], widths_mm=[45, 95], header=None, size_pt=self.fonts.size_pt,
+                               align=["left", "left"])
+            table.tblPr.get_or_add_jc().set(qn("w:val"), "center")
+            self.doc.add_paragraph()
+        for line in lines:
+            self.paragraph(line, align="center", landscape=None)
+        if note:
+            p = self.paragraph("", align="center", landscape=None)
+            _format_run(p.add_run(note), self.fonts, bold=True, color=note_color)
+        self.page_break()
+
+    def toc(self, title: str = "목차") -> None:
+        """A table of contents: a TOC field whose cached result lists every heading added (before or after).
+
+        Page numbers appear when `toc_pages` is set (e.g. from a first rendering, see
+        `render.heading_pages`); Word recomputes them when the field is updated.
+        """
+        self._ready(False)
+        self._toc_title = title
+        self._toc_anchor = self.paragraph(title, bold=True, size_pt=self.fonts.heading_sizes_pt[0], landscape=None)._p
+        self.page_break()
+
+    def _write_toc(self) -> None:
+        for element in self._toc_generated:
+            element.getparent().remove(element)
+        self._toc_generated = []
+        if self._toc_anchor is None:
+            return
+        entries = self.headings or [(1, "")]
+        paragraphs = []
+        for i, (level, text) in enumerate(entries):
+            p = self.doc.add_paragraph(style=f"toc {min(level, self.toc_levels)}")
+            if i == 0:
+                for kind, instr in (("begin", None), ("instr", f'TOC \\o "1-{self.toc_levels}" \\h \\z \\u'), ("separate", None)):
+                    run = p.add_run()
+                    _format_run(run, self.fonts)
+                    if instr:
+                        node = OxmlElement("w:instrText")
+                        node.set(qn("xml:space"), "preserve")
+                        node.text = f" {instr} "
+                        run._r.append(node)
+                    else:
+                        fld = OxmlElement("w:fldChar")
+                        fld.set(qn("w:fldCharType"), kind)
+                        run._r.append(fld)
+            _format_run(p.add_run(text), self.fonts)
+            page = self.toc_pages[i] if self.toc_pages and i < len(self.toc_pages) else None
+            if page is not None:
+                _format_run(p.add_run(f"\t{page}"), self.fonts)
+            paragraphs.append(p)
+        end = paragraphs[-1].add_run()
+        _format_run(end, self.fonts)
+        fld = OxmlElement("w:fldChar")
+        fld.set(qn("w:fldCharType"), "end")
+        end._r.append(fld)
+        anchor = self._toc_anchor
+        for p in paragraphs:
+            anchor.addnext(p._p)
+            anchor = p._p
+            self._toc_generated.append(p._p)
+
+    # ----------------------------------------------------------------- captions
+
+    def _caption(self, label: str, seq: str, number: int, text: str) -> None:
+        p = self.doc.add_paragraph(style="Caption")
+        _format_run(p.add_run(f"{label} "), self.fonts)
+        _field_runs(p, f"SEQ {seq} \\* ARABIC", str(number), self.fonts)
+        _format_run(p.add_run(f". {text}"), self.fonts)
+
+    # ----------------------------------------------------------------- tables
+
+    def _grid(self, rows: list[list[str]], *, widths_mm: Sequence[float], header: list[str] | None,
+              size_pt: float, align: Sequence[str], indent: Sequence[int] | None = None,
+              bold_rows: Sequence[int] = (), indent_mm: float = 3.0):
+        """The table XML: fixed layout, grid and cell widths, repeating header, rows that do not split."""
+        table = self.doc.add_table(rows=0, cols=len(widths_mm))
+        table.style = self.doc.styles["Table Grid"]
+        tbl = table._tbl
+        tblPr = tbl.tblPr
+        twips = [max(1, round(w * _TWIPS_PER_MM)) for w in widths_mm]
+        width = _child(tblPr, "w:tblW")
+        width.set(qn("w:w"), str(sum(twips)))
+        width.set(qn("w:type"), "dxa")
+        tblPr.get_or_add_tblLayout().set(qn("w:type"), "fixed")
+        margins = OxmlElement("w:tblCellMar")
+        for side, twips_ in (("top", 15), ("left", 57), ("bottom", 15), ("right", 57)):
+            margin = OxmlElement(f"w:{side}")
+            margin.set(qn("w:w"), str(twips_))
+            margin.set(qn("w:type"), "dxa")
+            margins.append(margin)
+        tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
+        grid = tbl.tblGrid
+        for col, tw in zip(grid.findall(qn("w:gridCol")), twips):
+            col.set(qn("w:w"), str(tw))
+        bold_rows = set(bold_rows)
+
+        def add_row(values: list[str], *, is_header: bool, index: int | None = None) -> None:
+            tr = OxmlElement("w:tr")
+            trPr = OxmlElement("w:trPr")
+            trPr.append(OxmlElement("w:cantSplit"))
+            if is_header:
+                trPr.append(OxmlElement("w:tblHeader"))
+            tr.append(trPr)
+            for j, (value, tw) in enumerate(zip(values, twips)):
+                tc = OxmlElement("w:tc")
+                tcPr = OxmlElement("w:tcPr")
+                tcW = OxmlElement("w:tcW")
+                tcW.set(qn("w:w"), str(tw))
+                tcW.set(qn("w:type"), "dxa")
+                tcPr.append(tcW)
+                if is_header:
+                    shd = OxmlElement("w:shd")
+                    shd.set(qn("w:val"), "clear")
+                    shd.set(qn("w:color"), "auto")
+                    shd.set(qn("w:fill"), "D9D9D9")
+                    tcPr.append(shd)
+                v_align = OxmlElement("w:vAlign")
+                v_align.set(qn("w:val"), "center")
+                tcPr.append(v_align)
+                tc.append(tcPr)
+                p = OxmlElement("w:p")
+                pPr = OxmlElement("w:pPr")
+                style = OxmlElement("w:pStyle")
+                style.set(qn("w:val"), "TableText")
+                pPr.append(style)
+                if j == 0 and indent is not None and index is not None and indent[index]:
+                    ind = OxmlElement("w:ind")
+                    ind.set(qn("w:left"), str(round(indent[index] * indent_mm * _TWIPS_PER_MM)))
+                    pPr.append(ind)
+                jc = OxmlElement("w:jc")
+                jc.set(qn("w:val"), "center" if is_header else _JC[align[j]])
+                pPr.append(jc)
+                p.append(pPr)
+                bold = is_header or (index in bold_rows)
+                for k, line in enumerate(value.split("\n")):
+                    r = OxmlElement("w:r")
+                    rPr = OxmlElement("w:rPr")
+                    set_run_fonts(rPr, self.fonts)
+                    if bold:
+                        rPr.append(OxmlElement("w:b"))
+                    sz = OxmlElement("w:sz")
+                    sz.set(qn("w:val"), str(round(size_pt * 2)))
+                    rPr.append(sz)
+                    r.append(rPr)
+                    if k:
+                        r.append(OxmlElement("w:br"))
+                    t = OxmlElement("w:t")
+                    t.set(qn("xml:space"), "preserve")
+                    t.text = line
+                    r.append(t)
+                    p.append(r)
+                tc.append(p)
+                tr.append(tc)
+            tbl.append(tr)
+
+        if header is not None:
+            add_row(header, is_header=True)
+        for i, row in enumerate(rows):
+            add_row(row, is_header=False, index=i)
+        return tbl
+
+    def _auto_widths(self, header: list[str], rows: list[list[str]], total_mm: float) -> list[float]:
+        weights = []
+        for j, name in enumerate(header):
+            longest_word = max((display_width(w) for w in name.split()), default=1)
+            body = max((display_width(line) for r in rows for line in r[j].split("\n")), default=1)
+            weights.append(min(max(body, longest_word, 4), 60))
+        scale = total_mm / sum(weights)
+        return [w * scale for w in weights]
+
+    def table(self, frame: pd.DataFrame, *, caption: str | None = None, col_widths_mm: Sequence[float] | None = None,
+              footnotes: Sequence[str] = (), landscape: bool | None = None, align: Sequence[str] | str | None = None,
+              indent: Sequence[int] | None = None, bold_rows: Sequence[int] = (),
+              font_size_pt: float | None = None) -> int | None:
+        """A table from a frame (column names are the header row, repeated on every page).
+
+        `col_widths_mm` are scaled to the text width of the page; by default widths follow the
+        longest text of each column. `align`: one per column or one for all (default: first
+        column left, the others centred). `indent`: indent levels of the first cell per row (e.g.
+        PT under SOC). Footnotes follow the table. Returns the table number when captioned.
+        """
+        self._ready(landscape)
+        header = [str(c) for c in frame.columns]
+        rows = [[_cell_text(v) for v in record] for record in frame.itertuples(index=False, name=None)]
+        if indent is not None and len(indent) != len(rows):
+            raise ValueError(f"indent has {len(indent)} entries for {len(rows)} rows")
+        total = self.page.text_width_mm(self._landscape)
+        if col_widths_mm is None:
+            widths = self._auto_widths(header, rows, total)
+        else:
+            if len(col_widths_mm) != len(header):
+                raise ValueError(f"col_widths_mm has {len(col_widths_mm)} entries for {len(header)} columns")
+            given = sum(col_widths_mm)
+            widths = [w * total / given for w in col_widths_mm] if given > total else list(col_widths_mm)
+        if align is None:
+            align = ["left"] + ["center"] * (len(header) - 1)
+        elif isinstance(align, str):
+            align = [align] * len(header)
+        number = None
+        if caption is not None:
+            self._tables += 1
+            number = self._tables
+            self._caption(self.table_label, "Table", number, caption)
+        self._grid(rows, widths_mm=widths, header=header, size_pt=font_size_pt or self.fonts.table_size_pt,
+                   align=align, indent=indent, bold_rows=bold_rows)
+        for note in footnotes:
+            p = self.doc.add_paragraph(style="Table Footnote")
+            _format_run(p.add_run(note), self.fonts)
+        if not footnotes:
+            self.doc.add_paragraph(style="Table Footnote")
+        return number
+
+    # ----------------------------------------------------------------- figures
+
+    def figure(self, image, *, caption: str | None = None, width_mm: float | None = None,
+               landscape: bool | None = None, footnotes: Sequence[str] = ()) -> int | None:
+        """An image (PNG bytes, a path, or a matplotlib figure) centred, with its caption below."""
+        self._ready(landscape)
+        if hasattr(image, "savefig"):
+            image = figure_png(image)
+        stream = io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else open(Path(image), "rb")
+        try:
+            p = self.doc.add_paragraph()
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            p.paragraph_format.keep_with_next = True
+            width = Mm(width_mm if width_mm is not None else min(160.0, self.page.text_width_mm(self._landscape)))
+            p.add_run().add_picture(stream, width=width)
+        finally:
+            stream.close()
+        number = None
+        if caption is not None:
+            self._figures += 1
+            number = self._figures
+            self._caption(self.figure_label, "Figure", number, caption)
+        for note in footnotes:
+            p = self.doc.add_paragraph(style="Table Footnote")
+            _format_run(p.add_run(note), self.fonts)
+        return number
+
+    # ----------------------------------------------------------------- output
+
+    def to_bytes(self) -> bytes:
+        """The .docx package: TOC written from the headings, fixed zip entry times and core properties."""
+        self._write_toc()
+        raw = io.BytesIO()
+        self.doc.save(raw)
+        return deterministic_zip(raw.getvalue(), self.created)
+
+    def save(self, path: Path) -> bytes:
+        data = self.to_bytes()
+        write_atomic(Path(path), data)
+        return data
+
+
+def deterministic_zip(data: bytes, timestamp: dt.datetime | None = None) -> bytes:
+    """Rewrite a zip package with every entry stamped `timestamp` (not before 1980) in the same order."""
+    stamp = _ZIP_EPOCH
+    if timestamp is not None and timestamp.year >= 1980:
+        stamp = (timestamp.year, timestamp.month, timestamp.day, timestamp.hour, timestamp.minute,
+                 timestamp.second - timestamp.second % 2)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = 3  # unix, so that unzipping gives ordinary 0644 files
+            entry.external_attr = 0o100644 << 16
+            dst.writestr(entry, src.read(info.filename), compresslevel=6)
+    return out.getvalue()
+
+
+def figure_png(fig, dpi: int = 200) -> bytes:
+    """A matplotlib figure as PNG bytes without the software stamp, the same for the same figure."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def matplotlib_korean_font(preferred: Sequence[str] = (DEFAULT_FONT_ALT, FALLBACK_FONT)) -> str | None:
+    """The first of `preferred` that matplotlib can find, to set as `font.family` for Korean labels."""
+    from matplotlib import font_manager
+
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in preferred if name in available), None)
+    if found is None:
+        # matplotlib's font cache may predate the installation of the Korean fonts: register them.
+        for path in sorted(font_manager.findSystemFonts()):
+            if re.search(r"nanum|malgun", Path(path).name, re.IGNORECASE):
+                font_manager.fontManager.addfont(path)
+        available = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in preferred if name in available), None)
+    return found
+
