@@ -1,0 +1,142 @@
+"""Does define.xml describe the XPT files beside it, and only them?
+
+Findings, not exceptions: every dataset file and variable must be in the define and the
+reverse; types agree (integer/float are numeric in the file, every other DataType is
+character); a character variable's define Length equals its length in the file; labels agree
+where the file has one; the variable order is the define's; and every value of a variable with
+a codelist is a term of it (value-level codelists are checked on the records their where
+clause selects). External dictionaries (MedDRA, WHODrug) are not checked term by term.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import Problem
+from ._values import texts, where_mask
+from .read import Define, DefineDataset, read_define
+
+NUMERIC_TYPES = ("integer", "float")
+SHOWN_VALUES = 10
+
+
+def _xpt_files(folder: Path) -> dict[str, Path]:
+    return {p.stem.upper(): p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() == ".xpt"}
+
+
+def check_consistency(folder: Path, define: Path | bytes | Define | None = None) -> list[Problem]:
+    """Every disagreement between the XPT files of `folder` and `define` (default folder/define.xml)."""
+    import pyreadstat
+
+    from ..errors import SubError
+    from ..xpt import read_xpt
+
+    folder = Path(folder)
+    if define is None:
+        define = folder / "define.xml"
+    define_name = str(define) if isinstance(define, Path) else "define.xml"
+    if not isinstance(define, Define):
+        try:
+            define = read_define(define, name=define_name)
+        except SubError as exc:
+            return list(exc.problems)
+    else:
+        define_name = define.source
+    problems: list[Problem] = []
+    files = _xpt_files(folder)
+    by_file: dict[str, DefineDataset] = {}
+    for ds in define.datasets.values():
+        stem = Path(ds.archive).stem.upper() if ds.archive else ds.name
+        by_file[stem] = ds
+        if stem not in files:
+            if not ds.has_no_data:
+                problems.append(Problem(define_name, None, None, ds.name,
+                                        f"dataset {ds.name} is in define.xml but {ds.archive or ds.name.lower() + '.xpt'} "
+                                        f"is not in {folder}"))
+    for stem, path in files.items():
+        if stem not in by_file:
+            problems.append(Problem(str(path), None, None, stem, "dataset file is not described in define.xml"))
+            continue
+        ds = by_file[stem]
+        try:
+            data = read_xpt(path)
+            _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        except SubError as exc:
+            problems += exc.problems
+            continue
+        widths = meta.variable_storage_width or {}
+        name = str(path)
+        if data.name != ds.name:
+            problems.append(Problem(name, None, None, data.name, f"dataset name differs from define.xml ({ds.name})"))
+        if data.label and ds.label and data.label != ds.label:
+            problems.append(Problem(name, None, None, data.label, f"dataset label differs from define.xml ({ds.label!r})"))
+        columns = [c.name for c in data.columns]
+        defined = [v.name for v in ds.variables]
+        for column in columns:
+            if column not in defined:
+                problems.append(Problem(name, None, column, None, f"variable is not in define.xml ({ds.name})"))
+        for v in ds.variables:
+            if v.name not in columns:
+                problems.append(Problem(define_name, None, v.name, None, f"{ds.name}.{v.name} is in define.xml but not in {path.name}"))
+        common = [c for c in defined if c in columns]
+        if [c for c in columns if c in defined] != common:
+            problems.append(Problem(name, None, None, None,
+                                    f"variable order differs from define.xml: file {columns}, define {defined}"))
+        for v in ds.variables:
+            if v.name not in columns:
+                continue
+            col = data.column(v.name)
+            item = v.item
+            numeric = item.data_type in NUMERIC_TYPES
+            if numeric != col.numeric:
+                problems.append(Problem(name, None, v.name, item.data_type,
+                                        f"define.xml says {item.data_type} but the file holds "
+                                        f"{'numbers' if col.numeric else 'text'}"))
+            elif not numeric and item.length is not None and widths.get(v.name) is not None \
+                    and item.length != widths[v.name]:
+                problems.append(Problem(name, None, v.name, str(widths[v.name]),
+                                        f"length in the file differs from define.xml Length {item.length}"))
+            if col.label and item.label and col.label != item.label:
+                problems.append(Problem(name, None, v.name, col.label, f"label differs from define.xml ({item.label!r})"))
+            problems += _codelist_problems(define, name, data.frame, v.name, item.codelist, None)
+            if item.value_list and item.value_list in define.value_lists:
+                for entry in define.value_lists[item.value_list].items:
+                    checks = []
+                    for wc_oid in entry.where_clauses:
+                        wc = define.where_clauses.get(wc_oid)
+                        if wc is None:
+                            checks = None
+                            break
+                        for check in wc.checks:
+                            tested = define.items.get(check.item)
+                            checks.append((tested.name if tested else check.item, check.comparator, check.values))
+                    if not checks:
+                        continue
+                    mask = where_mask(data.frame, checks)
+                    if mask is None:  # tests a variable of another dataset
+                        continue
+                    problems += _codelist_problems(define, name, data.frame[mask], v.name, entry.item.codelist,
+                                                   ", ".join(entry.where_clauses))
+    return problems
+
+
+def _codelist_problems(define: Define, file: str, frame, variable: str, codelist: str | None,
+                       where: str | None) -> list[Problem]:
+    if not codelist:
+        return []
+    cl = define.codelists.get(codelist)
+    if cl is None or cl.dictionary is not None or not cl.terms:
+        return []
+    allowed = set(cl.values)
+    values = texts(frame[variable]).dropna()
+    bad = values[~values.isin(allowed)]
+    if bad.empty:
+        return []
+    counts = bad.value_counts(sort=False)
+    scope = f" where {where}" if where else ""
+    out = [Problem(file, None, variable, str(value), f"value is not in codelist {codelist}{scope} ({n} record(s))")
+           for value, n in list(counts.items())[:SHOWN_VALUES]]
+    if len(counts) > SHOWN_VALUES:
+        out.append(Problem(file, None, variable, None,
+                           f"{len(counts) - SHOWN_VALUES} more distinct values are not in codelist {codelist}{scope}"))
+    return out
