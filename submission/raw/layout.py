@@ -98,6 +98,13 @@ class Layout:
     def fields_of(self, form: str) -> list[Field]:
         return [f for f in self.fields if f.form == form]
 
+    def field(self, form: str, column: str) -> Field:
+        return next(f for f in self.fields if f.form == form and f.column == column)
+
+    def decodes(self, form: str, column: str) -> dict[str, str]:
+        """Raw code -> English decode, for the codelist of a code field."""
+        return {c: code.decode for c, code in self.codelists[self.field(form, column).codelist].items()}
+
     @cached_property
     def codelists(self) -> dict[str, dict[str, Code]]:
         lists: dict[str, dict[str, Code]] = {}

@@ -20,8 +20,11 @@ from .cm import build_cm
 from .context import Context, Translations
 from .dm import build_dm, build_suppdm, subject_reference
 from .ds import build_ds
+from .dv import build_dv
 from .ex import build_ex
-from .mh import build_mh
+from .findings import build_lb, build_vs
+from .mh import build_mh, build_suppmh
+from .pr import build_pr
 from .rs import build_rs
 from .ts import build_ts
 
@@ -44,6 +47,11 @@ def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translation
     frames["SUPPAE"] = (build_suppae(ctx, ae, translated), None)
     frames["CM"] = build_cm(ctx, ref)
     frames["MH"] = build_mh(ctx, ref)
+    frames["SUPPMH"] = (build_suppmh(ctx, frames["MH"][0]), None)
+    frames["VS"] = build_vs(ctx, ref)
+    frames["LB"] = build_lb(ctx, ref)
+    frames["PR"] = build_pr(ctx, ref)
+    frames["DV"] = build_dv(ctx, ref)
     frames["RS"] = build_rs(ctx, ref)
     frames["DS"] = build_ds(ctx, ref)
     frames["TS"] = (build_ts(ctx, dm), None)

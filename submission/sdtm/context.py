@@ -88,8 +88,7 @@ class Context:
 
     def coded(self, frame: pd.DataFrame, form: str, column: str, dataset: str, variable: str) -> pd.Series:
         """Raw codes -> CDISC submission values (raw layout codes) -> checked against the spec codelist."""
-        field_ = next(f for f in self.raw.layout.fields_of(form) if f.column == column)
-        mapping = self.raw.layout.submission_values(field_.codelist)
+        mapping = self.raw.layout.submission_values(self.raw.layout.field(form, column).codelist)
         return map_codes(frame[column], mapping, self.allowed(dataset, variable), dataset=dataset,
                          variable=variable, file=self.file(form), unmapped=self.unmapped)
 
@@ -110,11 +109,12 @@ class Context:
         foreign = values.notna() & ~values.fillna("").map(str.isascii)
         rendered = values.where(~foreign, values.map(self.translations.english))
         missing = foreign & rendered.isna()
-        for row in missing[missing].index:
+        for text, rows in values[missing].groupby(values[missing], sort=True).groups.items():
+            shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
             self.untranslated.append(Problem(
-                self.file(form), int(row), column, values.loc[row],
+                self.file(form), int(rows[0]), column, text,
                 f"non-ASCII text bound for XPT ({dataset}.{variable}) has no English rendering in "
-                f"{self.translations.file}"))
+                f"{self.translations.file} ({len(rows)} row(s): {shown})"))
         return rendered.where(~missing, values), foreign & ~missing
 
     def reconcile(self, dataset: str, form: str, rows_in: int, records_out: int, dropped: str = "") -> None:

@@ -86,4 +86,6 @@ def build_dm(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
 def build_suppdm(ctx: Context, dm: pd.DataFrame) -> pd.DataFrame:
     enrol = ctx.raw["ENROL"]
     route = ctx.coded(enrol, "ENROL", "ROUTE", "SUPPDM", "QVAL")
-    return qualifier(ctx, "SUPPDM", "DM", dm, "RECRTRT", route, idvar=None)
+    return pd.concat([qualifier(ctx, "SUPPDM", "DM", dm, "RECRTRT", route, idvar=None),
+                      qualifier(ctx, "SUPPDM", "DM", dm, "ENRLDTC", enrol["ENRDAT"], idvar=None)],
+                     ignore_index=True)

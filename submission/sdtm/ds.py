@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, sequence, study_day
+from .common import epoch, iso_date, sequence, study_day
 from .context import Context
 
 CONSENT = "INFORMED CONSENT OBTAINED"
@@ -19,10 +19,12 @@ def build_ds(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     status = eos["EOSSTAT"].map(ctx.raw.layout.submission_values("EOSSTAT"))
     ended = status.isin(["COMPLETED", "DISCONTINUED"])
     ended_rows = eos[ended]
-    reasons = ctx.raw.layout.codelists["DCREAS"]
-    reason_term = ended_rows["EOSREAS"].map({c: r.decode.upper() for c, r in reasons.items()})
+    reason_term = ended_rows["EOSREAS"].map(ctx.raw.layout.decodes("EOS", "EOSREAS")).str.upper()
     decod = ctx.coded(ended_rows, "EOS", "EOSREAS", "DS", "DSDECOD")
     completed = status[ended].eq("COMPLETED")
+    cause, _ = ctx.english(eos, "EOS", "DTHCAUSE", "DS", "DSTERM")
+    died_of = ended_rows["EOSREAS"].map(ctx.raw.layout.submission_values("DCREAS")).eq("DEATH")
+    reason_term = reason_term.where(~died_of | cause[ended].isna(), cause[ended])
     disposition = pd.DataFrame({
         "SUBJID": ended_rows["SUBJID"],
         "DSTERM": reason_term.where(~completed, "COMPLETED"),
@@ -30,13 +32,22 @@ def build_ds(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         "DSCAT": "DISPOSITION EVENT",
         "DSSTDTC": ended_rows["EOSDAT"].fillna(ended_rows["LSTCNDAT"]),
     }, index=ended_rows.index)
+    # a death that is not the reason for ending observation is an OTHER EVENT of its own
+    other = eos["DEATH"].eq("Y") & ~(ended & eos["EOSREAS"].map(ctx.raw.layout.submission_values("DCREAS")).eq("DEATH"))
+    deaths = eos[other]
+    death = pd.DataFrame({"SUBJID": deaths["SUBJID"], "DSTERM": cause[other].fillna("DEATH"), "DSDECOD": "DEATH",
+                          "DSCAT": "OTHER EVENT", "DSSTDTC": iso_date(deaths["DTHDAT"])}, index=deaths.index)
     ctx.reconcile("DS", "ENROL", len(enrol), len(consent), "consent milestone per subject")
+    still = int((~ended).sum())
     ctx.reconcile("DS", "EOS", len(eos), len(disposition),
-                  f"{int((~ended).sum())} subject(s) still under observation at the data cut-off have no disposition event")
+                  f"{still} subject(s) still under observation at the data cut-off have no disposition event" if still else "")
     where = pd.concat([ctx.file("ENROL") + " row " + pd.Series(enrol.index.astype(str), index=enrol.index),
-                       ctx.file("EOS") + " row " + pd.Series(ended_rows.index.astype(str), index=ended_rows.index)],
+                       ctx.file("EOS") + " row " + pd.Series(ended_rows.index.astype(str), index=ended_rows.index),
+                       ctx.file("EOS") + " row " + pd.Series(deaths.index.astype(str), index=deaths.index)],
                       ignore_index=True)
-    ds = pd.concat([consent, disposition], ignore_index=True)
+    if len(deaths):
+        ctx.reconcile("DS", "EOS", len(eos), len(deaths), "deaths that were not the reason for ending observation")
+    ds = pd.concat([consent, disposition, death], ignore_index=True)
     ds["DSDECOD"] = ctx.check(ds["DSDECOD"], "DS", "DSDECOD", "EOS")
     ds["DSCAT"] = ctx.check(ds["DSCAT"], "DS", "DSCAT", "EOS")
     rf = ds["SUBJID"].map(by["RFSTDTC"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import iso_date, sequence
+from .common import iso_date, sequence, usubjid
 from .context import Context
 
 _MEDDRA = {"MHLLT": "LLT", "MHLLTCD": "LLTCD", "MHDECOD": "PT", "MHPTCD": "PTCD", "MHHLT": "HLT",
@@ -59,3 +59,17 @@ def build_mh(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     ctx.reconcile("MH", "MEDHIST", len(raw), len(raw))
     ctx.reconcile("MH", "MMDIAG", len(diag), len(diag), "one PRIMARY DIAGNOSIS record per subject")
     return mh, where
+
+
+def build_suppmh(ctx: Context, mh: pd.DataFrame) -> pd.DataFrame:
+    """M-protein type and prior lines of therapy, qualifiers of the PRIMARY DIAGNOSIS record."""
+    from .supp import qualifier
+
+    diag = ctx.raw["MMDIAG"]
+    primary = mh[mh["MHCAT"].eq(PRIMARY)].set_index("USUBJID")
+    subjects = usubjid(ctx.studyid, diag["SUBJID"])
+    parent = pd.DataFrame({"USUBJID": subjects, "MHSEQ": subjects.map(primary["MHSEQ"])}, index=diag.index)
+    mprot = ctx.coded(diag, "MMDIAG", "MPROT", "SUPPMH", "QVAL")
+    lines = diag["PRLINES"].astype("Int64").astype(str).where(diag["PRLINES"].notna(), None)
+    return pd.concat([qualifier(ctx, "SUPPMH", "MH", parent, "MPROTTYP", mprot, idvar="MHSEQ"),
+                      qualifier(ctx, "SUPPMH", "MH", parent, "PRLINES", lines, idvar="MHSEQ")], ignore_index=True)

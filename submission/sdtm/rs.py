@@ -1,41 +1,79 @@
-"""RS: the investigator's IMWG response at each assessment, and the collected best overall response."""
+"""RS: the investigator's IMWG response at each assessment and the collected best overall response,
+and the clinical classifications of the myeloma diagnosis form (ECOG performance status, ISS stage)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, sequence, study_day
+from .common import epoch, iso_date, sequence, study_day
 from .context import Context
+from .findings import value_level
 
-TESTS = {"OVRLRESP": "Overall Response", "BESTRESP": "Best Overall Response"}
+RESPONSE_TESTS = {"OVRLRESP": "Overall Response", "BESTRESP": "Best Overall Response"}
+ISS_NUMBER = {"I": 1.0, "II": 2.0, "III": 3.0}
+
+
+def _responses(ctx: Context, form: str, testcd: str, date: str, result: str) -> pd.DataFrame:
+    raw = ctx.raw[form]
+    return pd.DataFrame({
+        "SUBJID": raw["SUBJID"],
+        "RSSPID": raw["LINE"].astype(str) if "LINE" in raw else testcd,
+        "RSTESTCD": testcd, "RSTEST": RESPONSE_TESTS[testcd],
+        "RSORRES": ctx.coded(raw, form, result, "RS", "RSORRES"),
+        "RSSTRESN": None, "RSDTC": raw[date],
+    }, index=raw.index).assign(RSSTRESC=lambda f: f["RSORRES"])
+
+
+def _ecog(ctx: Context) -> pd.DataFrame:
+    diag = ctx.raw["MMDIAG"]
+    rows = diag[diag["ECOG"].notna()]
+    grade = ctx.coded(rows, "MMDIAG", "ECOG", "RS", "RSSTRESC")
+    # the CDISC original-result text of each grade, in the order of the grades
+    texts = dict(zip(ctx.spec.codelists["ECOG101STR"].values, ctx.spec.codelists["ECOG101OR"].values))
+    return pd.DataFrame({
+        "SUBJID": rows["SUBJID"], "RSSPID": "MMDIAG",
+        "RSTESTCD": value_level(ctx, "RS", "RSTESTCD", "RSCAT", "ECOG"),
+        "RSTEST": value_level(ctx, "RS", "RSTEST", "RSCAT", "ECOG"),
+        "RSORRES": grade.map(texts), "RSSTRESC": grade, "RSSTRESN": pd.to_numeric(grade).astype("float64"),
+        "RSDTC": None,
+    }, index=rows.index)
+
+
+def _iss(ctx: Context) -> pd.DataFrame:
+    diag = ctx.raw["MMDIAG"]
+    rows = diag[diag["ISS"].notna()]
+    stage = ctx.coded(rows, "MMDIAG", "ISS", "RS", "RSORRES")
+    return pd.DataFrame({
+        "SUBJID": rows["SUBJID"], "RSSPID": "MMDIAG",
+        "RSTESTCD": value_level(ctx, "RS", "RSTESTCD", "RSCAT", "ISS"),
+        "RSTEST": value_level(ctx, "RS", "RSTEST", "RSCAT", "ISS"),
+        "RSORRES": stage, "RSSTRESC": stage, "RSSTRESN": stage.map(ISS_NUMBER),
+        "RSDTC": iso_date(rows["DIAGDAT"]),
+    }, index=rows.index)
 
 
 def build_rs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     by = ref.set_index("SUBJID")
-    parts, where = [], []
-    for form, testcd, date, result in (("RESP", "OVRLRESP", "RSDAT", "RESP"), ("BESTRESP", "BESTRESP", "BRDAT", "BESTRESP")):
-        raw = ctx.raw[form]
-        rs = pd.DataFrame(index=raw.index)
-        rs["SUBJID"] = raw["SUBJID"]
-        rs["USUBJID"] = raw["SUBJID"].map(by["USUBJID"])
-        rs["RSSPID"] = raw["LINE"].astype(str) if "LINE" in raw else testcd
-        rs["RSTESTCD"] = ctx.check(pd.Series(testcd, index=raw.index), "RS", "RSTESTCD", form)
-        rs["RSTEST"] = ctx.check(pd.Series(TESTS[testcd], index=raw.index), "RS", "RSTEST", form)
-        rs["RSORRES"] = ctx.coded(raw, form, result, "RS", "RSORRES")
-        rs["RSSTRESC"] = rs["RSORRES"]
-        rs["RSDTC"] = raw[date]
-        parts.append(rs)
-        where.append(ctx.file(form) + " row " + pd.Series(raw.index.astype(str), index=raw.index))
-        ctx.reconcile("RS", form, len(raw), len(rs))
-    rs = pd.concat(parts, ignore_index=True)
+    sources = [("RESP", _responses(ctx, "RESP", "OVRLRESP", "RSDAT", "RESP")),
+               ("BESTRESP", _responses(ctx, "BESTRESP", "BESTRESP", "BRDAT", "BESTRESP")),
+               ("MMDIAG", _ecog(ctx)), ("MMDIAG", _iss(ctx))]
+    where = []
+    for form, part in sources:
+        where.append(ctx.file(form) + " row " + pd.Series(part.index.astype(str), index=part.index))
+        ctx.reconcile("RS", form, len(ctx.raw[form]), len(part),
+                      "" if form != "MMDIAG" else f"{part['RSTESTCD'].iloc[0] if len(part) else ''} where collected")
+    rs = pd.concat([part for _, part in sources], ignore_index=True)
+    rs["RSCAT"] = rs["RSTESTCD"].map(lambda t: value_level(ctx, "RS", "RSCAT", "RSTESTCD", t))
+    for variable in ("RSTESTCD", "RSTEST", "RSCAT"):
+        rs[variable] = ctx.check(rs[variable], "RS", variable, "RESP")
+    rs["RSEVAL"] = ctx.spec.variable("RS", "RSEVAL").assigned_value
     rf = rs["SUBJID"].map(by["RFSTDTC"])
     rs["EPOCH"] = ctx.check(epoch(rs["RSDTC"], rf, rs["SUBJID"].map(by["EPOCH_END"]),
                                   before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "RS", "EPOCH", "RESP")
     rs["RSDY"] = study_day(rs["RSDTC"], rf)
-    rs = rs.drop(columns="SUBJID")
     rs.insert(0, "STUDYID", ctx.studyid)
     rs.insert(1, "DOMAIN", "RS")
-    rs["RSCAT"] = ctx.spec.variable("RS", "RSCAT").assigned_value
-    rs["RSEVAL"] = ctx.spec.variable("RS", "RSEVAL").assigned_value
+    rs.insert(2, "USUBJID", rs["SUBJID"].map(by["USUBJID"]))
+    rs = rs.drop(columns="SUBJID")
     rs["RSSEQ"] = sequence(rs, ["RSTESTCD", "RSDTC", "RSSPID"])
     return rs, pd.concat(where, ignore_index=True)

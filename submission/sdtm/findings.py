@@ -1,0 +1,90 @@
+"""VS and LB: the baseline form's measurements, one record per test with a value."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .common import epoch, full_dates, sequence, study_day
+from .context import Context
+
+# raw column -> (test code, category, factor from the collected unit to the standard unit)
+VS_TESTS = {"HEIGHT": ("HEIGHT", None, 1.0), "WEIGHT": ("WEIGHT", None, 1.0)}
+LB_TESTS = {"CREAT": ("CREAT", "CHEMISTRY", 1.0), "ANC": ("NEUT", "HEMATOLOGY", 0.001),
+            "PLT": ("PLAT", "HEMATOLOGY", 0.001), "AST": ("AST", "CHEMISTRY", 1.0),
+            "ALT": ("ALT", "CHEMISTRY", 1.0), "TBIL": ("BILI", "CHEMISTRY", 1.0)}
+
+
+def value_level(ctx: Context, dataset: str, variable: str, where_variable: str, value: str) -> str | None:
+    """The Assigned Value of dataset.variable on the records where `where_variable` = `value`."""
+    for vl in ctx.spec.value_level:
+        if vl.dataset == dataset and vl.variable == variable:
+            if any(wc.variable == where_variable and value in wc.values and wc.comparator in ("EQ", "IN")
+                   for wc in ctx.spec.where_clauses[vl.where_clause]):
+                return vl.assigned_value
+    return None
+
+
+def number_text(values: pd.Series) -> pd.Series:
+    """Numbers as text without trailing zeros: 1.50 -> '1.5', 210.0 -> '210'."""
+    return values.map(lambda v: None if pd.isna(v) else format(float(v), ".10g"))
+
+
+def last_before_exposure(frame: pd.DataFrame, prefix: str, ref_start: pd.Series) -> pd.Series:
+    """--LOBXFL: 'Y' on the last record per test with a result on or before the first dose."""
+    when = full_dates(frame[f"{prefix}DTC"])
+    eligible = when.notna() & full_dates(ref_start).notna() & (when <= full_dates(ref_start)) \
+        & frame[f"{prefix}ORRES"].notna()
+    ranked = frame[eligible].assign(_when=when[eligible]).sort_values(["USUBJID", f"{prefix}TESTCD", "_when"],
+                                                                      kind="mergesort")
+    last = ranked.groupby(["USUBJID", f"{prefix}TESTCD"]).tail(1).index
+    flag = pd.Series(None, index=frame.index, dtype=object)
+    flag[last] = "Y"
+    return flag
+
+
+def _findings(ctx: Context, dataset: str, tests: dict, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    raw = ctx.raw["BASELINE"]
+    by = ref.set_index("SUBJID")
+    prefix = dataset
+    parts, where = [], []
+    names = dict(zip(ctx.spec.codelists[f"{prefix}TESTCD"].values, ctx.spec.codelists[f"{prefix}TEST"].values))
+    for column, (testcd, category, factor) in tests.items():
+        rows = raw[raw[column].notna()]
+        part = pd.DataFrame(index=rows.index)
+        part["SUBJID"] = rows["SUBJID"]
+        part[f"{prefix}TESTCD"] = testcd
+        part[f"{prefix}TEST"] = names[testcd]
+        if category is not None:
+            part[f"{prefix}CAT"] = category
+        part[f"{prefix}ORRES"] = number_text(rows[column])
+        part[f"{prefix}ORRESU"] = value_level(ctx, dataset, f"{prefix}ORRESU", f"{prefix}TESTCD", testcd)
+        part[f"{prefix}STRESN"] = (rows[column].astype("float64") * factor).round(10)
+        part[f"{prefix}STRESC"] = number_text(part[f"{prefix}STRESN"])
+        part[f"{prefix}STRESU"] = value_level(ctx, dataset, f"{prefix}STRESU", f"{prefix}TESTCD", testcd)
+        part[f"{prefix}DTC"] = rows["VSDAT"]
+        parts.append(part)
+        where.append(ctx.file("BASELINE") + " row " + pd.Series(rows.index.astype(str), index=rows.index))
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "STUDYID", ctx.studyid)
+    out.insert(1, "DOMAIN", dataset)
+    out.insert(2, "USUBJID", out["SUBJID"].map(by["USUBJID"]))
+    rf = out["SUBJID"].map(by["RFSTDTC"])
+    for variable in (f"{prefix}TESTCD", f"{prefix}TEST", f"{prefix}ORRESU", f"{prefix}STRESU"):
+        out[variable] = ctx.check(out[variable], dataset, variable, "BASELINE")
+    out[f"{prefix}LOBXFL"] = last_before_exposure(out, prefix, out["SUBJID"].map(by["RFXSTDTC"]))
+    out["EPOCH"] = ctx.check(epoch(out[f"{prefix}DTC"], rf, out["SUBJID"].map(by["EPOCH_END"]),
+                                   before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), dataset, "EPOCH", "BASELINE")
+    out[f"{prefix}DY"] = study_day(out[f"{prefix}DTC"], rf)
+    out = out.drop(columns="SUBJID")
+    order = [f"{prefix}CAT"] if category is not None else []
+    out[f"{prefix}SEQ"] = sequence(out, [*order, f"{prefix}TESTCD", f"{prefix}DTC"])
+    ctx.reconcile(dataset, "BASELINE", len(raw), len(out), "one record per test with a value")
+    return out, pd.concat(where, ignore_index=True)
+
+
+def build_vs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    return _findings(ctx, "VS", VS_TESTS, ref)
+
+
+def build_lb(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    return _findings(ctx, "LB", LB_TESTS, ref)
