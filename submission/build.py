@@ -31,14 +31,19 @@ def creation_time(settings) -> dt.datetime:
     return build_timestamp(dt.datetime.combine(settings.dates.data_cutoff, dt.time()))
 
 
-def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standard: str) -> list[Path]:
-    """Each dataset as `<name>.xpt` (XPT v5) and `<name>.json` (Dataset-JSON 1.1)."""
+def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standard: str,
+                   shown: Path | None = None) -> list[Path]:
+    """Each dataset as `<name>.xpt` (XPT v5) and `<name>.json` (Dataset-JSON 1.1).
+
+    `shown` is the folder named in messages: the final place, not the staging folder.
+    """
     from . import __version__
     from .datasetjson import write_dataset_json
     from .xpt import xpt_problems, write_xpt
 
     created = creation_time(settings)
-    problems = [p for name, ds in datasets.items() for p in xpt_problems(ds, str(folder / f"{name.lower()}.xpt"))]
+    shown = shown or folder
+    problems = [p for name, ds in datasets.items() for p in xpt_problems(ds, str(shown / f"{name.lower()}.xpt"))]
     if problems:
         raise SubError(problems, f"{standard}: {len(problems)} value(s) cannot go into XPT v5; nothing was written")
     written = []
@@ -85,7 +90,7 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log)
     with staged_folder(out_dir) as stage:
         (stage / "sdtm").mkdir()
-        write_datasets(stage / "sdtm", sdtm, settings, "SDTM")
+        write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
         write_atomic(stage / "build.log", ("\n".join(log) + "\n").encode("utf-8"))
     return result
 
@@ -95,5 +100,5 @@ def run_sdtm(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "
     result = BuildResult(Path(out_dir) / "sdtm")
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=result.log)
     with staged_folder(Path(out_dir) / "sdtm") as stage:
-        write_datasets(stage, sdtm, settings, "SDTM")
+        write_datasets(stage, sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
     return result
