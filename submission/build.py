@@ -7,6 +7,7 @@ only what the stage before it produced.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -84,6 +85,34 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
     return settings, result.datasets
 
 
+def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: list[str],
+                 shown: Path | None = None) -> None:
+    """define.xml (+ define.html and the stylesheet) for the datasets in `folder`, validated against
+    the Define-XML 2.1 schema, then checked against the XPT files beside it."""
+    from .define.consistency import check_consistency
+    from .define.write import write_define_folder
+    from .spec import load_spec
+    from .xpt import read_xpt
+
+    started = time.perf_counter()
+    spec = load_spec(Path(specs_dir) / standard.lower())
+    datasets = {}
+    for name in spec.datasets:
+        path = folder / f"{name.lower()}.xpt"
+        if path.exists():
+            ds = read_xpt(path)
+            ds.keys = spec.datasets[name].key_variables
+            datasets[name] = ds
+    write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings))
+    problems = check_consistency(folder)
+    if problems:
+        shown = shown or folder
+        problems = [dataclasses.replace(p, file=p.file.replace(str(folder), str(shown))) for p in problems]
+        raise SubError(problems, f"{standard} define.xml does not agree with the datasets beside it")
+    log.append(f"{standard} define.xml written, schema-valid and consistent with {len(datasets)} datasets "
+               f"({time.perf_counter() - started:.2f} s)")
+
+
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
     result = BuildResult(Path(out_dir))
     log = result.log
@@ -91,6 +120,7 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
     with staged_folder(out_dir) as stage:
         (stage / "sdtm").mkdir()
         write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
+        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=Path(out_dir) / "sdtm")
         write_atomic(stage / "build.log", ("\n".join(log) + "\n").encode("utf-8"))
     return result
 
