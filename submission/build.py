@@ -117,11 +117,15 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
     result = BuildResult(Path(out_dir))
     log = result.log
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log)
+    from .qc.manifest import RUN_LOG, write_manifest
+
     with staged_folder(out_dir) as stage:
         (stage / "sdtm").mkdir()
         write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
         write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=Path(out_dir) / "sdtm")
-        write_atomic(stage / "build.log", ("\n".join(log) + "\n").encode("utf-8"))
+        write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings, stages=["sdtm", "define"])
+        log.append("manifest.json lists every input and output file with its size and SHA-256")
+        write_atomic(stage / RUN_LOG, ("\n".join(log) + "\n").encode("utf-8"))
     return result
 
 
