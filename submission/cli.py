@@ -192,6 +192,33 @@ def spec_import(file: Path, specs_dir: Path, standard: str | None) -> None:
         click.echo(f"  changed {path.name}")
 
 
+@main.command()
+@click.argument("base", type=click.Path(exists=True, path_type=Path))
+@click.argument("compare", type=click.Path(exists=True, path_type=Path))
+@click.option("--keys", default=None, help="Key variables, comma-separated (default: the spec's Key Variables, "
+                                           "else row position).")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Absolute tolerance for numeric values.")
+@click.option("--max-examples", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Differing records shown per finding.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@specs_option
+@click.pass_context
+def diff(ctx: click.Context, base: Path, compare: Path, keys: str | None, tolerance: float, max_examples: int,
+         as_json: bool, specs_dir: Path | None) -> None:
+    """Compare two datasets (xpt, json, sas7bdat, csv) or two package folders.
+
+    Exit 0 when equal, 1 when different, 2 when the comparison cannot run.
+    """
+    from .qc.diff import diff_paths, render_report
+
+    key_list = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
+    result = diff_paths(base, compare, keys=key_list, tolerance=tolerance, max_examples=max_examples,
+                        specs_dir=specs_dir)
+    click.echo(result.to_json() if as_json else render_report(result))
+    ctx.exit(result.exit_code)
+
+
 @main.group()
 def raw() -> None:
     """Check a raw EDC extract and show its layout."""
@@ -218,6 +245,90 @@ def raw_layout(specs_dir: Path | None) -> None:
     from .raw.layout import load_layout
 
     click.echo(load_layout((specs_dir or _default_specs()) / "raw").to_markdown(), nl=False)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--rules", "list_rules", is_flag=True, help="List every rule (id, severity, description) and exit.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the findings to FILE: .json or .xlsx.")
+@specs_option
+def validate(path: Path | None, list_rules: bool, report_file: Path | None, specs_dir: Path | None) -> None:
+    """Check a package, a folder of XPT/Dataset-JSON files, or one file against CDISC and the study spec.
+
+    Exit 0 without errors (warnings and notices allowed), 1 with errors, 2 when it cannot run.
+    """
+    from .qc.validate import render_console, rules_table, write_report
+    from .qc.validate import validate as run_validate
+
+    if list_rules:
+        for rule_id, severity, description in rules_table():
+            click.echo(f"{rule_id:<13} {severity:<8} {description}")
+        return
+    if path is None:
+        raise click.UsageError("give a PATH to validate (or --rules)")
+    if report_file is not None and report_file.suffix.lower() not in (".json", ".xlsx"):
+        raise click.UsageError("--report must end in .json or .xlsx")
+    report = run_validate(path, specs_dir or _default_specs())
+    for line in render_console(report):
+        click.echo(line)
+    if report_file is not None:
+        write_report(report, report_file)
+        click.echo(f"wrote {report_file}")
+    click.get_current_context().exit(report.exit_code)
+
+
+@main.command("tlf")
+@click.argument("table")
+@click.option("--adam", "adam_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="ADaM folder (adsl.xpt, adae.xpt, ... or Dataset-JSON).")
+@click.option("--by", default=None, help="Column grouping of the event data (e.g. TRTA); default: one column.")
+@click.option("--denom-by", "denom_by", default=None, help="ADSL counterpart of --by for the N (e.g. TRT01A).")
+@click.option("--pop", default="SAFFL", show_default=True, help="Population flag ('none': every ADSL subject).")
+@click.option("--subject-flag", "subject_flag", default="TRTEMFL", show_default=True,
+              help="Record flag of the events counted ('none': every record).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the ARD (.csv) and the .docx.")
+@specs_option
+def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: str, subject_flag: str,
+        out_dir: Path, specs_dir: Path | None) -> None:
+    """Build one table from an ADaM folder: its ARD (CSV) and a small .docx.
+
+    TABLE: ae-soc-pt (also adr-, sae-, sadr-, uae-, uadr-, usae-, usadr-soc-pt), overview,
+    adr-severity, adr-grade, adr-outcome, adr-factors, special-populations, adr-soc-figure,
+    summary, safety (all of them), demographics.
+    """
+    from .study import load_settings
+    from .tlf.tlf_command import run_tlf
+
+    settings = load_settings(specs_dir or _default_specs())
+    for path in run_tlf(table, adam_dir, out_dir, by, denom_by, pop, subject_flag, settings):
+        click.echo(f"wrote {path}")
+
+
+@main.command("report")
+@click.option("--adam", "adam_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the ADaM XPT files (default: OUT/adam).")
+@specs_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder: OUT/tlf (ARD) and OUT/report (Word) are replaced only on success.")
+def report(adam_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None:
+    """Write the ARD (OUT/tlf) and the Korean re-examination report (OUT/report) from ADaM XPT files."""
+    from .build import creation_time
+    from .io import staged_folder
+    from .study import load_settings
+    from .tlf.report import REPORT_DIR, TLF_DIR, build_report, read_adam
+
+    settings = load_settings(specs_dir or _default_specs())
+    adam = read_adam(adam_dir or out_dir / "adam")
+    with staged_folder(out_dir / TLF_DIR) as tlf_stage, staged_folder(out_dir / REPORT_DIR) as report_stage:
+        paths = build_report(adam, settings, out_dir, creation_time(settings), tlf_dir=tlf_stage,
+                             report_dir=report_stage)
+    if settings.study.synthetic:
+        click.echo("NOTE: the study settings mark this study as SYNTHETIC: no output is real study data.")
+    click.echo(f"ARD: {out_dir / TLF_DIR / paths.ard_csv.name} and {paths.ard_json.name} ({len(paths.outputs)} outputs)")
+    click.echo(f"report: {out_dir / REPORT_DIR / paths.docx.name} (table of contents "
+               f"{'with' if paths.toc_pages else 'without'} page numbers)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -480,9 +480,12 @@ class _Study:
         surnames = np.array(list("KLPCJYHSGOMBNW"))
         p_surname = np.array([22, 15, 9, 9, 7, 5, 5, 6, 2, 2, 2, 2, 2, 2], dtype=float)
         given = np.array(list("SJHYMKDEWBCGT"))
-        initials = np.char.add(surnames[_pick(rng, p_surname, n)], given[rng.integers(0, len(given), n)])
+        # written as on Korean CRFs, letters separated by dots ("K.S.Y")
+        initials = np.char.add(np.char.add(surnames[_pick(rng, p_surname, n)], "."),
+                               given[rng.integers(0, len(given), n)])
         three = rng.random(n) < 0.85
-        initials = np.where(three, np.char.add(initials, given[rng.integers(0, len(given), n)]), initials)
+        initials = np.where(three, np.char.add(np.char.add(initials, "."), given[rng.integers(0, len(given), n)]),
+                            initials)
         self.initials = initials.astype(object)
         hospno = rng.integers(10_000_000, 100_000_000, n)
         for _ in range(100):  # make the record numbers unique (a handful of redraws at most)

@@ -1,0 +1,1442 @@
+"""Safety tables of the MFDS re-examination report: overview, SOC/PT, severity, factors, special populations.
+
+Report tables 5-9, figure 12 (ADR incidence by SOC) and the label-style summary sentences
+(13). Every builder is ADaM in, `TableResult`/`FigureResult` out, and works on any ADaM with
+the usual names:
+
+- Population: ADSL subjects with `pop` = 'Y' (default SAFFL). Denominators always come from
+  ADSL (grouped by `denom_by`, e.g. TRT01A), events from ADAE (grouped by `by`, e.g. TRTA);
+  the default for this study is no grouping: one column for the whole safety set.
+- Events: ADAE records with `subject_flag` = 'Y' (default TRTEMFL, treatment-emergent).
+- Subsets (AE, ADR, SAE, serious ADR and the unexpected ones) are ADAE Y/N flags (ADRFL,
+  AESER, UNEXPFL); a subset whose flag is missing from the data is left out and said so.
+- Numbers: subjects n, denominator N, p = n/N and events (건) in the ARD at full precision;
+  the display is made from the ARD rows only, percentages rounded half up to the study
+  settings' decimals (`percent_decimals_table`, `percent_decimals_summary`).
+- SOCs and PTs: descending subject count (all columns together), ties alphabetical.
+
+Study conventions (CI level, Fisher threshold, entry p, ADR causality set, treatment-emergent
+window, MedDRA version, age groups) come from `StudySettings`; with `settings=None` generic
+defaults are used (for another study's ADaM).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem, SubError
+from ..study import Grouping, StudySettings
+from . import fmt
+from ._frames import flagged, is_missing, levels_of, require_columns
+from .ard import _TOTAL, ANY_EVENT, _population, ard_hierarchical, ard_incidence, ard_to_frame, ard_value
+from .stats import contingency_table, factor_test, logistic_regression, select_factors
+from .table import FigureResult, TableResult, register
+
+# Report sections (the keys of report.RESULT_SECTIONS).
+SECTION = "safety"
+SPECIAL_SECTION = "special_populations"
+FACTORS_SECTION = "safety_factors"
+MISSING_KO = "결측"
+ALL_KO = "전체"
+PT_INDENT = "  "
+
+
+# --------------------------------------------------------------------------- conventions
+
+@dataclass(frozen=True)
+class Conventions:
+    """The analysis conventions the safety tables read, from the study settings or generic defaults."""
+
+    pct_table: int = 1
+    pct_summary: int = 2
+    ci_level: float = 0.95
+    fisher_expected_below: float = 5.0
+    entry_p: float = 0.05
+    meddra_version: str | None = None
+    adr_causality_ko: tuple[str, ...] = ()
+    treatment_emergent_days: int | None = None
+    long_term_use_days: int | None = None
+    groups: Mapping[str, Grouping] = field(default_factory=dict)
+    follow_up_years: int | None = None
+    drug_ko: str = "이 약"
+
+    @classmethod
+    def of(cls, settings: StudySettings | None, meddra_version: str | None = None) -> Conventions:
+        if settings is None:
+            return cls(meddra_version=meddra_version)
+        c = settings.conventions
+        labels = {x.code: x.label_ko for x in c.causality}
+        return cls(pct_table=c.percent_decimals_table, pct_summary=c.percent_decimals_summary, ci_level=c.ci_level,
+                   fisher_expected_below=c.fisher_expected_below, entry_p=c.multivariable_entry_p,
+                   meddra_version=meddra_version or settings.dictionaries.meddra_version,
+                   adr_causality_ko=tuple(labels.get(code, code) for code in c.adr_causality),
+                   treatment_emergent_days=c.treatment_emergent_days, long_term_use_days=c.long_term_use_days,
+                   groups=dict(c.groups), follow_up_years=settings.dates.max_follow_up_years,
+                   drug_ko=settings.study.drug_ko)
+
+
+def _conv(settings, meddra_version=None) -> Conventions:
+    return settings if isinstance(settings, Conventions) else Conventions.of(settings, meddra_version)
+
+
+# --------------------------------------------------------------------------- subsets
+
+@dataclass(frozen=True)
+class Subset:
+    """A set of ADAE records: every flag in `flags` is 'Y'. `occ` is the first-occurrence flag prefix."""
+
+    key: str             # the ARD variable of the subset's incidence row
+    flags: tuple[str, ...]
+    name_ko: str
+    name_en: str
+    occ: str | None = None  # e.g. "AR": AROCCFL / AROCCSFL / AROCCPFL
+
+    @property
+    def occ_flags(self) -> tuple[str, str, str] | None:
+        if self.occ is None:
+            return None
+        return (f"{self.occ}OCCFL", f"{self.occ}OCCSFL", f"{self.occ}OCCPFL")
+
+
+SUBSETS: dict[str, Subset] = {s.key: s for s in (
+    Subset("AE", (), "유해사례", "Adverse events", "A"),
+    Subset("ADR", ("ADRFL",), "약물유해반응", "Adverse drug reactions", "AR"),
+    Subset("SAE", ("AESER",), "중대한 유해사례", "Serious adverse events", "SE"),
+    Subset("SADR", ("ADRFL", "AESER"), "중대한 약물유해반응", "Serious adverse drug reactions", "SR"),
+    Subset("UAE", ("UNEXPFL",), "예상하지 못한 유해사례", "Unexpected adverse events", "UE"),
+    Subset("UADR", ("UNEXPFL", "ADRFL"), "예상하지 못한 약물유해반응", "Unexpected adverse drug reactions", "UR"),
+    Subset("USAE", ("UNEXPFL", "AESER"), "예상하지 못한 중대한 유해사례", "Unexpected serious adverse events", "XE"),
+    Subset("USADR", ("UNEXPFL", "ADRFL", "AESER"), "예상하지 못한 중대한 약물유해반응",
+           "Unexpected serious adverse drug reactions", "XR"),
+    Subset("AEDISC", ("AEDISCFL",), "투여 중단을 초래한 유해사례", "Adverse events leading to discontinuation"),
+    Subset("FATAL", ("FATALFL",), "사망에 이른 유해사례", "Adverse events with fatal outcome"),
+)}
+SOC_PT_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR", "USAE", "USADR")
+OVERVIEW_SUBSETS = (*SOC_PT_SUBSETS, "AEDISC", "FATAL")
+SUMMARY_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR")
+
+OUTPUT_IDS = {
+    "overview": "T-05",
+    **{f"soc_pt_{k}": f"T-06-{k}" for k in SOC_PT_SUBSETS},
+    "severity": "T-07-SEV", "grade": "T-07-GRADE", "outcome": "T-07-OUT",
+    "factors": "T-08-UNI", "multivariable": "T-08-MV", "forest": "F-08-FOREST",
+    "special_summary": "T-09-00", "adr_soc_figure": "F-12-ADR-SOC", "summary": "T-13",
+}
+
+
+def _subset(subset: str | Subset) -> Subset:
+    if isinstance(subset, Subset):
+        return subset
+    try:
+        return SUBSETS[subset]
+    except KeyError:
+        raise ValueError(f"unknown subset {subset!r}; known: {', '.join(SUBSETS)}") from None
+
+
+def _subset_mask(adae: pd.DataFrame, subset: Subset) -> pd.Series:
+    mask = pd.Series(True, index=adae.index)
+    for flag in subset.flags:
+        mask &= flagged(adae[flag])
+    return mask
+
+
+def _missing_flags(adae: pd.DataFrame, subset: Subset) -> list[str]:
+    return [f for f in subset.flags if f not in adae.columns]
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+@dataclass(frozen=True)
+class _Columns:
+    """Column grouping of a table: the event frame's variable, the ADSL variable and the level order."""
+
+    by: str | None
+    denom_by: str | None
+    by_levels: list | None
+    total: str | None
+
+
+def _grouping(adsl: pd.DataFrame, pop: str | None, by: str | None, denom_by: str | None,
+              by_levels: Sequence | None, total: str | None) -> _Columns:
+    denom_by = denom_by or by
+    if by_levels is None and denom_by is not None and denom_by in adsl.columns:
+        # The ADSL numeric companion (TRT01AN for TRT01A) gives the arms their protocol order.
+        code = f"{denom_by}N"
+        pop_rows = adsl[flagged(adsl[pop])] if pop and pop in adsl.columns else adsl
+        if code in adsl.columns and pd.api.types.is_numeric_dtype(adsl[code]):
+            pairs = pop_rows[[denom_by, code]].dropna().drop_duplicates()
+            if pairs[denom_by].is_unique:
+                by_levels = list(pairs.sort_values([code, denom_by])[denom_by])
+    return _Columns(by, denom_by, list(by_levels) if by_levels is not None else None, total)
+
+
+def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> list[tuple[object, int]]:
+    """(group1_level as in the ARD, N) per column, in column order."""
+    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
+    return [(g.total if grp.level is _TOTAL else grp.level, len(grp.subjects)) for grp in population.groups]
+
+
+def _header(level, N: int) -> str:
+    return f"{ALL_KO} (N={N})" if level is None else f"{level} (N={N})"
+
+
+def _key(value) -> tuple:
+    """Alphabetical tie-break: case-insensitive, then exact."""
+    text = "" if value is None else str(value)
+    return (text.casefold(), text)
+
+
+def _stat(ard: pd.DataFrame, name: str, **where):
+    try:
+        return ard_value(ard, name, **where)
+    except KeyError:
+        return None
+
+
+class _Lookup:
+    """Statistics of an ARD by their full key, for building displays without rescanning the ARD per cell."""
+
+    KEYS = ("stat_name", "variable", "variable_level", "group1_level", "group2_level", "group3_level")
+
+    def __init__(self, ard: pd.DataFrame):
+        columns = [ard[k] if k in ard.columns else pd.Series([None] * len(ard), index=ard.index) for k in self.KEYS]
+        self.values: dict = {}
+        for *key, stat in zip(*columns, ard["stat"]):
+            self.values[tuple(None if is_missing(v) else v for v in key)] = stat
+
+    def __call__(self, stat: str, variable, level=None, group=None, parent=None, child=None):
+        return self.values.get((stat, variable, level, group, parent, child))
+
+
+def _cell(n, N, events, digits: int) -> str:
+    if N == 0:
+        return "해당 없음"
+    if n is None:
+        return ""
+    return fmt.fmt_n_pct_events(int(n), int(N), int(events), digits, zero="0")
+
+
+def _display(rows: list[dict]) -> pd.DataFrame:
+    """The display frame; PT rows (first cell starting with PT_INDENT) lose the prefix and get
+    indent level 1 in `attrs["indent"]`, which the Word writer turns into a paragraph indent."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    first = frame.columns[0]
+    texts = [str(v) for v in frame[first]]
+    frame.attrs["indent"] = [1 if t.startswith(PT_INDENT) else 0 for t in texts]
+    frame[first] = [t[len(PT_INDENT):] if t.startswith(PT_INDENT) else t for t in texts]
+    return frame
+
+
+def _with_output_id(ard: pd.DataFrame, output_id: str) -> pd.DataFrame:
+    ard = ard.copy()
+    ard["output_id"] = output_id
+    return ard
+
+
+def _stats_rows(base: dict, stats: Mapping) -> list[dict]:
+    return [{**base, "stat_name": name, "stat_label": name, "stat": _plain(value)} for name, value in stats.items()]
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(float(value)) else float(value)
+    return value
+
+
+def _base(output_id: str, pop: str | None, group1: str | None, group1_level, variable: str, level, context: str,
+          group2: str | None = None, group2_level=None, **extra) -> dict:
+    return {"output_id": output_id, "analysis_set": pop, "group1": group1, "group1_level": group1_level,
+            "group2": group2, "group2_level": group2_level, "variable": variable, "variable_level": level,
+            "context": context, **extra}
+
+
+def _footnotes(conv: Conventions, pop: str | None, subject_flag: str | None, groups: list[tuple[object, int]], *,
+               subsets: Sequence[Subset] = (), counting: bool = True, meddra: bool = True) -> list[str]:
+    notes = []
+    if pop:
+        ns = ", ".join(f"{_header(level, N)}" for level, N in groups)
+        notes.append(f"대상: 안전성 평가대상자({pop}='Y'), {ns}. 백분율의 분모는 열 머리의 N이다.")
+    else:
+        notes.append(f"대상: ADSL의 전체 대상자, {', '.join(_header(lv, N) for lv, N in groups)}. 백분율의 분모는 열 머리의 N이다.")
+    if counting:
+        notes.append("n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 한 대상자에게 여러 번 발현한 경우 대상자는 한 번, 건수는 모두 센다.")
+    if subject_flag:
+        window = (f"이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 발현한 사례"
+                  if conv.treatment_emergent_days is not None else "치료 중 발현한 사례")
+        notes.append(f"치료 후 발생(treatment-emergent, {subject_flag}='Y'): {window}.")
+    flags = {f for s in subsets for f in s.flags}
+    if "ADRFL" in flags:
+        causality = ", ".join(conv.adr_causality_ko) if conv.adr_causality_ko else "인과관계를 배제할 수 없는 범주"
+        notes.append(f"약물유해반응(ADRFL='Y'): 이 약과의 인과관계를 배제할 수 없는 유해사례"
+                     f"(인과관계 평가 {causality}; 인과관계 평가가 없는 경우 포함).")
+    if "AESER" in flags:
+        notes.append("중대한(AESER='Y'): 사망 또는 생명 위협, 입원 또는 입원 기간 연장, 지속적 또는 중대한 장애, "
+                     "선천적 기형, 기타 의학적으로 중요한 상황.")
+    if "UNEXPFL" in flags:
+        notes.append("예상하지 못한(UNEXPFL='Y'): 허가사항(label-terms 표)에 기재되지 않은 PT.")
+    if meddra:
+        version = conv.meddra_version or "(미지정)"
+        notes.append(f"MedDRA 버전 {version}; SOC: 기관별 대분류(System Organ Class), PT: 기본 단어(Preferred Term).")
+    return notes
+
+
+def _add_from_adsl(frame: pd.DataFrame, adsl: pd.DataFrame, var: str, values: pd.Series, id_var: str,
+                   name: str) -> pd.DataFrame:
+    """A copy of `frame` with column `name` = the subject's `values` (indexed like ADSL) looked up by id."""
+    lookup = dict(zip(adsl[id_var], values))
+    out = frame.copy()
+    out[name] = out[id_var].map(lookup)
+    return out
+
+
+# --------------------------------------------------------------------------- 5. safety overview
+
+def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings | Conventions | None = None, *,
+                    by: str | None = None, denom_by: str | None = None, pop: str | None = "SAFFL",
+                    subject_flag: str | None = "TRTEMFL", by_levels: Sequence | None = None, total: str | None = None,
+                    subsets: Sequence[str] = OVERVIEW_SUBSETS, id_var: str = "USUBJID",
+                    output_id: str = OUTPUT_IDS["overview"]) -> TableResult:
+    """Subjects with AEs, ADRs, SAEs, serious ADRs, the unexpected ones, AEs leading to discontinuation
+    and fatal AEs: n (%) [events] with the exact (Clopper-Pearson) CI at `ci_level`, per column."""
+    conv = _conv(settings)
+    g = _grouping(adsl, pop, by, denom_by, by_levels, total)
+    groups = _groups(adsl, pop, g, id_var)
+    parts, shown, absent = [], [], []
+    for key in subsets:
+        subset = _subset(key)
+        missing = _missing_flags(adae, subset)
+        if missing:
+            absent.append(f"{subset.name_ko}({', '.join(missing)} 없음)")
+            continue
+        work = adae.copy()
+        column = f"__{subset.key}__"
+        work[column] = np.where(_subset_mask(adae, subset), "Y", "N")
+        parts.append(ard_incidence(work, adsl, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
+                                   denom_by=g.denom_by, by_levels=g.by_levels, total=g.total, ci_level=conv.ci_level,
+                                   variable=subset.key, id_var=id_var, output_id=output_id))
+        shown.append(subset)
+    ard = ard_to_frame(*parts) if parts else ard_to_frame()
+
+    ci_name = f"{fmt.fmt_num(conv.ci_level * 100, 0)}% CI"
+    rows = []
+    for subset in shown:
+        row = {"구분": subset.name_ko}
+        for level, N in groups:
+            where = dict(variable=subset.key, group1_level=level)
+            n, events = _stat(ard, "n", **where), _stat(ard, "events", **where)
+            row[f"{_header(level, N)}\nn (%) [건]"] = _cell(n, N, events, conv.pct_table)
+            row[f"{_header(level, N)}\n{ci_name}"] = fmt.fmt_ci_pct(_stat(ard, "conf.low", **where),
+                                                                     _stat(ard, "conf.high", **where), conv.pct_table)
+        rows.append(row)
+    display = pd.DataFrame(rows)
+    notes = _footnotes(conv, pop, subject_flag, groups, subsets=shown)
+    notes.append(f"{ci_name}: 발현율의 Clopper-Pearson 정확 신뢰구간(%).")
+    if "FATAL" in [s.key for s in shown]:
+        notes.append("사망에 이른 유해사례(FATALFL='Y'): 결과가 사망(AEOUT='FATAL')이거나 사망을 초래한(AESDTH='Y') 유해사례.")
+    if "AEDISC" in [s.key for s in shown]:
+        notes.append("투여 중단을 초래한 유해사례(AEDISCFL='Y'): 유해사례로 이 약의 투여를 영구 중단한 경우(AEACN='DRUG WITHDRAWN').")
+    if absent:
+        notes.append("자료에 해당 변수가 없어 제시하지 않음: " + "; ".join(absent) + ".")
+    return TableResult(output_id, "유해사례 및 약물유해반응 발현 현황 요약", ard, display, notes,
+                       landscape=len(groups) > 2, section=SECTION)
+
+
+# --------------------------------------------------------------------------- 6. by SOC and PT
+
+def _rank_soc_pt(ard: pd.DataFrame, soc_var: str, pt_var: str, total: str | None) -> tuple[list, dict]:
+    """SOCs and, per SOC, PTs in descending subject count (pooled over the columns), ties alphabetical."""
+    n = ard[ard["stat_name"].eq("n")]
+    if total is not None and n["group1_level"].eq(total).any():
+        n = n[n["group1_level"].eq(total)]
+
+    def counts(frame: pd.DataFrame, keys: list[str]) -> dict:
+        return {k: int(v) for k, v in frame.groupby(keys, dropna=False, sort=False)["stat"].sum().items()}
+
+    socs = counts(n[n["variable"].eq(soc_var)], ["variable_level"])
+    order = sorted(socs, key=lambda s: (-socs[s], *_key(s)))
+    pts = counts(n[n["variable"].eq(pt_var)], ["group2_level", "variable_level"])
+    children: dict = {}
+    for (soc, pt), count in pts.items():
+        children.setdefault(soc, []).append((pt, count))
+    return order, {soc: [pt for pt, c in sorted(v, key=lambda x: (-x[1], *_key(x[0])))] for soc, v in children.items()}
+
+
+def _order_hierarchical(ard: pd.DataFrame, soc_order: list, pt_order: dict, soc_var: str, pt_var: str) -> pd.DataFrame:
+    """ARD rows in table order: per column, the any row, then each SOC followed by its PTs."""
+    if ard.empty:
+        return ard
+    rank: dict = {(ANY_EVENT, None, None): 0}
+    for soc in soc_order:
+        rank[(soc_var, soc, None)] = len(rank)
+        for pt in pt_order.get(soc, []):
+            rank[(pt_var, pt, soc)] = len(rank)
+    groups = list(dict.fromkeys(ard["group1_level"]))
+
+    def key(row) -> tuple:
+        level = None if is_missing(row.variable_level) else row.variable_level
+        parent = None if is_missing(row.group2_level) else row.group2_level
+        return (groups.index(row.group1_level), rank[(row.variable, level, parent)])
+
+    keys = [key(r) for r in ard.itertuples(index=False)]
+    order = sorted(range(len(ard)), key=lambda i: keys[i])  # stable: the stats keep their order within a row
+    return ard.iloc[order].reset_index(drop=True)
+
+
+def check_occurrence_flags(adae: pd.DataFrame, ard: pd.DataFrame, subset: Subset, *, pop_ids, pop: str | None,
+                           soc_var: str = "AEBODSYS", pt_var: str = "AEDECOD", id_var: str = "USUBJID",
+                           uncoded_label: str = "Uncoded", total: str | None = None) -> list[Problem]:
+    """Do the ADAE first-occurrence flags (e.g. AROCCFL/AROCCSFL/AROCCPFL) count what the ARD counts?
+
+    Each flag marks one record per subject (per SOC, per SOC and PT), so the flagged records of
+    the population must equal the ARD's subject counts of the any row, every SOC and every PT.
+    Returns the disagreements (empty when the flags are absent or agree).
+    """
+    flags = subset.occ_flags
+    if flags is None or not all(f in adae.columns for f in flags):
+        return []
+    records = adae[adae[id_var].isin(pop_ids)]
+    if pop and pop in records.columns:
+        records = records[flagged(records[pop])]
+    soc = records[soc_var].where(~records[soc_var].map(is_missing), uncoded_label)
+    pt = records[pt_var].where(~records[pt_var].map(is_missing), uncoded_label)
+    n = ard[ard["stat_name"].eq("n")]
+    if total is not None and n["group1_level"].eq(total).any():
+        n = n[n["group1_level"].eq(total)]  # the pooled column; otherwise the columns add up
+    expected: dict = {}
+    for row in n.itertuples(index=False):
+        level = None if is_missing(row.variable_level) else row.variable_level
+        parent = None if is_missing(row.group2_level) else row.group2_level
+        k = (row.variable, level, parent)
+        expected[k] = expected.get(k, 0) + int(row.stat)
+    found: dict = {(ANY_EVENT, None, None): int(flagged(records[flags[0]]).sum())}
+    for s in soc[flagged(records[flags[1]])]:
+        found[(soc_var, s, None)] = found.get((soc_var, s, None), 0) + 1
+    at = flagged(records[flags[2]])
+    for s, p in zip(soc[at], pt[at]):
+        found[(pt_var, p, s)] = found.get((pt_var, p, s), 0) + 1
+    problems = []
+    for k in sorted(set(expected) | set(found), key=lambda x: (str(x[0]), str(x[2]), str(x[1]))):
+        e, f = expected.get(k, 0), found.get(k, 0)
+        if e != f:
+            flag = {ANY_EVENT: flags[0], soc_var: flags[1], pt_var: flags[2]}[k[0]]
+            where = "any event" if k[0] == ANY_EVENT else (f"SOC {k[1]}" if k[0] == soc_var else f"SOC {k[2]}, PT {k[1]}")
+            problems.append(Problem("ADAE", None, flag, str(f),
+                                    f"{f} first-occurrence record(s) for {where}, but {e} subject(s) counted"))
+    return problems
+
+
+def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings | Conventions | None = None, *,
+                 subset: str | Subset = "AE", by: str | None = None, denom_by: str | None = None,
+                 pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL", by_levels: Sequence | None = None,
+                 total: str | None = None, soc_var: str = "AEBODSYS", pt_var: str = "AEDECOD",
+                 check_occurrence: bool = True, id_var: str = "USUBJID",
+                 output_id: str | None = None) -> TableResult:
+    """Subjects n (%) [events] by SOC and PT for one subset (AE, ADR, SAE, SADR, UAE, UADR, USAE, USADR).
+
+    Counts come from `ard_hierarchical`; when ADAE carries the subset's first-occurrence flags and
+    events are the treatment-emergent ones, the flags are checked against those counts and any
+    disagreement stops the build (the two derivations must tell the same story).
+    """
+    conv = _conv(settings)
+    subset = _subset(subset)
+    output_id = output_id or f"T-06-{subset.key}"
+    require_columns(adae, [*subset.flags, soc_var, pt_var], "ADAE")
+    g = _grouping(adsl, pop, by, denom_by, by_levels, total)
+    groups = _groups(adsl, pop, g, id_var)
+    events = adae[_subset_mask(adae, subset)]
+    ard = ard_hierarchical(events, adsl, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
+                           by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id)
+    if check_occurrence and subject_flag == "TRTEMFL":
+        population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
+        problems = check_occurrence_flags(adae, ard, subset, pop_ids=population.ids, pop=pop, soc_var=soc_var,
+                                          pt_var=pt_var, id_var=id_var, total=g.total)
+        if problems:
+            raise SubError(problems, f"ADAE first-occurrence flags of {subset.name_en} disagree with the subject counts")
+    soc_order, pt_order = _rank_soc_pt(ard, soc_var, pt_var, g.total)
+    ard = _order_hierarchical(ard, soc_order, pt_order, soc_var, pt_var)
+
+    look = _Lookup(ard)
+
+    def cells(variable, level, parent=None) -> dict:
+        out = {}
+        for glevel, N in groups:
+            n = look("n", variable, level, glevel, parent)
+            events = look("events", variable, level, glevel, parent)
+            out[_header(glevel, N)] = _cell(n, N, events, conv.pct_table)
+        return out
+
+    label = "SOC\n  PT"
+    rows = [{label: f"{subset.name_ko} 발현 대상자", **cells(ANY_EVENT, None)}]
+    for soc in soc_order:
+        rows.append({label: soc, **cells(soc_var, soc)})
+        for pt in pt_order.get(soc, []):
+            rows.append({label: PT_INDENT + str(pt), **cells(pt_var, pt, soc)})
+    notes = _footnotes(conv, pop, subject_flag, groups, subsets=[subset])
+    notes.append("SOC와 PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    return TableResult(output_id, f"기관별 대분류(SOC) 및 기본 단어(PT)별 {subset.name_ko} 발현 현황", ard,
+                       _display(rows), notes, landscape=len(groups) > 3, section=SECTION)
+
+
+def ae_by_soc_pt_all(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, subsets: Sequence[str] = SOC_PT_SUBSETS,
+                     **kwargs) -> list[TableResult]:
+    """The SOC/PT table of each subset whose flags ADAE has (table 6: eight tables for this study)."""
+    return [ae_by_soc_pt(adsl, adae, settings, subset=key, **kwargs) for key in subsets
+            if not _missing_flags(adae, _subset(key))]
+
+
+# --------------------------------------------------------------------------- 7. severity, grade, outcome
+
+SEVERITY_LEVELS = ("MILD", "MODERATE", "SEVERE")
+SEVERITY_KO = {"MILD": "경증", "MODERATE": "중등도", "SEVERE": "중증"}
+GRADE_LEVELS = ("1", "2", "3", "4", "5")
+GRADE_KO = {g: f"Grade {g}" for g in GRADE_LEVELS}
+OUTCOME_LEVELS = ("RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",
+                  "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL", "UNKNOWN")
+OUTCOME_KO = {"RECOVERED/RESOLVED": "회복", "RECOVERING/RESOLVING": "회복 중", "NOT RECOVERED/NOT RESOLVED": "회복되지 않음",
+              "RECOVERED/RESOLVED WITH SEQUELAE": "후유증을 동반한 회복", "FATAL": "사망", "UNKNOWN": "알 수 없음"}
+
+
+def _level_text(value) -> str | None:
+    """Grades stored as numbers (3.0) or text ("3") compare as the same level."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subset: Subset, var: str,
+              levels: Sequence[str], level_labels: Mapping[str, str], worst: bool, missing_label: str,
+              missing_worst: bool = True,
+              by, denom_by, pop, subject_flag, by_levels, total, soc_var, pt_var, id_var, output_id, title,
+              what: str) -> TableResult:
+    require_columns(adae, [id_var, var, *subset.flags, soc_var, pt_var, subject_flag, by], "ADAE")
+    g = _grouping(adsl, pop, by, denom_by, by_levels, total)
+    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
+    data = adae[adae[id_var].isin(population.ids) & _subset_mask(adae, subset)]
+    if pop and pop in data.columns:
+        data = data[flagged(data[pop])]
+    if subject_flag:
+        data = data[flagged(data[subject_flag])]
+    data = data.copy()
+    data["__level__"] = data[var].map(_level_text)
+    known = [str(x) for x in levels]
+    extra = sorted({v for v in data["__level__"] if not is_missing(v) and v not in known}, key=_key)
+    order = known + extra
+    has_missing = data["__level__"].isna().any()
+    if has_missing:
+        order = order + [missing_label]
+        data["__level__"] = data["__level__"].fillna(missing_label)
+    rank = {lv: i for i, lv in enumerate(order)}
+    if has_missing and not missing_worst:
+        rank[missing_label] = -1  # counted there only when the subject has no graded event in the row
+    for col in (soc_var, pt_var):
+        data[col] = data[col].where(~data[col].map(is_missing), "Uncoded")
+
+    hierarchy = ard_hierarchical(data, adsl, g.by, (soc_var, pt_var), None, pop, denom_by=g.denom_by,
+                                 by_levels=g.by_levels, total=g.total, id_var=id_var)
+    soc_order, pt_order = _rank_soc_pt(hierarchy, soc_var, pt_var, g.total)
+    contexts: list[tuple[str, object, object]] = [(ANY_EVENT, None, None)]
+    for soc in soc_order:
+        contexts.append((soc_var, soc, None))
+        contexts.extend((pt_var, pt, soc) for pt in pt_order.get(soc, []))
+
+    rows, groups = [], []
+    for grp, part in population.of(data, id_var, g.by, "ADAE"):
+        glevel = g.total if grp.level is _TOTAL else grp.level
+        N = len(grp.subjects)
+        groups.append((glevel, N))
+        part = part[part[id_var].isin(grp.subjects)]
+        for kind, level, parent in contexts:
+            if kind == ANY_EVENT:
+                at = part
+                g2 = dict(group2=None, group2_level=None, group3=None, group3_level=None)
+            elif kind == soc_var:
+                at = part[part[soc_var].eq(level)]
+                g2 = dict(group2=soc_var, group2_level=level, group3=None, group3_level=None)
+            else:
+                at = part[part[soc_var].eq(parent) & part[pt_var].eq(level)]
+                g2 = dict(group2=soc_var, group2_level=parent, group3=pt_var, group3_level=level)
+            base = dict(output_id=output_id, analysis_set=pop, group1=g.by if grp.level is not None else None,
+                        group1_level=glevel, context=what, **g2)
+            if worst:
+                per_subject = at.groupby(id_var)["__level__"].agg(lambda s: max(s, key=rank.__getitem__))
+            n_any = int(at[id_var].nunique())
+            rows += _stats_rows({**base, "variable": ANY_EVENT, "variable_level": None},
+                                {"n": n_any, "N": N, "p": n_any / N if N else None, "events": len(at)})
+            for lv in order:
+                if worst:
+                    n = int((per_subject == lv).sum())
+                else:
+                    n = int(at.loc[at["__level__"].eq(lv), id_var].nunique())
+                rows += _stats_rows({**base, "variable": var, "variable_level": lv},
+                                    {"n": n, "N": N, "p": n / N if N else None,
+                                     "events": int(at["__level__"].eq(lv).sum())})
+    ard = ard_to_frame(pd.DataFrame(rows))
+
+    look = _Lookup(ard)
+
+    def value(stat, glevel, variable, level, kind, ctx_level, parent):
+        if kind == ANY_EVENT:
+            return look(stat, variable, level, glevel)
+        if kind == soc_var:
+            return look(stat, variable, level, glevel, ctx_level)
+        return look(stat, variable, level, glevel, parent, ctx_level)
+
+    label = "SOC\n  PT"
+    display_rows = []
+    for kind, level, parent in contexts:
+        text = f"{subset.name_ko} 발현 대상자" if kind == ANY_EVENT else (level if kind == soc_var else PT_INDENT + str(level))
+        row = {label: text}
+        for glevel, N in groups:
+            prefix = "" if len(groups) == 1 else f"{_header(glevel, N)}\n"
+            for lv in order:
+                row[f"{prefix}{level_labels.get(lv, lv)}"] = _cell(value("n", glevel, var, lv, kind, level, parent), N,
+                                                                   value("events", glevel, var, lv, kind, level, parent),
+                                                                   conv.pct_table)
+            row[f"{prefix}계"] = _cell(value("n", glevel, ANY_EVENT, None, kind, level, parent), N,
+                                      value("events", glevel, ANY_EVENT, None, kind, level, parent), conv.pct_table)
+        display_rows.append(row)
+    notes = _footnotes(conv, pop, subject_flag, groups, subsets=[subset])
+    if worst:
+        missing_rule = ("결측은 가장 심한 것으로 본다" if missing_worst
+                        else f"'{missing_label}'에는 그 행의 모든 사례가 평가되지 않은 대상자만 센다")
+        notes.append(f"대상자는 행(전체, SOC, PT)마다 가장 심한 {what}에서 한 번 센다({missing_rule}); "
+                     "건수는 해당 열의 사례를 모두 센다.")
+    else:
+        notes.append(f"대상자는 해당 {what}의 사례가 하나 이상 있으면 그 열에서 센다(한 대상자가 여러 열에 포함될 수 있다); "
+                     "건수는 모두 센다.")
+    notes.append("SOC와 PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    return TableResult(output_id, title, ard, _display(display_rows), notes, landscape=True, section=SECTION)
+
+
+def adr_by_severity(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ASEV",
+                    levels: Sequence[str] = SEVERITY_LEVELS, by=None, denom_by=None, pop="SAFFL",
+                    subject_flag="TRTEMFL", by_levels=None, total=None, soc_var="AEBODSYS", pt_var="AEDECOD",
+                    id_var="USUBJID", output_id: str = OUTPUT_IDS["severity"]) -> TableResult:
+    """ADRs by severity (ASEV): each subject at their worst severity per row; events all counted."""
+    subset = _subset(subset)
+    return _by_level(adsl, adae, _conv(settings), subset=subset, var=var, levels=levels, level_labels=SEVERITY_KO,
+                     worst=True, missing_label=MISSING_KO, by=by, denom_by=denom_by, pop=pop,
+                     subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
+                     id_var=id_var, output_id=output_id, title=f"중증도별 {subset.name_ko} 발현 현황", what="중증도")
+
+
+def adr_by_grade(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ATOXGR",
+                 levels: Sequence[str] = GRADE_LEVELS, by=None, denom_by=None, pop="SAFFL", subject_flag="TRTEMFL",
+                 by_levels=None, total=None, soc_var="AEBODSYS", pt_var="AEDECOD", id_var="USUBJID",
+                 output_id: str = OUTPUT_IDS["grade"]) -> TableResult:
+    """ADRs by CTCAE grade (ATOXGR): each subject at their worst grade per row; ungraded ranks as worst."""
+    subset = _subset(subset)
+    return _by_level(adsl, adae, _conv(settings), subset=subset, var=var, levels=levels, level_labels=GRADE_KO,
+                     worst=True, missing_label="등급 미평가", missing_worst=False, by=by, denom_by=denom_by, pop=pop,
+                     subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
+                     id_var=id_var, output_id=output_id, title=f"CTCAE 등급별 {subset.name_ko} 발현 현황",
+                     what="CTCAE 등급")
+
+
+def adr_by_outcome(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "AEOUT",
+                   levels: Sequence[str] = OUTCOME_LEVELS, by=None, denom_by=None, pop="SAFFL",
+                   subject_flag="TRTEMFL", by_levels=None, total=None, soc_var="AEBODSYS", pt_var="AEDECOD",
+                   id_var="USUBJID", output_id: str = OUTPUT_IDS["outcome"]) -> TableResult:
+    """ADRs by outcome (AEOUT): subjects with at least one event of each outcome; events all counted."""
+    subset = _subset(subset)
+    return _by_level(adsl, adae, _conv(settings), subset=subset, var=var, levels=levels, level_labels=OUTCOME_KO,
+                     worst=False, missing_label=MISSING_KO, by=by, denom_by=denom_by, pop=pop,
+                     subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
+                     id_var=id_var, output_id=output_id, title=f"결과별 {subset.name_ko} 발현 현황", what="결과")
+
+
+# --------------------------------------------------------------------------- 8. factors affecting ADR incidence
+
+FACTORS = ("SEX", "AGEGR1", "AGEGR2", "BMIGR1", "ISSBL", "CRCLGR1", "HEPIMPFL", "PRLINES", "PRSCTFL", "STDOSE",
+           "RECRTRT", "ANYMHFL", "ALLERGFL", "ANYCMFL")
+FACTOR_KO = {
+    "SEX": "성별", "AGEGR1": "연령(세)", "AGEGR2": "연령(세)", "BMIGR1": "체질량지수(kg/m²)", "ISSBL": "ISS 병기",
+    "CRCLGR1": "크레아티닌 청소율(mL/min)", "HEPIMPFL": "간장애 병력", "PRLINES": "이전 치료 차수",
+    "PRSCTFL": "이전 조혈모세포이식", "STDOSE": "시작 용량", "RECRTRT": "등록 경로", "ANYMHFL": "병력",
+    "ALLERGFL": "알레르기 병력", "ANYCMFL": "병용약물",
+}
+LEVEL_KO = {"SEX": {"M": "남", "F": "여"}, "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"}}
+YN_KO = {"Y": "있음", "N": "없음"}
+# Prior lines of therapy grouped 0-1 / 2 / >=3 unless the study settings define groups.PRLINES
+# or the caller passes another grouping.
+PRIOR_LINES = Grouping(label="Prior lines of therapy", cuts=[2, 3], labels=["0-1", "2", ">=3"])
+OUTCOME_COLUMN = "__ADR__"
+
+
+def _yn_levels(values: pd.Series) -> list:
+    present = set(v for v in values if not is_missing(v))
+    return ["N", "Y"] if present <= {"N", "Y"} else levels_of(values)
+
+
+def _factor_levels(name: str, values: pd.Series, conv: Conventions, prior_lines: Grouping) -> list:
+    group = conv.groups.get(name)
+    if name == "PRLINES":
+        return list(prior_lines.labels)
+    if group is not None:
+        levels = list(group.labels)
+        if group.dialysis_label:
+            levels.append(group.dialysis_label)
+        return levels + [v for v in levels_of(values) if v not in levels]
+    if name == "STDOSE":
+        doses = sorted({v for v in values if not is_missing(v)}, key=lambda t: -float(t.split()[0]))
+        return doses
+    if name == "ISSBL":
+        known = ["I", "II", "III"]
+        return known + [v for v in levels_of(values) if v not in known]
+    if name.endswith("FL"):
+        return _yn_levels(values)
+    return levels_of(values)
+
+
+def adr_factor_frame(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, factors: Sequence[str] = FACTORS,
+                     outcome: str | Subset = "ADR", pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL",
+                     prior_lines: Grouping | None = None, id_var: str = "USUBJID") -> tuple[pd.DataFrame, dict, list]:
+    """One row per population subject: the factors as categories and the outcome (Y: at least one ADR).
+
+    PRLINES (a count) is grouped by `prior_lines` (else the settings' groups.PRLINES, else 0-1/2/>=3);
+    STDOSE (mg) becomes a category per dose. Returns (frame, levels per factor, factors absent from ADSL).
+    """
+    conv = _conv(settings)
+    subset = _subset(outcome)
+    prior_lines = prior_lines or conv.groups.get("PRLINES") or PRIOR_LINES
+    require_columns(adsl, [id_var, pop], "ADSL")
+    require_columns(adae, [id_var, subject_flag, *subset.flags], "ADAE")
+    subjects = adsl[flagged(adsl[pop])] if pop else adsl
+    present = [f for f in factors if f in subjects.columns]
+    absent = [f for f in factors if f not in subjects.columns]
+    frame = subjects[[id_var, *present]].copy().astype(object)
+    if "PRLINES" in present:
+        frame["PRLINES"] = [prior_lines.label_of(None if is_missing(v) else float(v)) for v in subjects["PRLINES"]]
+    if "STDOSE" in present:
+        frame["STDOSE"] = [None if is_missing(v) else f"{float(v):g} mg" for v in subjects["STDOSE"]]
+    for name in present:
+        frame[name] = [None if is_missing(v) or (isinstance(v, str) and not v.strip()) else v for v in frame[name]]
+    events = adae[adae[id_var].isin(set(subjects[id_var])) & _subset_mask(adae, subset)]
+    if pop and pop in events.columns:
+        events = events[flagged(events[pop])]
+    if subject_flag:
+        events = events[flagged(events[subject_flag])]
+    with_event = set(events[id_var])
+    frame[OUTCOME_COLUMN] = ["Y" if s in with_event else "N" for s in frame[id_var]]
+    levels = {name: _factor_levels(name, frame[name], conv, prior_lines) for name in present}
+    return frame.reset_index(drop=True), levels, absent
+
+
+def _factor_name(name: str, conv: Conventions) -> str:
+    group = conv.groups.get(name)
+    if name in ("AGEGR1", "AGEGR2"):
+        cut = f"{group.cuts[-1]:g}" if group else ("65" if name == "AGEGR1" else "75")
+        return f"연령({cut}세 기준)"
+    return FACTOR_KO.get(name, name)
+
+
+def _level_label(factor: str, level) -> str:
+    if factor in LEVEL_KO:
+        return LEVEL_KO[factor].get(level, str(level))
+    if factor.endswith("FL"):
+        return YN_KO.get(level, str(level))
+    return str(level)
+
+
+def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, factors: Sequence[str] = FACTORS,
+                        outcome: str | Subset = "ADR", pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL",
+                        prior_lines: Grouping | None = None, id_var: str = "USUBJID",
+                        output_ids: tuple[str, str, str] = (OUTPUT_IDS["factors"], OUTPUT_IDS["multivariable"],
+                                                            OUTPUT_IDS["forest"])
+                        ) -> tuple[TableResult, TableResult, FigureResult]:
+    """Factors affecting ADR incidence (table 8): univariate tests, multivariable logistic regression, forest plot.
+
+    Univariate: incidence per level, Pearson chi-square, or Fisher's exact test when an expected
+    count is below `fisher_expected_below` (the test is named per factor). Factors with p below
+    `multivariable_entry_p` enter a logistic regression (reference: each factor's first level).
+    """
+    conv = _conv(settings)
+    subset = _subset(outcome)
+    frame, levels, absent = adr_factor_frame(adsl, adae, conv, factors=factors, outcome=subset, pop=pop,
+                                             subject_flag=subject_flag, prior_lines=prior_lines, id_var=id_var)
+    present = [f for f in factors if f in levels]
+    names = {f: _factor_name(f, conv) for f in present}
+    uid, mid, fid = output_ids
+    N_all = len(frame)
+    rows, display = [], []
+    p_by_factor: dict[str, float] = {}
+    tests = {}
+    for name in present:
+        table = contingency_table(frame, name, OUTCOME_COLUMN, levels=levels[name])
+        result = factor_test(table.to_numpy(), fisher_expected_below=conv.fisher_expected_below)
+        tests[name] = result
+        p_by_factor[name] = result.p
+        first = True
+        for level, (n_event, n_none) in table.iterrows():
+            N = int(n_event + n_none)
+            base = _base(uid, pop, None, None, name, level, "factor_incidence")
+            rows += _stats_rows(base, {"n": int(n_event), "N": N, "p": n_event / N if N else None})
+            display.append({"요인": names[name] if first else "",
+                            "수준": _level_label(name, level), "대상자 수": str(N),
+                            f"{subset.name_ko} n (%)": fmt.fmt_n_pct(int(n_event), N, conv.pct_table) if N else "0",
+                            "검정": result.test_ko if first else "", "p-value": fmt.fmt_p(result.p) if first else ""})
+            first = False
+        missing = frame[name].map(is_missing)
+        if missing.any():
+            n_miss = int(frame.loc[missing, OUTCOME_COLUMN].eq("Y").sum())
+            N_miss = int(missing.sum())
+            rows += _stats_rows(_base(uid, pop, None, None, name, MISSING_KO, "factor_incidence"),
+                                {"n": n_miss, "N": N_miss, "p": n_miss / N_miss})
+            display.append({"요인": "", "수준": f"{MISSING_KO}*", "대상자 수": str(N_miss),
+                            f"{subset.name_ko} n (%)": fmt.fmt_n_pct(n_miss, N_miss, conv.pct_table),
+                            "검정": "", "p-value": ""})
+        rows += _stats_rows(_base(uid, pop, None, None, name, None, "factor_test"),
+                            {"p.value": result.p, "method": result.test, "method_ko": result.test_ko,
+                             "statistic": result.statistic, "parameter": result.df,
+                             "min_expected": result.min_expected, "n_tested": int(table.to_numpy().sum()),
+                             "threshold": conv.fisher_expected_below, "note": result.note or None})
+    uni_ard = ard_to_frame(pd.DataFrame(rows)) if rows else ard_to_frame()
+    tests_used = sorted({t.test_ko for t in tests.values()})
+    uni_notes = [
+        f"대상: 안전성 평가대상자({pop}='Y'), N={N_all}. 백분율의 분모는 각 수준의 대상자 수이다.",
+        f"{subset.name_ko}: 치료 후 발생({subject_flag}='Y') {subset.name_ko}이 한 건 이상 있는 대상자.",
+        f"검정: 카이제곱 검정(연속성 수정 없음); 기대빈도가 {conv.fisher_expected_below:g} 미만인 칸이 있으면 "
+        "Fisher의 정확 검정(2×2보다 큰 표는 Freeman-Halton 확장). 요인마다 사용한 검정을 '검정' 열에 적는다"
+        f"(이 표에서 사용: {', '.join(tests_used) or '없음'}).",
+        f"* {MISSING_KO}: 해당 요인 값이 없는 대상자는 검정에서 제외했다.",
+    ]
+    if "PRLINES" in present:
+        pl = prior_lines or conv.groups.get("PRLINES") or PRIOR_LINES
+        uni_notes.append(f"이전 치료 차수 구분: {', '.join(pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
+                         "경계값은 위 구간에 포함).")
+    if absent:
+        uni_notes.append(f"ADSL에 없어 분석하지 않은 요인: {', '.join(absent)}.")
+    univariate = TableResult(uid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 단변량 분석", uni_ard,
+                             pd.DataFrame(display), uni_notes, section=FACTORS_SECTION)
+
+    selected = select_factors(p_by_factor, conv.entry_p)
+    model = logistic_regression(frame, OUTCOME_COLUMN, selected, levels=levels, level=conv.ci_level) if selected else None
+    mrows = []
+    mdisplay = []
+    ci_name = f"{fmt.fmt_num(conv.ci_level * 100, 0)}% CI"
+    model_base = _base(mid, pop, None, None, "..model..", None, "logistic")
+    mrows += _stats_rows(model_base, {"entry_p": conv.entry_p, "n_factors": len(selected),
+                                      "n_obs": model.n_obs if model else None,
+                                      "n_events": model.n_events if model else None,
+                                      "converged": model.converged if model else None,
+                                      "status": model.status if model else "no factor entered",
+                                      "note": (model.note or None) if model else None})
+    if model is not None:
+        for term in model.terms.itertuples(index=False):
+            base = _base(mid, pop, None, None, term.factor, term.level, "logistic")
+            mrows += _stats_rows(base, {"reference": term.reference, "n": term.n, "events": term.events,
+                                        "estimate": term.odds_ratio, "conf.low": term.ci_lower,
+                                        "conf.high": term.ci_upper, "p.value": term.p, "coef": term.coef,
+                                        "std.error": term.se, "estimable": bool(term.estimable),
+                                        "conf.level": conv.ci_level})
+            mdisplay.append({"요인": names.get(term.factor, term.factor),
+                             "수준 (기준)": f"{_level_label(term.factor, term.level)} "
+                                          f"(기준: {_level_label(term.factor, term.reference)})",
+                             f"OR ({ci_name})": fmt.fmt_or_ci(term.odds_ratio, term.ci_lower, term.ci_upper, 2,
+                                                             estimable=bool(term.estimable)),
+                             "p-value": fmt.fmt_p(term.p) if term.estimable else "NE"})
+        for name, p in model.factor_p.items():
+            mrows += _stats_rows(_base(mid, pop, None, None, name, None, "logistic_factor"), {"p.value": p})
+    else:
+        mdisplay.append({"요인": f"단변량 분석에서 p < {conv.entry_p:g}인 요인이 없어 다변량 분석을 하지 않았다.",
+                         "수준 (기준)": "", f"OR ({ci_name})": "", "p-value": ""})
+    mv_ard = ard_to_frame(pd.DataFrame(mrows))
+    mv_notes = [
+        f"단변량 분석에서 p < {conv.entry_p:g}인 요인을 다변량 로지스틱 회귀분석에 포함했다"
+        f"({', '.join(names[f] + f'({f})' for f in selected) or '없음'}).",
+        f"OR: 오즈비, {ci_name}: Wald 신뢰구간, p-value: Wald 검정. 기준: 각 요인의 첫 수준. NE: 추정 불가(분리 또는 수렴 실패).",
+    ]
+    if model is not None:
+        mv_notes.append(f"분석 대상: 모든 포함 요인 값이 있는 대상자 {model.n_obs}명({subset.name_ko} 발현 {model.n_events}명).")
+        if model.note:
+            mv_notes.append(f"참고: {model.note}.")
+    multivariable = TableResult(mid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", mv_ard,
+                                pd.DataFrame(mdisplay), mv_notes, section=FACTORS_SECTION)
+    figure = FigureResult(fid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 오즈비(숲 그림)",
+                          _forest_png(model, ci_name, names), _with_output_id(mv_ard, fid), list(mv_notes), section=FACTORS_SECTION)
+    return univariate, multivariable, figure
+
+
+def _korean_rc() -> dict:
+    from .docx import matplotlib_korean_font
+
+    font = matplotlib_korean_font()
+    rc = {"svg.hashsalt": "sub", "axes.unicode_minus": False}
+    if font:
+        rc["font.family"] = font
+    return rc
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def _forest_png(model, ci_name: str, names: Mapping[str, str]) -> bytes:
+    import matplotlib
+
+    from .docx import figure_png
+
+    with matplotlib.rc_context(_korean_rc()):
+        terms = [] if model is None else [t for t in model.terms.itertuples(index=False)]
+        fig = _new_figure(7.0, max(2.0, 0.45 * len(terms) + 1.2))
+        ax = fig.add_subplot(1, 1, 1)
+        if not terms:
+            ax.text(0.5, 0.5, "다변량 분석에 포함된 요인이 없음", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return figure_png(fig)
+        labels, y = [], []
+        for i, t in enumerate(terms):
+            pos = len(terms) - i
+            y.append(pos)
+            labels.append(f"{names.get(t.factor, t.factor)}: {_level_label(t.factor, t.level)} "
+                          f"vs {_level_label(t.factor, t.reference)}")
+            if t.estimable:
+                ax.plot([t.ci_lower, t.ci_upper], [pos, pos], color="black", linewidth=1)
+                ax.plot([t.odds_ratio], [pos], marker="s", color="black", markersize=5)
+        estimable = [t for t in terms if t.estimable]
+        if estimable:
+            lo = min(t.ci_lower for t in estimable)
+            hi = max(t.ci_upper for t in estimable)
+            ax.set_xscale("log")
+            left, right = min(lo, 1.0) / 1.5, max(hi, 1.0) * 1.5
+            ax.set_xlim(left, right)
+            from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+            ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if left <= t <= right]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        for pos, t in zip(y, terms):
+            if not t.estimable:
+                ax.text(1.0, pos, "NE", ha="center", va="center")
+        ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels)
+        ax.set_ylim(0.5, len(terms) + 0.5)
+        ax.set_xlabel(f"오즈비 ({ci_name}, 로그 척도)")
+        return figure_png(fig)
+
+
+# --------------------------------------------------------------------------- 9. special populations
+
+@dataclass(frozen=True)
+class SpecialPopulation:
+    """A special population (domain.md section 2): the ADSL grouping and the level(s) that are 'special'."""
+
+    key: str
+    name_ko: str
+    variable: str            # ADSL column, or the name given to a derived one (e.g. children)
+    levels: tuple            # columns, in order
+    special: tuple           # the levels that form the special population
+    level_labels: Mapping = field(default_factory=dict)
+    derive: object = None    # callable(adsl) -> Series of levels, when the variable is derived
+    group1: str | None = None  # the ARD's group1 for a derived variable
+
+
+def special_population_definitions(settings=None, *, child_age_below: float = 19, age_var: str = "AGE",
+                                   pregnancy_var: str | None = None) -> list[SpecialPopulation]:
+    """The study's special populations: elderly (AGEGR1, AGEGR2), renal impairment (CRCLGR1), hepatic
+    impairment (HEPIMPFL), long-term use (LTUSEFL), children (AGE < `child_age_below`, Korean
+    convention 19) and, when a pregnancy flag exists, pregnant women."""
+    conv = _conv(settings)
+    out = []
+    for name, key in (("AGEGR1", "ELDERLY1"), ("AGEGR2", "ELDERLY2")):
+        grp = conv.groups.get(name)
+        labels = tuple(grp.labels) if grp else ("<65", ">=65") if name == "AGEGR1" else ("<75", ">=75")
+        cut = f"{grp.cuts[-1]:g}" if grp else ("65" if name == "AGEGR1" else "75")
+        out.append(SpecialPopulation(key, f"고령자({cut}세 이상)", name, labels, (labels[-1],),
+                                     {labels[-1]: f"{cut}세 이상", **{lv: f"{lv}세" for lv in labels[:-1]}}))
+    grp = conv.groups.get("CRCLGR1")
+    labels = tuple(grp.labels) if grp else ("<30", "30-<60", ">=60")
+    dialysis = (grp.dialysis_label,) if grp and grp.dialysis_label else ()
+    normal = labels[-1]
+    out.append(SpecialPopulation("RENAL", "신장애 환자(크레아티닌 청소율 기준)", "CRCLGR1",
+                                 (normal, *labels[-2::-1], *dialysis), (*labels[-2::-1], *dialysis),
+                                 {**{lv: f"CrCl {lv} mL/min" for lv in labels}, **{d: "투석" for d in dialysis}}))
+    out.append(SpecialPopulation("HEPATIC", "간장애 환자(간장애 병력)", "HEPIMPFL", ("N", "Y"), ("Y",),
+                                 {"Y": "간장애 있음", "N": "간장애 없음"}))
+    days = conv.long_term_use_days
+    out.append(SpecialPopulation("LONGTERM", f"장기 투여자({days}일 이상)" if days else "장기 투여자", "LTUSEFL",
+                                 ("N", "Y"), ("Y",), {"Y": f"{days}일 이상" if days else "장기 투여",
+                                                      "N": f"{days}일 미만" if days else "장기 투여 아님"}))
+    cut = f"{child_age_below:g}"
+    below, above = f"<{cut}", f">={cut}"
+
+    def children(adsl: pd.DataFrame) -> pd.Series:
+        age = pd.to_numeric(adsl[age_var], errors="coerce")
+        return pd.Series(np.where(age.isna(), None, np.where(age < child_age_below, below, above)),
+                         index=adsl.index, dtype=object)
+
+    out.append(SpecialPopulation("CHILDREN", f"소아({cut}세 미만)", "__CHILD__", (above, below), (below,),
+                                 {below: f"{cut}세 미만", above: f"{cut}세 이상"}, derive=children, group1=age_var))
+    if pregnancy_var:
+        out.append(SpecialPopulation("PREGNANT", "임부", pregnancy_var, ("N", "Y"), ("Y",),
+                                     {"Y": "임부", "N": "임부 아님"}))
+    return out
+
+
+PREGNANCY_NOTE = ("해당 없음(등록된 임부 없음): 이 약은 임부에게 투여 금기이며, 이 조사의 자료(ADaM)에는 임신 여부를 "
+                  "기록한 변수가 없어 임부를 식별하거나 분석할 수 없다.")
+
+
+def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population: SpecialPopulation, settings=None, *,
+                             pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL",
+                             pt_var: str = "AEDECOD", id_var: str = "USUBJID",
+                             output_id: str | None = None) -> TableResult:
+    """AE and ADR incidence per level of a special population, the test of ADR incidence between the
+    levels (chi-square or Fisher), and ADRs by PT. A level without subjects reads '해당 없음'."""
+    conv = _conv(settings)
+    output_id = output_id or f"T-09-{population.key}"
+    sp = population
+    if sp.derive is not None:
+        require_columns(adsl, [id_var, sp.group1], "ADSL")
+        values = sp.derive(adsl)
+    else:
+        require_columns(adsl, [id_var, sp.variable], "ADSL")
+        values = adsl[sp.variable].map(lambda v: None if is_missing(v) else _level_text(v))
+    levels = list(sp.levels)
+    extra = sorted({v for v in values if not is_missing(v) and v not in levels}, key=_key)
+    levels += extra
+    values = values.where(values.notna(), MISSING_KO) if values.isna().any() else values
+    pop_mask = flagged(adsl[pop]) if pop else pd.Series(True, index=adsl.index)
+    if (values[pop_mask] == MISSING_KO).any():
+        levels.append(MISSING_KO)
+    var = sp.variable
+    work_adsl = adsl.copy()
+    work_adsl[var] = values
+    work_ae = _add_from_adsl(adae, adsl, var, values, id_var, var)
+    group1 = sp.group1 or var
+    parts = []
+    for key in ("AE", "ADR"):
+        subset = SUBSETS[key]
+        if _missing_flags(adae, subset):
+            continue
+        column = f"__{key}__"
+        work_ae[column] = np.where(_subset_mask(work_ae, subset), "Y", "N")
+        parts.append(ard_incidence(work_ae, work_adsl, var, flag=column, subject_flag=subject_flag, pop_flag=pop,
+                                   by_levels=levels, ci_level=conv.ci_level, variable=key, id_var=id_var,
+                                   output_id=output_id))
+    adr_ok = not _missing_flags(adae, SUBSETS["ADR"])
+    test = None
+    if adr_ok:
+        ard_adr = parts[-1]
+        counts = []
+        for lv in levels:
+            if lv == MISSING_KO:
+                continue
+            n = _stat(ard_adr, "n", group1_level=lv)
+            N = _stat(ard_adr, "N", group1_level=lv)
+            counts.append((n, N - n))
+        test = factor_test(np.array(counts), fisher_expected_below=conv.fisher_expected_below)
+        parts.append(pd.DataFrame(_stats_rows(_base(output_id, pop, var, None, "ADR", None, "factor_test"),
+                                              {"p.value": test.p, "method": test.test, "method_ko": test.test_ko,
+                                               "statistic": test.statistic, "parameter": test.df,
+                                               "min_expected": test.min_expected})))
+        pt_events = work_ae[_subset_mask(work_ae, SUBSETS["ADR"])]
+        pt_ard = ard_hierarchical(pt_events, work_adsl, var, (pt_var,), subject_flag, pop, by_levels=levels,
+                                  id_var=id_var, output_id=output_id)
+        parts.append(pt_ard[~pt_ard["variable"].eq(ANY_EVENT)])
+    ard = ard_to_frame(*parts)
+    if group1 != var:
+        ard["group1"] = ard["group1"].map(lambda g: group1 if g == var else g)
+
+    groups = [(lv, int(_stat(ard, "N", variable="AE", group1_level=lv) or 0)) for lv in levels] \
+        if "AE" in set(ard["variable"]) else []
+    labels = sp.level_labels
+
+    def header(lv, N):
+        return f"{labels.get(lv, lv)} (N={N})"
+
+    rows = []
+    for key in ("AE", "ADR"):
+        if key not in set(ard["variable"]):
+            continue
+        row = {"구분": SUBSETS[key].name_ko}
+        for lv, N in groups:
+            row[header(lv, N)] = _cell(_stat(ard, "n", variable=key, group1_level=lv), N,
+                                       _stat(ard, "events", variable=key, group1_level=lv), conv.pct_table)
+        rows.append(row)
+    if test is not None:
+        row = {"구분": f"{SUBSETS['ADR'].name_ko} p-value"}
+        for i, (lv, N) in enumerate(groups):
+            row[header(lv, N)] = f"{fmt.fmt_p(test.p)} ({test.test_ko})" if i == 0 else ""
+        rows.append(row)
+        pts = ard[ard["variable"].eq(pt_var) & ard["stat_name"].eq("n")]
+        totals = pts.groupby("variable_level", sort=False)["stat"].sum()
+        order = sorted(totals.index, key=lambda p: (-int(totals[p]), *_key(p)))
+        if order:
+            rows.append({"구분": f"{SUBSETS['ADR'].name_ko} (PT)", **{header(lv, N): "" for lv, N in groups}})
+        look = _Lookup(ard)
+        for pt in order:
+            row = {"구분": PT_INDENT + str(pt)}
+            for lv, N in groups:
+                row[header(lv, N)] = _cell(look("n", pt_var, pt, lv), N, look("events", pt_var, pt, lv), conv.pct_table)
+            rows.append(row)
+        ard = _order_special(ard, levels, order, pt_var)
+    notes = _footnotes(conv, pop, subject_flag, [(labels.get(lv, lv), N) for lv, N in groups],
+                       subsets=[SUBSETS["ADR"]])
+    if test is not None:
+        notes.append(f"p-value: {SUBSETS['ADR'].name_ko} 발현율의 수준 간 비교, 카이제곱 검정 또는 기대빈도 "
+                     f"{conv.fisher_expected_below:g} 미만 칸이 있으면 Fisher의 정확 검정({test.test_ko} 사용)"
+                     + (f"; {MISSING_KO} 제외" if MISSING_KO in levels else "") + ".")
+    notes.append("PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    empty = [labels.get(lv, lv) for lv, N in groups if lv in sp.special and N == 0]
+    if empty:
+        notes.append(f"{', '.join(empty)}: 해당 대상자가 등록되지 않았다(해당 없음).")
+    if sp.derive is not None:
+        notes.append(f"{sp.name_ko}: {sp.group1} 기준으로 구분(기준값은 인수로 정한다).")
+    return TableResult(output_id, f"특수 환자군: {sp.name_ko}", ard, _display(rows), notes,
+                       landscape=len(groups) > 4, section=SPECIAL_SECTION)
+
+
+def _order_special(ard: pd.DataFrame, levels: list, pt_order: list, pt_var: str) -> pd.DataFrame:
+    var_rank = {"AE": 0, "ADR": 1}
+    pt_rank = {pt: i for i, pt in enumerate(pt_order)}
+
+    def key(row):
+        if row.variable in var_rank and row.context != "factor_test":
+            return (0, var_rank[row.variable], levels.index(row.group1_level) if row.group1_level in levels else 0)
+        if row.context == "factor_test":
+            return (1, 0, 0)
+        return (2, pt_rank.get(row.variable_level, 0), levels.index(row.group1_level) if row.group1_level in levels else 0)
+
+    keys = [key(r) for r in ard.itertuples(index=False)]
+    return ard.iloc[sorted(range(len(ard)), key=lambda i: keys[i])].reset_index(drop=True)
+
+
+def pregnancy_table(settings=None, *, pregnancy_var: str | None = None,
+                    output_id: str = "T-09-PREGNANT") -> TableResult:
+    """Pregnant women: no data source in this study's ADaM, reported as 해당 없음 with the reason."""
+    conv = _conv(settings)
+    note = PREGNANCY_NOTE
+    ard = ard_to_frame(pd.DataFrame(_stats_rows(_base(output_id, None, None, None, "PREGNANT", None, "not_available"),
+                                                {"n": None, "available": False, "note": note})))
+    display = pd.DataFrame([{"구분": "임부", "결과": "해당 없음", "사유": note}])
+    notes = [f"{conv.drug_ko}: 임부 자료 없음. 임신 여부 변수(예: {pregnancy_var or 'PREGFL'})가 ADSL에 있으면 "
+             "다른 특수 환자군과 같은 방식으로 분석한다."]
+    return TableResult(output_id, "특수 환자군: 임부", ard, display, notes, section=SPECIAL_SECTION)
+
+
+def special_populations(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
+                        subject_flag: str | None = "TRTEMFL", child_age_below: float = 19, age_var: str = "AGE",
+                        pregnancy_var: str | None = None, pt_var: str = "AEDECOD",
+                        id_var: str = "USUBJID") -> list[TableResult]:
+    """Table 9: a summary over the special populations, then one table per population (see
+    `special_population_definitions`); pregnant women are reported as 해당 없음 when ADSL has no
+    pregnancy flag (`pregnancy_var`)."""
+    has_pregnancy = bool(pregnancy_var) and pregnancy_var in adsl.columns
+    definitions = special_population_definitions(settings, child_age_below=child_age_below, age_var=age_var,
+                                                 pregnancy_var=pregnancy_var if has_pregnancy else None)
+    tables = []
+    for sp in definitions:
+        column = sp.group1 if sp.derive is not None else sp.variable
+        if column not in adsl.columns:
+            continue
+        tables.append(special_population_table(adsl, adae, sp, settings, pop=pop, subject_flag=subject_flag,
+                                               pt_var=pt_var, id_var=id_var))
+    if not has_pregnancy:
+        tables.append(pregnancy_table(settings, pregnancy_var=pregnancy_var))
+    return [_special_summary(tables, definitions, settings, pop), *tables]
+
+
+def _special_summary(tables: list[TableResult], definitions: list[SpecialPopulation], settings, pop) -> TableResult:
+    """One row per special level: N, AE and ADR n (%) [events], from the per-population ARDs' rows."""
+    conv = _conv(settings)
+    output_id = OUTPUT_IDS["special_summary"]
+    by_id = {t.output_id: t for t in tables}
+    rows, parts = [], []
+    for sp in definitions:
+        table = by_id.get(f"T-09-{sp.key}")
+        if table is None:
+            continue
+        ard = table.ard
+        for lv in sp.special:
+            N = _stat(ard, "N", variable="AE", group1_level=lv)
+            if N is None:
+                continue
+            keep = ard["group1_level"].eq(lv) & ard["variable"].isin(["AE", "ADR"]) & ard["context"].eq("incidence")
+            part = _with_output_id(ard[keep], output_id)
+            part["group2"], part["group2_level"] = "POPULATION", sp.key
+            parts.append(part)
+            row = {"특수 환자군": sp.name_ko, "구분": sp.level_labels.get(lv, lv), "대상자 수": str(int(N))}
+            for key in ("AE", "ADR"):
+                row[f"{SUBSETS[key].name_ko} n (%) [건]"] = _cell(_stat(ard, "n", variable=key, group1_level=lv), int(N),
+                                                                _stat(ard, "events", variable=key, group1_level=lv),
+                                                                conv.pct_table)
+            rows.append(row)
+    if "T-09-PREGNANT" in by_id:
+        rows.append({"특수 환자군": "임부", "구분": "", "대상자 수": "해당 없음",
+                     f"{SUBSETS['AE'].name_ko} n (%) [건]": "해당 없음", f"{SUBSETS['ADR'].name_ko} n (%) [건]": "해당 없음"})
+        parts.append(_with_output_id(by_id["T-09-PREGNANT"].ard, output_id))
+    ard = ard_to_frame(*parts) if parts else ard_to_frame()
+    notes = [f"백분율의 분모는 각 특수 환자군의 안전성 평가대상자({pop}='Y') 수('대상자 수')이다.",
+             "n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 각 환자군의 세부 표 참조.",
+             "임부: " + PREGNANCY_NOTE if "T-09-PREGNANT" in by_id else ""]
+    return TableResult(output_id, "특수 환자군별 유해사례 및 약물유해반응 발현 현황 요약", ard, pd.DataFrame(rows),
+                       [n for n in notes if n], section=SPECIAL_SECTION)
+
+
+# --------------------------------------------------------------------------- 12. figure: ADR incidence by SOC
+
+def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, subset: str | Subset = "ADR",
+                   pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL", soc_var: str = "AEBODSYS",
+                   pt_var: str = "AEDECOD", id_var: str = "USUBJID", soc_table: TableResult | None = None,
+                   output_id: str = OUTPUT_IDS["adr_soc_figure"]) -> FigureResult:
+    """Horizontal bars: % of subjects with an ADR in each SOC (the SOC rows of the SOC/PT table's ARD)."""
+    import matplotlib
+
+    from .docx import figure_png
+
+    conv = _conv(settings)
+    subset = _subset(subset)
+    table = soc_table or ae_by_soc_pt(adsl, adae, conv, subset=subset, pop=pop, subject_flag=subject_flag,
+                                      soc_var=soc_var, pt_var=pt_var, id_var=id_var, check_occurrence=False)
+    ard = table.ard
+    soc_rows = ard[ard["variable"].eq(soc_var) | ard["variable"].eq(ANY_EVENT)]
+    ard_out = _with_output_id(soc_rows, output_id)
+    socs = list(dict.fromkeys(ard.loc[ard["variable"].eq(soc_var), "variable_level"]))
+    values = []
+    for soc in socs:
+        n, N = _stat(ard, "n", variable=soc_var, variable_level=soc), _stat(ard, "N", variable=soc_var, variable_level=soc)
+        values.append((soc, int(n), int(N)))
+    with matplotlib.rc_context(_korean_rc()):
+        fig = _new_figure(7.5, max(2.0, 0.35 * len(values) + 1.2))
+        ax = fig.add_subplot(1, 1, 1)
+        if not values:
+            ax.text(0.5, 0.5, f"{subset.name_ko} 없음", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            pcts = [100.0 * n / N if N else 0.0 for _, n, N in values]
+            y = list(range(len(values), 0, -1))  # the most frequent SOC on top
+            ax.barh(y, pcts, color="#4a6fa5")
+            ax.set_yticks(y)
+            ax.set_yticklabels([soc for soc, _, _ in values])
+            top = max(pcts) if pcts else 1.0
+            for yy, pct, (_, n, N) in zip(y, pcts, values):
+                label = f"{fmt.fmt_num(fmt.percent(n, N), conv.pct_table)}% ({n}/{N})" if N else "0"
+                ax.text(pct + top * 0.01, yy, label, va="center", fontsize=8)
+            ax.set_xlim(0, top * 1.25 + 0.1)
+            ax.set_xlabel(f"발현율(%, 분모: 안전성 평가대상자 N={values[0][2]})")
+        png = figure_png(fig)
+    notes = [f"막대: 기관별 대분류(SOC)별 {subset.name_ko} 발현 대상자 비율(%). 분모는 안전성 평가대상자({pop}='Y') 수.",
+             f"MedDRA 버전 {conv.meddra_version or '(미지정)'}. SOC는 발현 대상자 수의 내림차순(같으면 알파벳순)."]
+    return FigureResult(output_id, f"기관별 대분류(SOC)별 {subset.name_ko} 발현율", png, ard_out, notes, section=SECTION)
+
+
+# --------------------------------------------------------------------------- 13. label-style summary sentences
+
+@dataclass
+class SummaryResult(TableResult):
+    """The re-examination summary sentences (MFDS label wording) with the ARD rows they quote."""
+
+    sentences: list[str] = field(default_factory=list)
+    pt_names: str = "en"  # "ko" when Korean PT names were used (all of them), "mixed", or "en"
+
+    def __iter__(self):
+        """Iterating gives the sentences (what the report's conclusion prints)."""
+        return iter(self.sentences)
+
+
+_SENTENCE = {
+    "AE": "유해사례의 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
+    "ADR": "이 중 이 약과 인과관계를 배제할 수 없는 약물유해반응 발현율은 {inc}로 보고되었다.",
+    "SAE": "중대한 유해사례 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
+    "SADR": "중대한 약물유해반응 발현율은 {inc}로 보고되었다.",
+    "UAE": "예상하지 못한 유해사례 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
+    "UADR": "예상하지 못한 약물유해반응 발현율은 {inc}로 보고되었다.",
+}
+_NONE = {
+    "AE": "유해사례는 보고되지 않았다.", "ADR": "이 중 이 약과 인과관계를 배제할 수 없는 약물유해반응은 보고되지 않았다.",
+    "SAE": "중대한 유해사례는 보고되지 않았다.", "SADR": "중대한 약물유해반응은 보고되지 않았다.",
+    "UAE": "예상하지 못한 유해사례는 보고되지 않았다.", "UADR": "예상하지 못한 약물유해반응은 보고되지 않았다.",
+}
+
+
+def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
+                      subject_flag: str | None = "TRTEMFL", period_years: int | None = None,
+                      pt_names_ko: Mapping[str, str] | None = None, pt_ko_var: str | None = None,
+                      max_pts: int | None = None, overview: TableResult | None = None,
+                      soc_pt_tables: Mapping[str, TableResult] | None = None, subsets: Sequence[str] = SUMMARY_SUBSETS,
+                      soc_var: str = "AEBODSYS", pt_var: str = "AEDECOD", id_var: str = "USUBJID",
+                      output_id: str = OUTPUT_IDS["summary"]) -> SummaryResult:
+    """The re-examination results in the MFDS label pattern (domain.md section 2), one sentence per subset.
+
+    "국내에서 재심사를 위하여 {years}년 동안 {N}명을 대상으로 실시한 사용성적조사 결과 유해사례의 발현율은
+    인과관계와 상관없이 12.34%(77/624명, 120건)로 보고되었다." and so on for ADRs, SAEs, serious ADRs,
+    unexpected AEs and ADRs, each followed by its PTs in descending frequency. Every number is
+    read from the overview's ARD rows (and the SOC/PT tables' PT rows), so the sentences and the
+    overview table cannot disagree. Percentages: `percent_decimals_summary`, rounded half up.
+
+    `period_years`: the survey period of the sentence (default: the settings' max_follow_up_years).
+    PT names: `pt_ko_var` (an ADAE column of Korean PT names) or `pt_names_ko` (PT -> Korean name);
+    otherwise, or for a PT without one, the MedDRA English PT name.
+
+    Also callable as `summary_sentences(adam, settings)` with the ADaM frames by name (ADSL, ADAE).
+    """
+    if isinstance(adsl, Mapping):
+        adam, settings = adsl, (adae if settings is None else settings)
+        adsl, adae = adam["ADSL"], adam["ADAE"]
+    conv = _conv(settings)
+    years = period_years if period_years is not None else conv.follow_up_years
+    if overview is None:
+        overview = safety_overview(adsl, adae, conv, pop=pop, subject_flag=subject_flag, subsets=subsets, id_var=id_var)
+    ov = overview.ard
+    if ov["group1_level"].notna().any():
+        raise ValueError("summary_sentences needs an overview without column grouping (the whole safety set)")
+    names = dict(pt_names_ko or {})
+    if pt_ko_var and pt_ko_var in adae.columns:
+        pairs = adae[[pt_var, pt_ko_var]].dropna().drop_duplicates()
+        names.update(dict(zip(pairs[pt_var], pairs[pt_ko_var])))
+    used_ko, used_en = set(), set()
+
+    parts, sentences = [], []
+    N_overall = None
+    for key in subsets:
+        subset = _subset(key)
+        rows = ov[ov["variable"].eq(key)]
+        if rows.empty:
+            continue
+        parts.append(_with_output_id(rows, output_id))
+        n, N, events = (int(_stat(ov, s, variable=key)) for s in ("n", "N", "events"))
+        N_overall = N if N_overall is None else N_overall
+        drug = conv.drug_ko
+        if n == 0:
+            text = _NONE[key].format(drug=drug)
+        else:
+            text = _SENTENCE[key].format(inc=fmt.label_incidence(n, N, events, conv.pct_summary), drug=drug)
+        if key == "AE":
+            period = f"{years}년 동안 " if years else ""
+            text = f"국내에서 재심사를 위하여 {period}{N}명을 대상으로 실시한 사용성적조사 결과 " + text
+        if n > 0:
+            table = (soc_pt_tables or {}).get(key) or ae_by_soc_pt(adsl, adae, conv, subset=subset, pop=pop,
+                                                                  subject_flag=subject_flag, soc_var=soc_var,
+                                                                  pt_var=pt_var, id_var=id_var)
+            pt_rows = table.ard[table.ard["variable"].eq(pt_var)]
+            pts = []
+            for (soc, pt), group in pt_rows.groupby(["group2_level", "variable_level"], sort=False):
+                stats = dict(zip(group["stat_name"], group["stat"]))
+                pts.append((pt, soc, int(stats["n"]), int(stats["N"]), int(stats["events"])))
+            pts.sort(key=lambda x: (-x[2], *_key(x[0])))
+            if max_pts is not None:
+                shown, rest = pts[:max_pts], pts[max_pts:]
+            else:
+                shown, rest = pts, []
+            keep = pt_rows["variable_level"].isin({p[0] for p in shown})
+            parts.append(_with_output_id(pt_rows[keep], output_id))
+            listed = []
+            for pt, _soc, pn, pN, pev in shown:
+                name = names.get(pt)
+                (used_ko if name else used_en).add(pt)
+                listed.append(f"{name or pt} {fmt.label_incidence(pn, pN, pev, conv.pct_summary)}")
+            if listed:
+                text = text[:-len("로 보고되었다.")] + "로 보고되었으며, 빈도순으로 나열하면 다음과 같다: " + ", ".join(listed)
+                text += f" 외 {len(rest)}개 PT." if rest else "."
+        sentences.append(text)
+    ard = ard_to_frame(*parts) if parts else ard_to_frame()
+    pt_names = "ko" if used_ko and not used_en else ("mixed" if used_ko else "en")
+    display = pd.DataFrame({"구분": [_subset(k).name_ko for k in subsets if not ov[ov["variable"].eq(k)].empty],
+                            "문장": sentences})
+    notes = [f"백분율: 소수점 {conv.pct_summary}자리(반올림), 분모는 안전성 평가대상자({pop}='Y') N={N_overall}.",
+             "숫자는 유해사례 발현 현황 요약 표(" + overview.output_id + ")와 SOC/PT 표의 같은 ARD 행에서 가져온다.",
+             {"en": "PT명: MedDRA 영문 PT명(한글 PT명 자료 없음).",
+              "ko": "PT명: 한글 PT명.",
+              "mixed": "PT명: 한글 PT명이 있는 경우 한글, 없는 경우 MedDRA 영문 PT명."}[pt_names]]
+    if years:
+        notes.append(f"'{years}년': 조사 기간(study settings의 max_follow_up_years 또는 인수 period_years).")
+    notes.append(f"MedDRA 버전 {conv.meddra_version or '(미지정)'}.")
+    return SummaryResult(output_id, "재심사 결과 요약(허가사항 기재 문안)", ard, display, notes, section=SECTION,
+                         sentences=sentences, pt_names=pt_names)
+
+
+# --------------------------------------------------------------------------- all safety outputs, registry
+
+def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
+                  subject_flag: str | None = "TRTEMFL", by: str | None = None, denom_by: str | None = None,
+                  total: str | None = None, prior_lines: Grouping | None = None, child_age_below: float = 19,
+                  pregnancy_var: str | None = None, period_years: int | None = None,
+                  pt_names_ko: Mapping[str, str] | None = None,
+                  include_summary: bool = True) -> list[TableResult | FigureResult]:
+    """Every safety output of the report, in report order (tables 5-9, figure 12, sentences 13)."""
+    grouping = dict(by=by, denom_by=denom_by, total=total, pop=pop, subject_flag=subject_flag)
+    overview = safety_overview(adsl, adae, settings, **grouping)
+    soc_pt = ae_by_soc_pt_all(adsl, adae, settings, **grouping)
+    out: list = [overview, *soc_pt]
+    if "ADRFL" in adae.columns:
+        for builder, var in ((adr_by_severity, "ASEV"), (adr_by_grade, "ATOXGR"), (adr_by_outcome, "AEOUT")):
+            if var in adae.columns:
+                out.append(builder(adsl, adae, settings, **grouping))
+        out.extend(adr_factor_analysis(adsl, adae, settings, pop=pop, subject_flag=subject_flag,
+                                       prior_lines=prior_lines))
+        out.extend(special_populations(adsl, adae, settings, pop=pop, subject_flag=subject_flag,
+                                       child_age_below=child_age_below, pregnancy_var=pregnancy_var))
+        adr_table = next(t for t in soc_pt if t.output_id == "T-06-ADR")
+        if by is None:
+            out.append(adr_soc_figure(adsl, adae, settings, pop=pop, subject_flag=subject_flag, soc_table=adr_table))
+    if by is None and include_summary:
+        tables = {t.output_id.removeprefix("T-06-"): t for t in soc_pt}
+        out.append(summary_sentences(adsl, adae, settings, pop=pop, subject_flag=subject_flag, period_years=period_years,
+                                     pt_names_ko=pt_names_ko, overview=overview, soc_pt_tables=tables))
+    return out
+
+
+def safety_results(adam: Mapping[str, pd.DataFrame], settings=None, **kwargs) -> list[TableResult | FigureResult]:
+    """The report's safety outputs (tables 5-9, figure 12) from the ADaM frames by name.
+
+    The summary sentences (13) are not among them: the report prints them in its conclusion
+    (`summary_sentences(adam, settings)`), from the same overview and SOC/PT ARD rows.
+    """
+    return safety_tables(adam["ADSL"], adam["ADAE"], settings, include_summary=False, **kwargs)
+
+
+_OPTION_NAMES = ("by", "denom_by", "pop", "subject_flag", "total")
+
+
+def _options(options) -> tuple[object, dict]:
+    """(settings, grouping keywords) from an options mapping or object (missing keys: the defaults)."""
+    if options is None:
+        return None, {}
+    get = options.get if isinstance(options, Mapping) else (lambda k, d=None: getattr(options, k, d))
+    kwargs = {k: get(k) for k in _OPTION_NAMES if get(k, None) is not None}
+    return get("settings", None), kwargs
+
+
+def _registered(builder, *, grouping: bool = True, **fixed):
+    def run(adam: Mapping[str, pd.DataFrame], options=None):
+        settings, kwargs = _options(options)
+        if not grouping:
+            kwargs = {k: v for k, v in kwargs.items() if k in ("pop", "subject_flag")}
+        return builder(adam["ADSL"], adam["ADAE"], settings, **fixed, **kwargs)
+
+    run.__doc__ = builder.__doc__
+    run.__name__ = getattr(builder, "__name__", "builder")
+    return run
+
+
+register("safety_overview")(_registered(safety_overview))
+for _key_name in SOC_PT_SUBSETS:
+    register(f"soc_pt_{_key_name.lower()}")(_registered(ae_by_soc_pt, subset=_key_name))
+register("adr_severity")(_registered(adr_by_severity))
+register("adr_grade")(_registered(adr_by_grade))
+register("adr_outcome")(_registered(adr_by_outcome))
+register("adr_factors")(_registered(adr_factor_analysis, grouping=False))
+register("special_populations")(_registered(special_populations, grouping=False))
+register("adr_soc_figure")(_registered(adr_soc_figure, grouping=False))
+register("summary_sentences")(_registered(summary_sentences, grouping=False))
+register("safety_tables")(_registered(safety_tables))
