@@ -113,19 +113,61 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
                f"({time.perf_counter() - started:.2f} s)")
 
 
+def run_adam_stage(sdtm_dir: Path, specs_dir: Path, settings, log: list[str]) -> dict[str, Dataset]:
+    """ADaM from the SDTM files in `sdtm_dir` (and nothing else)."""
+    from .adam.build import build_adam, read_sdtm
+    from .adam.labelterms import LabelTerms
+    from .spec import load_spec
+
+    started = time.perf_counter()
+    result = build_adam(read_sdtm(sdtm_dir), load_spec(Path(specs_dir) / "adam"), settings,
+                        LabelTerms.load(specs_dir))
+    log.append(f"ADaM derived from {sdtm_dir.name}/ ({time.perf_counter() - started:.2f} s):")
+    log.extend(result.log)
+    return result.datasets
+
+
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
     result = BuildResult(Path(out_dir))
     log = result.log
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log)
     from .qc.manifest import RUN_LOG, write_manifest
 
+    out = Path(out_dir)
     with staged_folder(out_dir) as stage:
         (stage / "sdtm").mkdir()
-        write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
-        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=Path(out_dir) / "sdtm")
-        write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings, stages=["sdtm", "define"])
+        write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=out / "sdtm")
+        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm")
+        adam = run_adam_stage(stage / "sdtm", specs_dir, settings, log)
+        (stage / "adam").mkdir()
+        write_datasets(stage / "adam", adam, settings, "ADaM", shown=out / "adam")
+        write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam")
+        write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings,
+                       stages=["sdtm", "adam", "define"])
         log.append("manifest.json lists every input and output file with its size and SHA-256")
         write_atomic(stage / RUN_LOG, ("\n".join(log) + "\n").encode("utf-8"))
+    return result
+
+
+def run_adam(sdtm_dir: Path, specs_dir: Path, out_dir: Path) -> BuildResult:
+    """Only the ADaM stage, from an SDTM folder: OUT/adam is replaced, the rest of OUT is left as it is."""
+    from .study import load_settings
+
+    result = BuildResult(Path(out_dir) / "adam")
+    settings = load_settings(specs_dir)
+    adam = run_adam_stage(Path(sdtm_dir), specs_dir, settings, result.log)
+    with staged_folder(Path(out_dir) / "adam") as stage:
+        write_datasets(stage, adam, settings, "ADaM", shown=Path(out_dir) / "adam")
+        write_define(stage, specs_dir, settings, "ADaM", result.log, shown=Path(out_dir) / "adam")
+    return result
+
+
+def run_define(folder: Path, specs_dir: Path, standard: str) -> BuildResult:
+    """Rewrite define.xml (+ html, stylesheet) of an SDTM or ADaM folder from the spec and the data."""
+    from .study import load_settings
+
+    result = BuildResult(Path(folder))
+    write_define(Path(folder), specs_dir, load_settings(specs_dir), standard, result.log)
     return result
 
 

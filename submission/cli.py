@@ -99,6 +99,36 @@ def sdtm(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: 
 
 
 @main.command()
+@click.option("--sdtm", "sdtm_dir", type=click.Path(path_type=Path), default=None,
+              help="SDTM folder to derive from (default: OUT/sdtm).")
+@specs_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Output folder; OUT/adam is replaced only when the stage succeeds.")
+def adam(sdtm_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None:
+    """Derive ADaM from SDTM only (OUT/adam: XPT v5 + Dataset-JSON + define.xml)."""
+    from .build import run_adam
+
+    result = run_adam(sdtm_dir or out_dir / "sdtm", specs_dir or _default_specs(), out_dir)
+    for line in result.summary():
+        click.echo(line)
+
+
+@main.command()
+@specs_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Build output folder holding sdtm/ and adam/.")
+def define(specs_dir: Path | None, out_dir: Path) -> None:
+    """Write define.xml 2.1 (+ HTML) for OUT/sdtm and OUT/adam, validated and checked."""
+    from .build import run_define
+
+    for standard in ("SDTM", "ADaM"):
+        folder = out_dir / standard.lower()
+        if folder.is_dir():
+            for line in run_define(folder, specs_dir or _default_specs(), standard).summary():
+                click.echo(line)
+
+
+@main.command()
 @click.option("--subjects", default=624, show_default=True, type=click.IntRange(min=1), help="Number of subjects.")
 @click.option("--seed", default=20161207, show_default=True, type=int, help="Random seed: same seed, same bytes.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write the extract to.")
