@@ -128,3 +128,156 @@ def group(values: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
 def flag(condition: pd.Series, *, no: str | None = None) -> pd.Series:
     """'Y' where the condition holds, `no` (None or 'N') elsewhere."""
     return pd.Series(np.where(condition.fillna(False).astype(bool), "Y", no), index=condition.index, dtype=object)
+
+
+def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
+    """Round half away from zero on the decimal a float stands for (pharmaverse `cards::round5`).
+
+    A relative nudge of 1e-9 puts 2.675 (stored as 2.67499999...) on the side a hand calculation
+    puts it; numpy's own rounding is half to even on the binary value."""
+    x = values.astype("float64").to_numpy()
+    factor = 10.0 ** decimals
+    scaled = np.abs(x) * factor
+    rounded = np.floor(scaled + 0.5 + 1e-9 * np.maximum(scaled, 1.0)) / factor
+    return pd.Series(np.sign(x) * rounded + 0.0, index=values.index)
+
+
+def date_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The earliest and the latest date an ISO date (complete or partial) allows; NaT when missing."""
+    parts = _parts(dtc)
+    return _earliest(parts), _latest(parts)
+
+
+def per_distinct(function, values: pd.Series) -> pd.Series:
+    """`function` applied once per distinct value and mapped back: dates repeat a great deal, so
+    a date derivation over 500,000 records parses a few thousand strings instead."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    result = function(pd.Series(uniques, dtype=object))
+    taken = result.take(np.where(codes < 0, 0, codes)) if len(uniques) else pd.Series(
+        pd.NaT, index=range(len(values)), dtype="datetime64[ns]")
+    out = pd.Series(taken.to_numpy(), index=values.index)
+    return out.where(codes >= 0)
+
+
+def numeric_dates(dtc: pd.Series) -> pd.Series:
+    """`numeric_date` parsed once per distinct value (large frames)."""
+    return pd.to_datetime(per_distinct(numeric_date, dtc))
+
+
+def latest_date_per_subject(sources: list[tuple[pd.DataFrame, list[str]]], *, by: str = "USUBJID") -> pd.Series:
+    """Per subject, the latest complete date among the ISO date columns of the sources (partial
+    dates are not used), as a datetime64 Series indexed by `by`."""
+    pieces = []
+    for frame, columns in sources:
+        require(frame, [by, *columns], "latest_date_per_subject")
+        for column in columns:
+            dates = numeric_dates(frame[column])
+            keep = dates.notna().to_numpy()
+            pieces.append(pd.DataFrame({by: frame[by].to_numpy()[keep], "date": dates.to_numpy()[keep]}))
+    if not pieces:
+        return pd.Series(dtype="datetime64[ns]")
+    stacked = pd.concat(pieces, ignore_index=True)
+    return stacked.groupby(by, sort=False)["date"].max()
+
+
+def merge_subject_values(frame: pd.DataFrame, source: pd.DataFrame, values: dict[str, str], *,
+                         order: list[str] | None = None, last: bool = False, by: str = "USUBJID") -> pd.DataFrame:
+    """Add `values` (new name -> source column) from one record per subject of `source` (admiral
+    `derive_vars_merged`): the first (or `last`) record in `order`; the frame keeps its rows."""
+    require(source, [by, *values.values(), *(order or [])], "merge_subject_values")
+    chosen = source
+    if order:
+        chosen = chosen.sort_values(order, kind="mergesort", na_position="first" if last else "last")
+    chosen = chosen.drop_duplicates(by, keep="last" if last else "first")
+    position = pd.Index(chosen[by]).get_indexer(frame[by])
+    found = position >= 0
+    out = frame.copy()
+    for new, column in values.items():
+        if len(chosen):
+            taken = pd.Series(chosen[column].take(np.where(found, position, 0)).to_numpy(), index=frame.index)
+        else:
+            taken = pd.Series(index=frame.index, dtype=chosen[column].dtype)
+        text = taken.dtype == object or pd.api.types.is_string_dtype(taken.dtype)
+        # text stays object with None for blank, as the SDTM frames hold it
+        out[new] = taken.astype(object).where(found, None) if text else taken.where(found)
+    return out
+
+
+def exist_flag(frame: pd.DataFrame, source: pd.DataFrame, *, no: str | None = "N", by: str = "USUBJID") -> pd.Series:
+    """'Y' for the frame's subjects with at least one record in `source` (already filtered), `no` otherwise."""
+    require(source, [by], "exist_flag")
+    return flag(frame[by].isin(source[by]), no=no)
+
+
+def on_treatment(start: pd.Series, end: pd.Series, trtsdt: pd.Series, trtedt: pd.Series, days_after: int) -> pd.Series:
+    """True where a use from `start` to `end` overlaps the on-treatment window TRTSDT to TRTEDT +
+    `days_after` (MT.ADCM.ONTRTFL): a missing start counts as before the window's end, a missing end
+    as ongoing. False for subjects without a dose (TRTSDT missing)."""
+    window_end = trtedt + pd.to_timedelta(days_after, unit="D")
+    starts_in_time = start.isna() | (start <= window_end)
+    ends_after = end.isna() | (end >= trtsdt)
+    return (trtsdt.notna() & starts_in_time & ends_after).fillna(False).astype(bool)
+
+
+def _impute_incomplete(dtc: pd.Series, impute, **arguments) -> tuple[pd.Series, pd.Series]:
+    """`impute` (impute_start or impute_end) run on the records whose date is not complete, the
+    numeric date kept for the others: a complete date needs no imputation, and parsing partial
+    dates is what costs time on a million records (so each distinct text is parsed once). Series
+    arguments (alone or in a tuple) are cut to those records."""
+    codes, texts = pd.factorize(dtc.astype(object).to_numpy())
+    parsed = numeric_date(pd.Series(texts, dtype=object)).to_numpy(dtype="datetime64[us]")
+    date = pd.Series(np.append(parsed, np.datetime64("NaT", "us"))[codes], index=dtc.index)  # code -1: missing
+    dtf = pd.Series(None, index=dtc.index, dtype=object)
+    todo = date.isna().to_numpy()
+    if not todo.any():
+        return date, dtf
+
+    def cut(value):
+        if isinstance(value, pd.Series):
+            return value[todo]
+        if isinstance(value, tuple):
+            return tuple(cut(v) for v in value)
+        return value
+
+    imputed, imputed_flag = impute(dtc[todo], **{name: cut(value) for name, value in arguments.items()})
+    return date.where(~todo, imputed.reindex(dtc.index)), dtf.where(~todo, imputed_flag.reindex(dtc.index))
+
+
+def derive_vars_astdt(frame: pd.DataFrame, *, dtc: str, end_dtc: str | None = None, first_dose: str | None = None,
+                      missing_to_first_dose: bool = False, caps: tuple[str, ...] = ("DTHDT", "DCUTDT"),
+                      new_vars: tuple[str, str] = ("ASTDT", "ASTDTF")) -> pd.DataFrame:
+    """Add ASTDT and ASTDTF from a start --DTC (MT.ASTDT, MT.DTF).
+
+    A partial date goes to the earliest date it allows. With `first_dose` (ADAE, ADCM), a partial
+    date in the month (or year) of the first dose goes to the first dose unless the record ended
+    before it; with `missing_to_first_dose` (ADAE) a missing date goes to the first dose. An imputed
+    date is never after the end (`end_dtc`, a partial end taken at its latest) nor after the `caps`."""
+    require(frame, [dtc, *[c for c in (end_dtc, first_dose) if c], *caps], "derive_vars_astdt")
+    limits = tuple(frame[c] for c in caps)
+    end = None
+    if end_dtc is not None:
+        # "ended before the first dose" needs the latest end the record allows, not only a complete one
+        end, _ = _impute_incomplete(frame[end_dtc], impute_end, caps=limits)
+    date, dtf = _impute_incomplete(frame[dtc], impute_start, trtsdt=frame[first_dose] if first_dose else None,
+                                   end=end, caps=limits, missing_to_trtsdt=missing_to_first_dose)
+    return frame.assign(**{new_vars[0]: date, new_vars[1]: dtf})
+
+
+def derive_vars_aendt(frame: pd.DataFrame, *, dtc: str, start: str | None = "ASTDT",
+                      caps: tuple[str, ...] = ("DTHDT", "DCUTDT"),
+                      new_vars: tuple[str, str] = ("AENDT", "AENDTF")) -> pd.DataFrame:
+    """Add AENDT and AENDTF from an end --DTC (MT.AENDT, MT.DTF): a partial date at the latest date
+    it allows, never after the `caps` nor before `start`; a missing end (ongoing) stays missing."""
+    require(frame, [dtc, *([start] if start else []), *caps], "derive_vars_aendt")
+    date, dtf = _impute_incomplete(frame[dtc], impute_end, start=frame[start] if start else None,
+                                   caps=tuple(frame[c] for c in caps))
+    return frame.assign(**{new_vars[0]: date, new_vars[1]: dtf})
+
+
+def derive_vars_ady(frame: pd.DataFrame, *, reference: str = "TRTSDT",
+                    days: dict[str, str] | None = None) -> pd.DataFrame:
+    """Add analysis relative days (MT.ADY), new variable -> date: by default ASTDY from ASTDT and
+    AENDY from AENDT."""
+    days = days if days is not None else {"ASTDY": "ASTDT", "AENDY": "AENDT"}
+    require(frame, [reference, *days.values()], "derive_vars_ady")
+    return frame.assign(**{new: analysis_day(frame[date], frame[reference]) for new, date in days.items()})
