@@ -50,7 +50,7 @@ def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standar
     written = []
     for name, ds in datasets.items():
         xpt = folder / f"{name.lower()}.xpt"
-        write_xpt(ds, xpt, created)
+        write_xpt(ds, xpt, created, checked=True)
         json_path = folder / f"{name.lower()}.json"
         write_dataset_json(ds, json_path, created=created, study_oid=settings.study.studyid,
                            mdv_oid=f"MDV.{settings.study.studyid}.{standard}", metadata_ref="define.xml",
@@ -127,6 +127,17 @@ def run_adam_stage(sdtm_dir: Path, specs_dir: Path, settings, log: list[str]) ->
     return result.datasets
 
 
+def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
+    """The report stage: ADaM files in, STAGE/tlf (ARD) and STAGE/report (Word) out."""
+    from .tlf.report import run_report_stage
+
+    started = time.perf_counter()
+    paths = run_report_stage(adam_dir, settings, stage, creation_time(settings))
+    log.append(f"report written from {adam_dir.name}/ ({time.perf_counter() - started:.2f} s): "
+               f"{len(paths.outputs)} tables, listings and figures; table of contents with page numbers: "
+               f"{'yes' if paths.toc_pages else 'no (LibreOffice not available)'}")
+
+
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
     result = BuildResult(Path(out_dir))
     log = result.log
@@ -142,8 +153,9 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
         (stage / "adam").mkdir()
         write_datasets(stage / "adam", adam, settings, "ADaM", shown=out / "adam")
         write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam")
+        run_report(stage / "adam", settings, stage, log)
         write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings,
-                       stages=["sdtm", "adam", "define"])
+                       stages=["sdtm", "adam", "define", "report"])
         log.append("manifest.json lists every input and output file with its size and SHA-256")
         write_atomic(stage / RUN_LOG, ("\n".join(log) + "\n").encode("utf-8"))
     return result

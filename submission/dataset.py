@@ -48,7 +48,14 @@ class Dataset:
 
     def text_length(self, name: str) -> int:
         """The longest value of a character variable, in bytes (at least 1, as XPT requires)."""
-        values = self.frame[name].dropna().astype(str)
-        if values.empty:
-            return 1
-        return max(1, int(values.str.encode("utf-8").str.len().max()))
+        return max(1, int(byte_lengths(self.frame[name].dropna().astype(str)).max(initial=0)))
+
+
+def byte_lengths(text: pd.Series):
+    """UTF-8 byte length of each value; for all-ASCII text (the usual case) that is its length,
+    which pandas computes without encoding every value."""
+    if text.empty:
+        return text.str.len().to_numpy()
+    if text.str.isascii().all():
+        return text.str.len().to_numpy()
+    return text.str.encode("utf-8").str.len().to_numpy()

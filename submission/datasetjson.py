@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .dataset import Column, Dataset
@@ -30,22 +30,29 @@ _JSON_TYPE = {"text": "string", "integer": "integer", "float": "double", "date":
               "time": "time"}
 
 
-def _cell(value, kind: str):
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
+def _json_column(values: pd.Series, kind: str) -> list:
+    """One column as JSON-ready Python values (None for missing), converted column-wise."""
+    missing = values.isna().to_numpy()
     if kind == "text":
-        return str(value)
-    if kind == "integer":
-        return int(value)
+        return [None if m else str(v) for v, m in zip(values.tolist(), missing)]
     if kind == "date":
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    if kind == "datetime":
-        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
-    if kind == "time":
-        seconds = int(value)
-        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    number = float(value)
-    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+        out = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+    elif kind == "datetime":
+        out = pd.to_datetime(values).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    elif kind == "time":
+        seconds = pd.to_numeric(values).fillna(0).astype("int64")
+        out = (seconds // 3600).map("{:02d}".format) + ":" + (seconds % 3600 // 60).map("{:02d}".format) + ":" + \
+            (seconds % 60).map("{:02d}".format)
+    else:
+        numbers = pd.to_numeric(values).astype("float64").to_numpy()
+        finite = np.isfinite(numbers)
+        whole = finite & (np.floor(np.where(finite, numbers, 0)) == numbers) & (np.abs(numbers) < 2**53)
+        cells = numbers.astype(object)
+        cells[whole] = numbers[whole].astype(np.int64).astype(object)  # JSON integers, not 1.0
+        cells[~finite] = None
+        return cells.tolist()
+    result = out.astype(object).tolist()
+    return [None if m else v for v, m in zip(result, missing)]
 
 
 def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: str,
@@ -63,9 +70,8 @@ def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: 
         if col.name in ds.keys:
             entry["keySequence"] = ds.keys.index(col.name) + 1
         columns.append(entry)
-    kinds = [c.kind for c in ds.columns]
-    series = [ds.frame[c.name].tolist() for c in ds.columns]
-    rows = [[_cell(v, k) for v, k in zip(row, kinds)] for row in zip(*series)] if series else []
+    series = [_json_column(ds.frame[c.name].reset_index(drop=True), c.kind) for c in ds.columns]
+    rows = [list(row) for row in zip(*series)] if series else []
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
     out = {
         "datasetJSONCreationDateTime": stamp,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import Column, Dataset
+from .dataset import Column, Dataset, byte_lengths
 from .errors import Problem, SubError
 from .io import publish
 
@@ -71,8 +71,8 @@ def xpt_problems(ds: Dataset, file: str, *, ascii_only: bool = True) -> list[Pro
                 problems.append(Problem(file, None, col.name, str(values.dtype), f"a {col.kind} variable holds non-numbers"))
             continue
         text = values.dropna().astype(str)
-        non_ascii = text[~text.map(str.isascii)] if ascii_only else text.iloc[:0]
-        long = text[text.str.encode("utf-8").str.len() > MAX_TEXT]
+        non_ascii = text[~text.str.isascii()] if ascii_only else text.iloc[:0]
+        long = text[byte_lengths(text) > MAX_TEXT]
         for bad, why in ((non_ascii, "non-ASCII text cannot go into XPT v5 (give an English rendering in the spec's translations)"),
                          (long, f"value longer than {MAX_TEXT} bytes")):
             for index in bad.index[:EXAMPLES]:
@@ -104,12 +104,14 @@ def _to_storage(ds: Dataset) -> pd.DataFrame:
     return pd.DataFrame(out, index=ds.frame.index)
 
 
-def write_xpt(ds: Dataset, path: Path, timestamp: dt.datetime, *, ascii_only: bool = True) -> None:
-    """Write one dataset as XPT v5 after checking every v5 rule; all or nothing."""
+def write_xpt(ds: Dataset, path: Path, timestamp: dt.datetime, *, ascii_only: bool = True,
+              checked: bool = False) -> None:
+    """Write one dataset as XPT v5 after checking every v5 rule (unless the caller just did:
+    `checked=True`); all or nothing."""
     import pyreadstat
 
     path = Path(path)
-    problems = xpt_problems(ds, str(path), ascii_only=ascii_only)
+    problems = [] if checked else xpt_problems(ds, str(path), ascii_only=ascii_only)
     if problems:
         raise SubError(problems, f"{ds.name}: cannot be written as XPT v5")
     frame = _to_storage(ds)
@@ -163,7 +165,7 @@ def read_xpt(path: Path) -> Dataset:
             sample = values.dropna()
             first = sample.iloc[0] if len(sample) else None
             if isinstance(first, dt.time):
-                out[name] = values.map(lambda t: None if t is None else t.hour * 3600 + t.minute * 60 + t.second)
+                out[name] = values.map(lambda t: None if pd.isna(t) else t.hour * 3600 + t.minute * 60 + t.second)
                 kind = "time"
             else:
                 out[name] = pd.to_datetime(values)

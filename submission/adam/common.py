@@ -111,10 +111,14 @@ def analysis_day(date: pd.Series, reference: pd.Series) -> pd.Series:
 def merge_adsl(frame: pd.DataFrame, adsl: pd.DataFrame, variables: list[str]) -> pd.DataFrame:
     """Add ADSL variables to a frame by USUBJID (ADaM predecessors); the frame keeps its rows and order."""
     require(adsl, ["USUBJID", *variables], "merge_adsl")
-    add = adsl.set_index("USUBJID")[variables]
-    out = frame.copy()
+    position = pd.Index(adsl["USUBJID"]).get_indexer(frame["USUBJID"])  # -1: subject not in ADSL
+    found = position >= 0
+    out = frame.copy(deep=False)
     for name in variables:
-        out[name] = frame["USUBJID"].map(add[name])
+        source = adsl[name]
+        taken = source.iloc[np.where(found, position, 0)].to_numpy() if len(source) else np.full(len(frame), None)
+        column = pd.Series(taken, index=frame.index, dtype=source.dtype if len(source) else object)
+        out[name] = column.where(found)
     return out
 
 

@@ -1,0 +1,1158 @@
+"""The report's base tables: disposition, demographics, exposure, medical history, concomitant
+medications, efficacy, and the line listings of serious events, deaths and unexpected serious ADRs.
+
+Every builder takes ADaM frames and the study settings and returns `TableResult`s (and
+`FigureResult`s): the numbers are computed into ARD rows first (`submission.tlf.ard`), then the
+printed table is made from those rows only, through the half-up formatting of `fmt`. So every
+number a reader sees is a row of OUT/tlf/ard.csv.
+
+Display frames carry presentation hints in `display.attrs` (read by the report assembly):
+`indent` (indent level of the first cell per row), `bold_rows`, `label_columns` (how many leading
+columns are row labels rather than statistics) and `col_widths_mm`.
+
+Output ids: T-DSP-01 / F-DSP-01 disposition, T-DEM-01 / T-DEM-02 demographics (safety set by
+route, efficacy set), T-EXP-01 exposure, T-MH-01 / T-MH-02 medical history (category, SOC/PT),
+T-CM-01 medications (ATC class), T-EFF-01..03 / F-EFF-01 efficacy, L-SAE-01, L-DTH-01,
+L-USADR-01 listings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem, SubError
+from . import fmt
+from ._frames import flagged, is_missing, require_columns
+from .ard import ARD_COLUMNS, ard_categorical, ard_continuous, ard_hierarchical, ard_incidence, ard_to_frame
+from .stats import multivariable_analysis
+from .table import FigureResult, TableResult, register
+
+ID = "USUBJID"
+TOTAL_KO = "전체"
+
+# --------------------------------------------------------------------------- Korean display text
+
+POPULATION_KO = {"ENRLFL": "등록 대상자", "SAFFL": "안전성 평가대상자", "EFFFL": "유효성 평가대상자", None: "전체 대상자"}
+
+VARIABLE_KO = {
+    "AGE": "연령(세)", "SEX": "성별", "RACE": "인종", "RECRTRT": "등록 경로",
+    "HEIGHTBL": "신장(cm)", "WEIGHTBL": "체중(kg)", "BMIBL": "체질량지수(kg/m²)",
+    "CREATBL": "혈청 크레아티닌(mg/dL)", "CRCLBL": "크레아티닌 청소율(mL/min)", "DIALYFL": "투석 여부",
+    "ISSBL": "ISS 병기(진단 시)", "MPROTYP": "M-단백 유형", "ECOGBL": "ECOG 수행능력",
+    "PRLINES": "이전 치료 차수", "PRSCTFL": "이전 조혈모세포이식", "RENIMPFL": "신장애 병력",
+    "HEPIMPFL": "간장애 병력", "ALLERGFL": "알레르기 병력", "ANYMHFL": "과거 병력 및 동반 질환",
+    "ANYCMFL": "병용 약물 투여", "TRTDURD": "투여 기간(일)", "NUMCYC": "투여 주기 수(주기)",
+    "STDOSE": "시작 용량", "STDOSFRQ": "시작 투여 빈도", "CUMDOSE": "누적 투여량(mg)",
+    "DOSINT": "용량 강도(mg/일)", "DOSREDFL": "감량", "INTRFL": "투여 중단(휴약)",
+    "DEXUSE": "덱사메타손 병용", "DEXDUR": "덱사메타손 투여 기간(일)", "DEXCYC": "덱사메타손 투여 주기 수",
+    "DEXCUMD": "덱사메타손 누적 투여량(mg)", "DEXDINT": "덱사메타손 용량 강도(mg/일)",
+    "DEXSTD": "덱사메타손 시작 용량(mg)", "RVLDDAYS": "이 약 투여일 수(일)", "RVLMDD": "투여일당 평균 용량(mg)",
+}
+
+YES_NO_KO = {"Y": "예", "N": "아니오"}
+
+VALUE_KO: dict[str, dict] = {
+    "SEX": {"F": "여성", "M": "남성"},
+    "RACE": {"ASIAN": "아시아인"},
+    "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"},
+    "ISSBL": {"I": "I기", "II": "II기", "III": "III기"},
+    "MPROTYP": {"IGG": "IgG", "IGA": "IgA", "IGD": "IgD", "IGM": "IgM", "LIGHT CHAIN": "경쇄형",
+                "NON-SECRETORY": "비분비형"},
+    "STDOSFRQ": {"QD": "1일 1회", "QOD": "격일 1회"},
+    "ECOGBL": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
+    "CRCLGR1": {"Dialysis": "투석"},
+}
+FLAG_VARIABLES = {"PRSCTFL", "RENIMPFL", "HEPIMPFL", "ALLERGFL", "ANYMHFL", "ANYCMFL", "DIALYFL", "LTUSEFL",
+                  "DOSREDFL", "INTRFL", "DEXUSE", "SAFFL", "EFFFL"}
+# Table order of codes (the ADaM codelists); values not listed follow, sorted.
+VALUE_ORDER: dict[str, list] = {
+    "SEX": ["M", "F"], "ISSBL": ["I", "II", "III"], "ECOGBL": [0, 1, 2, 3, 4],
+    "MPROTYP": ["IGG", "IGA", "IGD", "IGM", "LIGHT CHAIN", "NON-SECRETORY"], "RECRTRT": ["DUE", "PAP"],
+    "STDOSFRQ": ["QD", "QOD"],
+}
+
+SAFEXRS_KO = {
+    "NO DOSE": "이 약 미투여", "NO SAFETY FOLLOW-UP": "투여 후 안전성 추적 관찰 없음",
+    "OUTSIDE CONTRACT PERIOD": "계약 기간 외 등록", "DUPLICATE ENROLMENT": "중복 등록",
+    "NO VALID CONSENT": "유효한 동의 없음",
+}
+EFFEXRS_KO = {
+    "NOT IN SAFETY SET": "안전성 평가대상자 아님", "NO EVALUABLE RESPONSE": "평가 가능한 반응 평가 없음",
+    "OFF-LABEL USE": "허가사항 외 사용",
+}
+MHCAT_KO = {
+    "PRIMARY DIAGNOSIS": "원발 진단(다발골수종)", "GENERAL MEDICAL HISTORY": "일반 병력",
+    "RENAL IMPAIRMENT": "신장애", "HEPATIC IMPAIRMENT": "간장애", "ALLERGY": "알레르기",
+}
+OUTCOME_KO = {
+    "RECOVERED/RESOLVED": "회복", "RECOVERING/RESOLVING": "회복 중", "NOT RECOVERED/NOT RESOLVED": "회복되지 않음",
+    "RECOVERED/RESOLVED WITH SEQUELAE": "후유증을 동반한 회복", "FATAL": "사망", "UNKNOWN": "알 수 없음",
+}
+ACTION_KO = {
+    "DOSE NOT CHANGED": "변경 없음", "DOSE REDUCED": "감량", "DRUG INTERRUPTED": "일시 중단",
+    "DRUG WITHDRAWN": "투여 중지", "NOT APPLICABLE": "해당 없음", "UNKNOWN": "알 수 없음",
+}
+SERIOUS_CRITERIA_KO = {
+    "AESDTH": "사망", "AESLIFE": "생명 위협", "AESHOSP": "입원 또는 입원 기간 연장", "AESDISAB": "장애",
+    "AESCONG": "선천적 기형", "AESMIE": "기타 의학적으로 중요한 상황",
+}
+RESPONSE_KO = {
+    "sCR": "엄격한 완전반응(sCR)", "CR": "완전반응(CR)", "VGPR": "매우 좋은 부분반응(VGPR)", "PR": "부분반응(PR)",
+    "MR": "최소반응(MR)", "SD": "안정병변(SD)", "PD": "진행병변(PD)", "NE": "평가 불가(NE)",
+}
+RESPONSE_PARAMS = [  # PARAMCD of ADRS, the settings list that defines it, Korean name
+    ("RSP", "responders", "전체 반응률(ORR)"),
+    ("RSPCR", "cr_or_better", "CR 이상 반응률"),
+    ("RSPVGPR", "vgpr_or_better", "VGPR 이상 반응률"),
+    ("RSPCBR", "clinical_benefit", "임상적 이익률(CBR)"),
+]
+
+# Factors of the efficacy factor analysis when the safety module is not there: the categorical
+# baseline factors of its list (normally the factors, their grouping and level order are taken
+# from tables_safety.adr_factor_frame, so that safety and efficacy are analysed by the same factors).
+FACTORS = ["SEX", "AGEGR1", "AGEGR2", "BMIGR1", "ISSBL", "CRCLGR1", "HEPIMPFL", "PRSCTFL", "RECRTRT", "ANYMHFL",
+           "ALLERGFL", "ANYCMFL"]
+
+# Decimals of the collected values: mean and median get one more, SD two more, min and max none more.
+DECIMALS = {"AGE": 0, "HEIGHTBL": 1, "WEIGHTBL": 1, "BMIBL": 1, "CREATBL": 2, "CRCLBL": 1, "PRLINES": 0,
+            "TRTDURD": 0, "NUMCYC": 0, "CUMDOSE": 0, "DOSINT": 1, "STDOSE": 1, "DEXDUR": 0, "DEXCYC": 0,
+            "DEXCUMD": 0, "DEXDINT": 1, "DEXSTD": 1, "RVLDDAYS": 0, "RVLMDD": 1}
+
+DEMOGRAPHIC_VARIABLES = [  # (variable, kind) in table order; absent variables are skipped
+    ("AGE", "cont"), ("AGEGR1", "cat"), ("AGEGR2", "cat"), ("SEX", "cat"), ("RACE", "cat"),
+    ("HEIGHTBL", "cont"), ("WEIGHTBL", "cont"), ("BMIBL", "cont"), ("BMIGR1", "cat"),
+    ("CREATBL", "cont"), ("CRCLBL", "cont"), ("CRCLGR1", "cat"), ("DIALYFL", "cat"),
+    ("ISSBL", "cat"), ("MPROTYP", "cat"), ("ECOGBL", "cat"), ("PRLINES", "cont"), ("PRSCTFL", "cat"),
+    ("RENIMPFL", "cat"), ("HEPIMPFL", "cat"), ("ALLERGFL", "cat"), ("ANYMHFL", "cat"), ("ANYCMFL", "cat"),
+    ("RECRTRT", "cat"), ("TRTDURD", "cont"), ("LTUSEFL", "cat"),
+]
+
+
+def variable_label(var: str, settings=None) -> str:
+    """The Korean row label of a variable; groups of the settings are named by their cuts."""
+    if settings is not None:
+        groups = settings.conventions.groups
+        if var in ("AGEGR1", "AGEGR2") and var in groups:
+            cuts = ", ".join(f"{_num_text(c)}세" for c in groups[var].cuts)
+            return f"연령군({cuts} 기준)"
+        if var == "BMIGR1":
+            return "체질량지수군(kg/m², 아시아-태평양 기준)"
+        if var == "CRCLGR1":
+            return "크레아티닌 청소율군(mL/min)"
+        if var in groups:
+            return groups[var].label
+        if var == "LTUSEFL":
+            return f"장기 투여(≥{settings.conventions.long_term_use_days}일)"
+    return VARIABLE_KO.get(var, var)
+
+
+def value_label(var: str, value) -> str:
+    if is_missing(value):
+        return "결측"
+    if value == "Missing":
+        return "결측"
+    if var in VALUE_KO and value in VALUE_KO[var]:
+        return VALUE_KO[var][value]
+    if var in FLAG_VARIABLES and value in YES_NO_KO:
+        return YES_NO_KO[value]
+    if var == "STDOSE" and isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{_num_text(value)} mg"
+    return _symbols(_num_text(value) if isinstance(value, (int, float, np.integer, np.floating)) else str(value))
+
+
+def _symbols(text: str) -> str:
+    return text.replace(">=", "≥").replace("<=", "≤")
+
+
+def _num_text(value) -> str:
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _digits(settings) -> int:
+    return settings.conventions.percent_decimals_table if settings is not None else 1
+
+
+# --------------------------------------------------------------------------- ARD helpers
+
+def _rows_frame(records: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=ARD_COLUMNS, dtype=object)
+
+
+def _record(output_id: str, variable, level, stat_name: str, stat, *, analysis_set=None, group1=None,
+            group1_level=None, group2=None, group2_level=None, context: str = "", stat_label: str | None = None) -> dict:
+    if isinstance(stat, (np.integer,)):
+        stat = int(stat)
+    elif isinstance(stat, (float, np.floating)):
+        stat = None if math.isnan(float(stat)) else float(stat)
+    return {"output_id": output_id, "analysis_set": analysis_set, "group1": group1, "group1_level": group1_level,
+            "group2": group2, "group2_level": group2_level, "variable": variable, "variable_level": level,
+            "context": context, "stat_name": stat_name, "stat_label": stat_label or stat_name, "stat": stat}
+
+
+class _Lookup:
+    """Statistics of an ARD by (group1_level, group2_level, variable, variable_level, stat_name)."""
+
+    def __init__(self, ard: pd.DataFrame):
+        self.values: dict = {}
+        for rec in ard.itertuples(index=False):
+            key = (_key(rec.group1_level), _key(rec.group2_level), rec.variable, _key(rec.variable_level),
+                   rec.stat_name)
+            self.values[key] = rec.stat
+
+    def __call__(self, stat: str, variable, level=None, *, group=None, group2=None):
+        key = (_key(group), _key(group2), variable, _key(level), stat)
+        if key not in self.values:
+            raise KeyError(f"the ARD has no {stat} for {variable}={level!r} (group {group!r}, parent {group2!r})")
+        return self.values[key]
+
+
+def _key(value):
+    if value is None or is_missing(value):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def _n_pct(look: _Lookup, variable, level=None, *, group=None, group2=None, digits: int = 1,
+           denominator: bool = False, events: bool = False) -> str:
+    n = look("n", variable, level, group=group, group2=group2)
+    N = look("N", variable, level, group=group, group2=group2)
+    if events:
+        return fmt.fmt_n_pct_events(n, N, look("events", variable, level, group=group, group2=group2), digits,
+                                     denominator=denominator)
+    return fmt.fmt_n_pct(n, N, digits, denominator=denominator)
+
+
+def _set_output(ard: pd.DataFrame, output_id: str) -> pd.DataFrame:
+    ard = ard.copy()
+    ard["output_id"] = output_id
+    return ard
+
+
+def _integral(series: pd.Series) -> pd.Series:
+    """Integer codes read back from XPT as floats (ECOG 1.0) as ints, so levels print and match as codes."""
+    if not pd.api.types.is_numeric_dtype(series):
+        return series
+    values = series.dropna()
+    if len(values) and not np.all(np.equal(np.mod(values.to_numpy(dtype=float), 1), 0)):
+        return series
+    return pd.Series([None if is_missing(v) else int(v) for v in series], index=series.index, dtype=object)
+
+
+def _levels(frame: pd.DataFrame, var: str, settings=None) -> list:
+    """Table order of a categorical variable: settings groups, codelist order, a numeric companion
+    (AGEGR1N for AGEGR1), else sorted; every value present gets a level, so nothing is dropped."""
+    present = [v for v in pd.unique(frame[var]) if not is_missing(v)]
+    order: list | None = None
+    if settings is not None and var in settings.conventions.groups:
+        group = settings.conventions.groups[var]
+        order = list(group.labels) + ([group.dialysis_label] if group.dialysis_label else [])
+    elif var in VALUE_ORDER:
+        order = list(VALUE_ORDER[var])
+    elif var in FLAG_VARIABLES or set(present) <= {"Y", "N"}:
+        order = ["Y", "N"]
+    elif f"{var}N" in frame.columns:
+        pairs = frame[[var, f"{var}N"]].dropna().drop_duplicates()
+        order = [v for v, _ in sorted(zip(pairs[var], pairs[f"{var}N"]), key=lambda p: (float(p[1]), str(p[0])))]
+    if order is None:
+        return sorted(present, key=lambda v: (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v)))
+    # Every level of the order gets a row (0 where nobody has it); unexpected values follow.
+    extra = sorted((v for v in present if v not in set(order)), key=str)
+    return list(dict.fromkeys(list(order) + extra))
+
+
+# --------------------------------------------------------------------------- a generic summary table
+
+@dataclass
+class _Item:
+    var: str
+    kind: str  # "cont" or "cat"
+    label: str
+    data: pd.DataFrame | None = None  # None: the subject-level frame itself
+    ard_variable: str | None = None   # the name in the ARD when the data's column is generic (AVAL)
+    digits: int | None = None
+    levels: list | None = None
+
+
+@dataclass
+class _Columns:
+    keys: list        # group1_level of each statistics column (None when ungrouped)
+    headers: list[str]
+
+
+def _population_rows(adsl: pd.DataFrame, *, by: str | None, pop: str | None, by_levels: list | None,
+                     total: str | None, output_id: str) -> tuple[pd.DataFrame, list]:
+    """Big N of each column: one ARD row per group (variable `..N..`)."""
+    frame = adsl[flagged(adsl[pop])] if pop else adsl
+    records = []
+    keys = []
+    if by is None:
+        records.append(_record(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
+                               context="population", stat_label="N"))
+        keys.append(None)
+    else:
+        for level in by_levels:
+            n = int(frame.loc[frame[by].eq(level), ID].nunique())
+            records.append(_record(output_id, "..N..", None, "N", n, analysis_set=pop, group1=by,
+                                   group1_level=level, context="population", stat_label="N"))
+            keys.append(level)
+        if total is not None:
+            records.append(_record(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
+                                   group1=by, group1_level=total, context="population", stat_label="N"))
+            keys.append(total)
+    return _rows_frame(records), keys
+
+
+def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None, denom_by: str | None,
+                   pop: str | None, total: bool, output_id: str, settings, label_header: str = "구분",
+                   group_label: Callable | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ARD and display of a table of continuous and categorical summaries, one column per group."""
+    digits = _digits(settings)
+    denom_by = denom_by or by
+    adsl = adsl.copy()
+    by_levels = None
+    if denom_by is not None:
+        population = adsl[flagged(adsl[pop])] if pop else adsl
+        by_levels = _levels(population, denom_by, settings)
+    total_label = TOTAL_KO if (by is not None and total) else None
+    big_n, keys = _population_rows(adsl, by=denom_by, pop=pop, by_levels=by_levels, total=total_label,
+                                   output_id=output_id)
+    if by is not None and by != denom_by:
+        big_n["group1"] = by
+    look_n = _Lookup(big_n)
+    name_of = group_label or (lambda level: value_label(denom_by, level))
+    headers = []
+    for key in keys:
+        n = look_n("N", "..N..", group=key)
+        name = POPULATION_KO.get(pop, pop) if key is None else (TOTAL_KO if key == total_label else name_of(key))
+        headers.append(f"{name}\n(N={n})")
+
+    ards = [big_n]
+    rows: list[list[str]] = []
+    indent: list[int] = []
+    bold: list[int] = []
+    # Only the columns each summary needs: the ARD builders filter whole frames many times.
+    keys_only = adsl[list(dict.fromkeys(c for c in (ID, pop, by, denom_by) if c is not None))]
+    for item in items:
+        if item.data is None:
+            data = adsl[list(dict.fromkeys([*keys_only.columns, item.var, *(
+                [f"{item.var}N"] if f"{item.var}N" in adsl.columns else [])]))].copy()
+        else:
+            data = item.data.copy()
+            if by is not None and by not in data.columns:
+                data = data.merge(adsl[[ID, by]], on=ID, how="left")
+        common = dict(by=by, pop_flag=pop, adsl=keys_only, denom_by=denom_by, by_levels=by_levels, total=total_label,
+                      output_id=output_id)
+        if item.kind == "cont":
+            ard = ard_continuous(data, item.var, **common)
+        else:
+            data[item.var] = _integral(data[item.var])
+            levels = item.levels if item.levels is not None else _levels(data, item.var, settings)
+            ard = ard_categorical(data, item.var, levels=levels, missing_label="Missing", **common)
+        if item.ard_variable:
+            ard = ard.copy()
+            ard["variable"] = item.ard_variable
+        ards.append(ard)
+        look = _Lookup(ard)
+        name = item.ard_variable or item.var
+        bold.append(len(rows))
+        indent.append(0)
+        rows.append([item.label] + [""] * len(keys))
+        if item.kind == "cont":
+            d = item.digits if item.digits is not None else DECIMALS.get(name, _guess_digits(data[item.var]))
+            def stat(what, g, look=look, name=name):
+                return look(what, name, group=g)
+
+            lines = [
+                ("n", [str(stat("N", g)) for g in keys]),
+                ("평균 (SD)", [fmt.fmt_mean_sd(stat("mean", g), stat("sd", g), d + 1, d + 2) for g in keys]),
+                ("중앙값", [fmt.fmt_median(stat("median", g), d + 1) for g in keys]),
+                ("최소, 최대", [fmt.fmt_range(stat("min", g), stat("max", g), d) for g in keys]),
+            ]
+            # Subjects without a value; not for a summary of a subgroup's records (e.g. dexamethasone users)
+            if item.data is None and any(stat("N_miss", g) for g in keys):
+                lines.append(("결측", [str(stat("N_miss", g)) for g in keys]))
+            for text, cells in lines:
+                indent.append(1)
+                rows.append([text, *cells])
+        else:
+            levels_shown = [lv for lv in pd.unique(ard["variable_level"])]
+            for level in levels_shown:
+                indent.append(1)
+                rows.append([value_label(item.var, level)]
+                            + [_n_pct(look, name, level, group=g, digits=digits) for g in keys])
+    ard = ard_to_frame(*ards)
+    display = pd.DataFrame(rows, columns=[label_header] + headers)
+    display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
+    return ard, display
+
+
+def _guess_digits(values: pd.Series) -> int:
+    x = pd.to_numeric(values, errors="coerce").dropna()
+    if x.empty or np.all(np.equal(np.mod(x.to_numpy(dtype=float), 1), 0)):
+        return 0
+    return 1
+
+
+def _percent_note(pop: str | None, settings) -> str:
+    return (f"백분율(%)의 분모는 각 열의 {POPULATION_KO.get(pop, '대상자')} 수(N)이며, 소수점 "
+            f"{_digits(settings)}자리까지 반올림(사사오입)하였다.")
+
+
+# --------------------------------------------------------------------------- 1. disposition
+
+def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
+                figure_id: str = "F-DSP-01") -> tuple[TableResult, FigureResult]:
+    """Enrolled subjects by route, exclusions from the safety and efficacy sets by reason, the sets."""
+    require_columns(adsl, [ID, "SAFFL", "SAFEXRS", "EFFFL", "EFFEXRS"], "ADSL")
+    by = "RECRTRT" if "RECRTRT" in adsl.columns else None
+    adsl = adsl[[c for c in (ID, "ENRLFL", "SAFFL", "SAFEXRS", "EFFFL", "EFFEXRS", by) if c in adsl.columns]].copy()
+    if "ENRLFL" not in adsl.columns:
+        adsl["ENRLFL"] = "Y"
+    digits = _digits(settings)
+    total = TOTAL_KO if by else None
+    by_levels = _levels(adsl[flagged(adsl["ENRLFL"])], by, settings) if by else None
+    common = dict(by=by, by_levels=by_levels, total=total, output_id=output_id)
+    enrolled = adsl[flagged(adsl["ENRLFL"])]
+    in_safety = enrolled[flagged(enrolled["SAFFL"])]
+    saf_reasons = _reason_levels(enrolled.loc[~flagged(enrolled["SAFFL"]), "SAFEXRS"], SAFEXRS_KO)
+    eff_reasons = _reason_levels(in_safety.loc[~flagged(in_safety["EFFFL"]), "EFFEXRS"], EFFEXRS_KO)
+    parts = {
+        "enrolled": ard_categorical(adsl, "ENRLFL", pop_flag=None, levels=["Y"], missing=False, **common),
+        "saf_excluded": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["N"], missing=False, **common),
+        "saf_reasons": ard_categorical(adsl, "SAFEXRS", pop_flag="ENRLFL", levels=saf_reasons, missing=False, **common),
+        "safety": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["Y"], missing=False, **common),
+        "eff_excluded": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["N"], missing=False, **common),
+        "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, missing=False, **common),
+        "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], missing=False, **common),
+    }
+    ard = ard_to_frame(*parts.values())
+    look = _Lookup(ard)
+    keys = (list(by_levels) + [total]) if by else [None]
+    headers = [TOTAL_KO if k in (None, total) else value_label("RECRTRT", k) for k in keys]
+
+    rows, indent, bold = [], [], []
+
+    def add(label: str, variable: str, level, *, level_indent: int, with_pct: bool, is_bold: bool = False):
+        cells = []
+        for g in keys:
+            n = look("n", variable, level, group=g)
+            N = look("N", variable, level, group=g)
+            cells.append(fmt.fmt_n_pct(n, N, digits) if with_pct else str(n))
+        if is_bold:
+            bold.append(len(rows))
+        indent.append(level_indent)
+        rows.append([label] + cells)
+
+    add("등록 대상자", "ENRLFL", "Y", level_indent=0, with_pct=False, is_bold=True)
+    add("안전성 평가 제외", "SAFFL", "N", level_indent=1, with_pct=True)
+    for reason in saf_reasons:
+        add(SAFEXRS_KO.get(reason, reason), "SAFEXRS", reason, level_indent=2, with_pct=True)
+    add("안전성 평가대상자", "SAFFL", "Y", level_indent=0, with_pct=True, is_bold=True)
+    add("유효성 평가 제외", "EFFFL", "N", level_indent=1, with_pct=True)
+    for reason in eff_reasons:
+        add(EFFEXRS_KO.get(reason, reason), "EFFEXRS", reason, level_indent=2, with_pct=True)
+    add("유효성 평가대상자", "EFFFL", "Y", level_indent=0, with_pct=True, is_bold=True)
+    display = pd.DataFrame(rows, columns=["구분"] + headers)
+    display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
+    footnotes = [
+        f"안전성 평가대상자: {settings.analysis_sets.safety_ko}.",
+        f"유효성 평가대상자: {settings.analysis_sets.efficacy_ko}.",
+        f"백분율(%)의 분모: 안전성 평가 제외와 안전성 평가대상자는 등록 대상자 수, 유효성 평가 제외와 유효성 "
+        f"평가대상자는 안전성 평가대상자 수. 소수점 {digits}자리까지 반올림(사사오입)하였다.",
+        "제외 사유는 대상자당 하나(주된 사유)만 집계하였다.",
+    ]
+    table = TableResult(output_id, "조사대상자 현황", ard, display, footnotes, section="disposition")
+    figure = _disposition_figure(ard, look, total if by else None, saf_reasons, eff_reasons, figure_id)
+    return table, figure
+
+
+def _reason_levels(values: pd.Series, known: dict) -> list:
+    present = {v for v in values if not is_missing(v)}
+    return [r for r in known if r in present] + sorted(present - set(known), key=str)
+
+
+def _disposition_figure(ard: pd.DataFrame, look: _Lookup, group, saf_reasons, eff_reasons,
+                        figure_id: str) -> FigureResult:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    def n(variable, level):
+        return look("n", variable, level, group=group)
+
+    font = _korean_font()
+    fig = Figure(figsize=(7.0, 6.2))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+    style = dict(ha="center", va="center", fontsize=10, fontfamily=font)
+
+    def box(x, y, w, h, text, *, bold=False, align="center"):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05", linewidth=1.2,
+                                    edgecolor="black", facecolor="#F2F2F2" if bold else "white"))
+        ax.text(x if align == "center" else x - w / 2 + 0.15, y, text, **{**style, "ha": align})
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2))
+
+    box(3.0, 9.0, 4.2, 0.9, f"등록 대상자\n(N={n('ENRLFL', 'Y')})", bold=True)
+    box(3.0, 5.2, 4.2, 0.9, f"안전성 평가대상자\n(N={n('SAFFL', 'Y')})", bold=True)
+    box(3.0, 1.2, 4.2, 0.9, f"유효성 평가대상자\n(N={n('EFFFL', 'Y')})", bold=True)
+    saf_lines = [f"안전성 평가 제외 (n={n('SAFFL', 'N')})"] + [
+        f"  {SAFEXRS_KO.get(r, r)}: {n('SAFEXRS', r)}" for r in saf_reasons]
+    eff_lines = [f"유효성 평가 제외 (n={n('EFFFL', 'N')})"] + [
+        f"  {EFFEXRS_KO.get(r, r)}: {n('EFFEXRS', r)}" for r in eff_reasons]
+    h1 = 0.45 * len(saf_lines) + 0.2
+    h2 = 0.45 * len(eff_lines) + 0.2
+    box(7.6, 7.1, 4.4, h1, "\n".join(saf_lines), align="left")
+    box(7.6, 3.2, 4.4, h2, "\n".join(eff_lines), align="left")
+    arrow(3.0, 8.5, 3.0, 5.7)
+    arrow(3.0, 4.7, 3.0, 1.7)
+    arrow(3.0, 7.1, 5.35, 7.1)
+    arrow(3.0, 3.2, 5.35, 3.2)
+    from .docx import figure_png
+
+    png = figure_png(fig)
+    rows = ard[ard["group1_level"].map(lambda v: _key(v) == _key(group))] if group is not None else ard
+    return FigureResult(figure_id, "조사대상자 분포도", png, _set_output(rows, figure_id),
+                        ["숫자는 표 조사대상자 현황의 전체 열과 같다."], section="disposition")
+
+
+def _korean_font() -> str:
+    from .docx import matplotlib_korean_font
+
+    font = matplotlib_korean_font()
+    if font is None:
+        raise SubError(Problem("matplotlib", None, None, None,
+                               "no Korean font found for the figures; install fonts-nanum"))
+    return font
+
+
+# --------------------------------------------------------------------------- 2. demographics
+
+def demographics(adsl: pd.DataFrame, *, by: str | None = None, denom_by: str | None = None, pop: str | None = "SAFFL",
+                 settings=None, total: bool = True, output_id: str = "T-DEM-01",
+                 title: str | None = None) -> TableResult:
+    """Demographics and baseline characteristics: n, mean (SD), median, min-max; n (%) per level.
+
+    Works on any ADSL: variables the frame lacks are skipped (e.g. the CDISC pilot ADSL with
+    by="TRT01A"). `by`/`denom_by` give one column per group (plus a total column when `total`).
+    """
+    require_columns(adsl, [ID, pop, by, denom_by], "ADSL")
+    items = []
+    for var, kind in DEMOGRAPHIC_VARIABLES:
+        if var not in adsl.columns or var in (by, denom_by):
+            continue
+        items.append(_Item(var, kind, variable_label(var, settings)))
+    ard, display = _summary_table(adsl, items, by=by, denom_by=denom_by, pop=pop, total=total,
+                                  output_id=output_id, settings=settings)
+    pop_name = POPULATION_KO.get(pop, pop)
+    footnotes = [f"대상: {pop_name}" + (f" ({_set_definition(pop, settings)})" if _set_definition(pop, settings) else "")
+                 + ".", _percent_note(pop, settings),
+                 "연속형 변수: n, 평균 (표준편차), 중앙값, 최소, 최대. 결측: 해당 값이 없는 대상자 수."]
+    if settings is not None and "CRCLBL" in adsl.columns:
+        footnotes.append("크레아티닌 청소율: Cockcroft-Gault 식; 투석 중인 대상자는 청소율과 관계없이 투석군으로 분류하였다.")
+    return TableResult(output_id, title or f"인구학적 정보 및 기저 특성 ({pop_name})", ard, display, footnotes,
+                       section="demographics")
+
+
+def _set_definition(pop: str | None, settings) -> str:
+    if settings is None:
+        return ""
+    return {"SAFFL": settings.analysis_sets.safety_ko, "EFFFL": settings.analysis_sets.efficacy_ko}.get(pop, "")
+
+
+# --------------------------------------------------------------------------- 3. exposure
+
+def exposure(adsl: pd.DataFrame, adex: pd.DataFrame, *, settings, by: str | None = None,
+             output_id: str = "T-EXP-01") -> TableResult:
+    """REVLIMID duration, cycles, starting dose, modifications, cumulative dose, dose intensity;
+    dexamethasone use and its exposure (safety set)."""
+    require_columns(adex, [ID, "PARCAT1", "PARAMCD", "AVAL"], "ADEX")
+    items = []
+    for var, kind in [("TRTDURD", "cont"), ("LTUSEFL", "cat"), ("NUMCYC", "cont"), ("STDOSE", "cat"),
+                      ("STDOSFRQ", "cat"), ("CUMDOSE", "cont"), ("DOSINT", "cont"), ("DOSREDFL", "cat"),
+                      ("INTRFL", "cat")]:
+        if var in adsl.columns:
+            levels = None
+            if var == "STDOSE":
+                present = sorted({float(v) for v in adsl[var] if not is_missing(v)}, reverse=True)
+                levels = [int(v) if v.is_integer() else v for v in present]
+            items.append(_Item(var, kind, variable_label(var, settings), levels=levels))
+    dex = adex[adex["PARCAT1"].eq("DEXAMETHASONE")]
+    users = adsl.copy()
+    users["DEXUSE"] = np.where(adsl[ID].isin(set(dex[ID])), "Y", "N")
+    items.append(_Item("DEXUSE", "cat", variable_label("DEXUSE"), data=users, levels=["Y", "N"]))
+    for code in ("DEXDUR", "DEXCUMD", "DEXDINT", "DEXSTD"):
+        part = dex[dex["PARAMCD"].eq(code)][[ID, "AVAL"]]
+        if len(part):
+            items.append(_Item("AVAL", "cont", "  " + variable_label(code), data=part, ard_variable=code))
+    ard, display = _summary_table(adsl, items, by=by, denom_by=None, pop="SAFFL", total=True,
+                                  output_id=output_id, settings=settings)
+    footnotes = [f"대상: 안전성 평가대상자 ({settings.analysis_sets.safety_ko}).", _percent_note("SAFFL", settings),
+                 "투여 기간 = 마지막 투여일 - 첫 투여일 + 1(일); 투여 주기: 28일 주기 중 시작된 주기 수.",
+                 "누적 투여량 = Σ(1회 용량 × 투여일 수); 용량 강도 = 누적 투여량 / 투여 기간(휴약일 포함).",
+                 "감량: 이전 기록보다 투여일당 용량이 줄어든 경우; 투여 중단: 예정된 주기보다 늦게 재시작하거나 "
+                 "이상사례로 일시 중단한 경우.",
+                 "덱사메타손 투여 기간, 누적 투여량, 용량 강도, 시작 용량은 덱사메타손을 병용한 대상자에서 요약하였다."]
+    return TableResult(output_id, "이 약의 투여 현황 (안전성 평가대상자)", ard, display, footnotes,
+                       section="exposure")
+
+
+# --------------------------------------------------------------------------- 4. medical history, medications
+
+def _hierarchy_rows(look: _Lookup, ard: pd.DataFrame, variables: Sequence[str], keys: list, digits: int,
+                    *, sort_group=None, label_of=lambda var, level: str(level)
+                    ) -> tuple[list[list[str]], list[int], list[int]]:
+    """Rows of a SOC/PT-like table in descending order of subjects (in `sort_group`), then by name."""
+    top = variables[0]
+    child = variables[1] if len(variables) > 1 else None
+    first = sort_group if sort_group is not None else keys[0]
+
+    def order(levels, variable, parent=None):
+        return sorted(levels, key=lambda lv: (-look("n", variable, lv, group=first, group2=parent), str(lv)))
+
+    rows, indent, bold = [], [], []
+    bold.append(0)
+    indent.append(0)
+    rows.append(["대상자 수"] + [_n_pct(look, "..any..", None, group=g, digits=digits, events=True) for g in keys])
+    tops = [lv for lv in pd.unique(ard.loc[ard["variable"].eq(top), "variable_level"])]
+    for parent in order(tops, top):
+        bold.append(len(rows))
+        indent.append(0)
+        rows.append([label_of(top, parent)] + [_n_pct(look, top, parent, group=g, digits=digits, events=True)
+                                               for g in keys])
+        if child is None:
+            continue
+        kids = ard.loc[ard["variable"].eq(child) & ard["group2_level"].eq(parent), "variable_level"]
+        for level in order(list(pd.unique(kids)), child, parent):
+            indent.append(1)
+            rows.append([label_of(child, level)] + [_n_pct(look, child, level, group=g, group2=parent,
+                                                           digits=digits, events=True) for g in keys])
+    return rows, indent, bold
+
+
+def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
+                    output_ids: tuple[str, str] = ("T-MH-01", "T-MH-02")) -> list[TableResult]:
+    """Subjects with medical history by category, and by MedDRA SOC/PT (myeloma diagnosis excluded)."""
+    require_columns(admh, [ID, "MHCAT", "MHBODSYS", "MHDECOD"], "ADMH")
+    digits = _digits(settings)
+    n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
+    header = f"안전성 평가대상자\n(N={n_safety})\nn (%) [건]"
+    meddra = settings.dictionaries.meddra_version
+    out = []
+
+    ard1 = ard_hierarchical(admh, adsl, by=None, variables=["MHCAT"], subject_flag=None, pop_flag="SAFFL",
+                            output_id=output_ids[0])
+    look = _Lookup(ard1)
+    rows = [["과거 병력 또는 동반 질환이 있는 대상자", _n_pct(look, "..any..", digits=digits, events=True)]]
+    present = list(pd.unique(ard1.loc[ard1["variable"].eq("MHCAT"), "variable_level"]))
+    for cat in [c for c in MHCAT_KO if c in present] + sorted(set(present) - set(MHCAT_KO), key=str):
+        rows.append([MHCAT_KO.get(cat, cat), _n_pct(look, "MHCAT", cat, digits=digits, events=True)])
+    display = pd.DataFrame(rows, columns=["분류", header])
+    display.attrs.update(indent=[0] + [1] * (len(rows) - 1), bold_rows=[0], label_columns=1)
+    out.append(TableResult(output_ids[0], "과거 병력 및 동반 질환: 분류별 (안전성 평가대상자)", ard1, display,
+                           [_percent_note("SAFFL", settings), "n: 대상자 수, [ ]: 건수. 한 대상자가 여러 분류에 "
+                            "해당하면 각 분류에 한 번씩 집계하였다.",
+                            "원발 진단(다발골수종)은 모든 대상자의 진단 기록이다."], section="history"))
+
+    general = admh[~admh["MHCAT"].eq("PRIMARY DIAGNOSIS")]
+    ard2 = ard_hierarchical(general, adsl, by=None, variables=["MHBODSYS", "MHDECOD"], subject_flag=None,
+                            pop_flag="SAFFL", output_id=output_ids[1])
+    look = _Lookup(ard2)
+    rows, indent, bold = _hierarchy_rows(look, ard2, ["MHBODSYS", "MHDECOD"], [None], digits)
+    rows[0][0] = "과거 병력 또는 동반 질환이 있는 대상자"
+    display = pd.DataFrame(rows, columns=["기관계 대분류(SOC)\n  기본 용어(PT)", header])
+    display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
+    out.append(TableResult(output_ids[1], "과거 병력 및 동반 질환: 기관계 대분류 및 기본 용어별 (안전성 평가대상자)",
+                           ard2, display,
+                           [f"MedDRA 버전 {meddra}. 원발 진단(다발골수종) 기록은 제외하였다.",
+                            _percent_note("SAFFL", settings),
+                            "n: 대상자 수, [ ]: 건수. 한 대상자는 SOC와 PT마다 한 번만 집계하였다. 대상자 수가 많은 순."],
+                           section="history"))
+    return out
+
+
+def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: str = "T-CM-01") -> TableResult:
+    """Prior and concomitant medications by ATC class (CMCLAS) and standardized name (CMDECOD)."""
+    require_columns(adcm, [ID, "CMCLAS", "CMDECOD", "PREFL", "ONTRTFL"], "ADCM")
+    digits = _digits(settings)
+    periods = [("PREFL", "PRIOR", "이전 약물"), ("ONTRTFL", "CONCOMITANT", "병용 약물")]
+    ards = []
+    for flag, code, _ in periods:
+        part = ard_hierarchical(adcm, adsl, by=None, variables=["CMCLAS", "CMDECOD"], subject_flag=flag,
+                                pop_flag="SAFFL", output_id=output_id)
+        part = part.copy()
+        part["group1"] = "CMPERIOD"
+        part["group1_level"] = code
+        ards.append(part)
+    ard = ard_to_frame(*ards)
+    look = _Lookup(ard)
+    keys = [code for _, code, _ in periods]
+    n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
+    # Union of classes and drugs over both periods (every level has a row in each period's ARD only
+    # when seen there): a level missing in one period shows 0.
+    ard = _complete_levels(ard, keys, output_id, n_safety)
+    look = _Lookup(ard)
+    rows, indent, bold = _hierarchy_rows(look, ard, ["CMCLAS", "CMDECOD"], keys, digits, sort_group="CONCOMITANT")
+    rows[0][0] = "약물을 투여받은 대상자"
+    headers = [f"{name}\n(N={n_safety})\nn (%) [건]" for _, _, name in periods]
+    display = pd.DataFrame(rows, columns=["ATC 분류\n  약물명(WHODrug)"] + headers)
+    display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
+    te = settings.conventions.treatment_emergent_days
+    footnotes = [f"WHODrug 버전: {settings.dictionaries.whodrug_version}. 대상: 안전성 평가대상자.",
+                 "이전 약물: 이 약 첫 투여일 전에 시작한 약물; 병용 약물: 투여 기간(첫 투여일부터 마지막 투여 후 "
+                 f"{te}일까지) 중 사용한 약물. 한 약물이 두 열 모두에 해당할 수 있다.",
+                 _percent_note("SAFFL", settings), "n: 대상자 수, [ ]: 건수. 병용 약물 대상자 수가 많은 순."]
+    return TableResult(output_id, "이전 약물 및 병용 약물: ATC 분류별 (안전성 평가대상자)", ard, display, footnotes,
+                       landscape=False, section="history")
+
+
+def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int) -> pd.DataFrame:
+    """Zero rows for hierarchy levels seen in one group but not another (both from ard_hierarchical)."""
+    have = {(r.group1_level, r.group2_level, r.variable, r.variable_level) for r in ard.itertuples()}
+    levels = ard[["group2", "group2_level", "variable", "variable_level"]].drop_duplicates()
+    add = []
+    group1 = ard["group1"].iloc[0] if len(ard) else None
+    for key in keys:
+        for rec in levels.itertuples(index=False):
+            if (key, rec.group2_level, rec.variable, rec.variable_level) in have:
+                continue
+            for stat, value in (("n", 0), ("N", N), ("p", 0.0), ("events", 0)):
+                add.append(_record(output_id, rec.variable, rec.variable_level, stat, value, analysis_set="SAFFL",
+                                   group1=group1, group1_level=key, group2=rec.group2, group2_level=rec.group2_level,
+                                   context="hierarchical", stat_label={"p": "%", "events": "Events"}.get(stat, stat)))
+    return ard_to_frame(ard, _rows_frame(add)) if add else ard
+
+
+# --------------------------------------------------------------------------- 10. efficacy
+
+def factor_frame(adsl: pd.DataFrame, settings, pop: str = "EFFFL") -> tuple[pd.DataFrame, list[str], dict]:
+    """Population subjects with the factors of the factor analyses as categories, the factors and their levels.
+
+    The safety module's `adr_factor_frame` makes the categories (prior lines grouped, starting dose
+    per dose, level order, reference level first), so that the efficacy factors are exactly the ADR
+    factors; without that module the categorical factors of `FACTORS` are used as they are.
+    """
+    try:
+        from . import tables_safety
+    except ImportError:
+        tables_safety = None
+    if tables_safety is not None and hasattr(tables_safety, "adr_factor_frame"):
+        no_events = pd.DataFrame({ID: pd.Series(dtype=object), "ADRFL": pd.Series(dtype=object)})
+        frame, levels, _absent = tables_safety.adr_factor_frame(adsl, no_events, settings, pop=pop, subject_flag=None)
+        frame = frame.drop(columns=[c for c in (getattr(tables_safety, "OUTCOME_COLUMN", None),) if c in frame.columns])
+        factors = [f for f in tables_safety.FACTORS if f in levels]
+        return frame, factors, {f: list(levels[f]) for f in factors}
+    subjects = adsl[flagged(adsl[pop])]
+    factors = [f for f in FACTORS if f in subjects.columns]
+    frame = subjects[[ID, *factors]].copy()
+    levels = {}
+    for f in factors:
+        frame[f] = _integral(frame[f])
+        levels[f] = _levels(frame, f, settings)
+    return frame.reset_index(drop=True), factors, levels
+
+
+def _with_responses(frame: pd.DataFrame, adrs: pd.DataFrame) -> pd.DataFrame:
+    """The subjects' responder flags (RSP, RSPCR, ...) as columns."""
+    require_columns(adrs, [ID, "PARAMCD", "AVALC"], "ADRS")
+    for code, _, _ in RESPONSE_PARAMS:
+        values = adrs.loc[adrs["PARAMCD"].eq(code), [ID, "AVALC"]].rename(columns={"AVALC": code})
+        frame = frame.merge(values.drop_duplicates(ID), on=ID, how="left")
+    return frame
+
+
+def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
+             output_ids: tuple[str, str, str, str] = ("T-EFF-01", "T-EFF-02", "T-EFF-03", "F-EFF-01"),
+             factors: Sequence[str] | None = None) -> list[TableResult | FigureResult]:
+    """Best overall response, response rates with exact CIs, response by factor, logistic regression."""
+    require_columns(adsl, [ID, "EFFFL"], "ADSL")
+    require_columns(adrs, [ID, "PARAMCD", "AVALC"], "ADRS")
+    conv = settings.conventions
+    digits = _digits(settings)
+    level_pct = fmt.fmt_num(conv.ci_level * 100, 0)
+    order = list(conv.response.order)
+
+    bor = adrs[adrs["PARAMCD"].eq("BOR")]
+    ard_bor = ard_categorical(bor, "AVALC", adsl=adsl, pop_flag="EFFFL", levels=order + sorted(
+        set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0])
+    ard_bor["variable"] = "BOR"
+    rates = []
+    for code, _, _ in RESPONSE_PARAMS:
+        part = adrs[adrs["PARAMCD"].eq(code)].copy()
+        part["RESPFL"] = part["AVALC"]
+        rates.append(ard_incidence(part, adsl, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
+                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0]))
+    ard1 = ard_to_frame(ard_bor, *rates)
+    look = _Lookup(ard1)
+    N = look("N", "RSP", "Y")
+    rows = []
+    for level in pd.unique(ard_bor["variable_level"]):
+        rows.append([RESPONSE_KO.get(level, "결측" if level == "Missing" else level),
+                     _n_pct(look, "BOR", level, digits=digits), ""])
+    bold = [len(rows)]
+    for code, setting, name in RESPONSE_PARAMS:
+        members = "+".join(getattr(conv.response, setting))
+        rows.append([f"{name} ({members})", _n_pct(look, code, "Y", digits=digits),
+                     fmt.fmt_ci_pct(look("conf.low", code, "Y"), look("conf.high", code, "Y"), digits)])
+    display = pd.DataFrame(rows, columns=["최량 전체 반응(BOR)", f"유효성 평가대상자\n(N={N})\nn (%)",
+                                          f"{level_pct}% 신뢰구간(%)"])
+    display.attrs.update(indent=[1] * len(ard_bor["variable_level"].unique()) + [0] * len(RESPONSE_PARAMS),
+                         bold_rows=bold, label_columns=1)
+    unconfirmed = ("반응은 시험자가 IMWG 기준으로 평가한 최량 전체 반응(best overall response)이며, 관찰 연구이므로 "
+                   "확인 평가(confirmation)를 요구하지 않은 미확정 반응이다.")
+    foot1 = [f"대상: 유효성 평가대상자 ({settings.analysis_sets.efficacy_ko}).", unconfirmed,
+             f"신뢰구간: Clopper-Pearson 정확 {level_pct}% 신뢰구간.", _percent_note("EFFFL", settings)]
+    out: list = [TableResult(output_ids[0], "최량 전체 반응 및 반응률 (유효성 평가대상자)", ard1, display, foot1,
+                             section="efficacy")]
+
+    # response by factor, then the multivariable model
+    frame, found, levels = factor_frame(adsl, settings, "EFFFL")
+    frame = _with_responses(frame, adrs)
+    factors = [f for f in factors if f in found] if factors is not None else found
+    univariate, model = multivariable_analysis(
+        frame, factors, "RSP", fisher_expected_below=conv.fisher_expected_below,
+        entry_p=conv.multivariable_entry_p, levels=levels, level=conv.ci_level)
+    records = []
+    for f, test in zip(factors, univariate.itertuples(index=False)):
+        records.append(_record(output_ids[1], f, None, "p.value", test.p, analysis_set="EFFFL", context="factor_test",
+                               stat_label=f"p-value ({test.test})"))
+        valid = frame[~frame[f].map(is_missing) & frame["RSP"].notna()]
+        for level in levels[f]:
+            at = valid[valid[f].eq(level)]
+            n, n_all = int(flagged(at["RSP"]).sum()), int(len(at))
+            for stat, value in (("n", n), ("N", n_all), ("p", n / n_all if n_all else None)):
+                records.append(_record(output_ids[1], "RSP", "Y", stat, value, analysis_set="EFFFL", group1=f,
+                                       group1_level=level, context="factor_rate",
+                                       stat_label={"p": "%"}.get(stat, stat)))
+    ard2 = _rows_frame(records)
+    rows, indent, bold = [], [], []
+    tests = dict(zip(univariate["factor"], univariate["test_ko"]))
+    for f in factors:
+        look_f = _Lookup(ard2[ard2["group1"].eq(f) | ard2["variable"].eq(f)])
+        bold.append(len(rows))
+        indent.append(0)
+        rows.append([variable_label(f, settings), "", "", fmt.fmt_p(look_f("p.value", f)), tests[f]])
+        for level in levels[f]:
+            n, n_all = look_f("n", "RSP", "Y", group=level), look_f("N", "RSP", "Y", group=level)
+            indent.append(1)
+            rows.append(["", value_label(f, level), fmt.fmt_n_pct(n, n_all, digits, denominator=True), "", ""])
+    display2 = pd.DataFrame(rows, columns=["요인", "구분", "반응자/대상자 (%)", "p-value", "검정"])
+    display2.attrs.update(indent=indent, bold_rows=bold, label_columns=2, col_widths_mm=[52, 32, 36, 18, 42])
+    foot2 = [f"대상: 유효성 평가대상자. 반응: 최량 전체 반응이 {'+'.join(conv.response.responders)}인 경우.",
+             f"검정: 기대빈도가 {fmt.fmt_num(conv.fisher_expected_below, 0)} 미만인 칸이 있으면 Fisher의 정확 검정"
+             "(2×2 초과 표는 Freeman-Halton 확장), 그렇지 않으면 카이제곱 검정(연속성 수정 없음).",
+             "요인 값이 결측인 대상자는 해당 요인의 검정에서 제외하였다. 백분율의 분모는 각 구분의 대상자 수이다."]
+    out.append(TableResult(output_ids[1], "요인별 반응률 (유효성 평가대상자)", ard2, display2, foot2,
+                           section="efficacy_factors"))
+    out.append(_logistic_table(model, univariate, settings, output_ids[2]))
+    out.append(_response_figure(ard_bor, settings, output_ids[3]))
+    return out
+
+
+def _logistic_table(model, univariate: pd.DataFrame, settings, output_id: str) -> TableResult:
+    conv = settings.conventions
+    level_pct = fmt.fmt_num(conv.ci_level * 100, 0)
+    entry = fmt.fmt_num(conv.multivariable_entry_p, 2)
+    records = []
+    rows = []
+    if model is None:
+        records.append(_record(output_id, "..model..", None, "factors_entered", 0, analysis_set="EFFFL",
+                               context="logistic", stat_label="Factors entered"))
+        rows.append([f"단변량 분석에서 p<{entry}인 요인이 없어 다변량 분석을 하지 않았다.", "", "", ""])
+    else:
+        records.append(_record(output_id, "..model..", None, "n_obs", model.n_obs, analysis_set="EFFFL",
+                               context="logistic", stat_label="Subjects in the model"))
+        records.append(_record(output_id, "..model..", None, "n_events", model.n_events, analysis_set="EFFFL",
+                               context="logistic", stat_label="Responders in the model"))
+        for term in model.terms.itertuples(index=False):
+            for stat, value in (("OR", term.odds_ratio), ("conf.low", term.ci_lower), ("conf.high", term.ci_upper),
+                                ("conf.level", conv.ci_level), ("p.value", term.p)):
+                records.append(_record(output_id, term.factor, term.level, stat, value, analysis_set="EFFFL",
+                                       group2="reference", group2_level=term.reference, context="logistic",
+                                       stat_label={"OR": "Odds ratio"}.get(stat, stat)))
+            rows.append([variable_label(term.factor, settings),
+                         f"{value_label(term.factor, term.level)} (기준: {value_label(term.factor, term.reference)})",
+                         fmt.fmt_or_ci(term.odds_ratio, term.ci_lower, term.ci_upper, 2, estimable=bool(term.estimable)),
+                         fmt.fmt_p(term.p) if term.estimable else "NE"])
+    records.append(_record(output_id, "..model..", None, "conf.level", conv.ci_level, analysis_set="EFFFL",
+                           context="logistic", stat_label="CI Confidence Level"))
+    display = pd.DataFrame(rows, columns=["요인", "구분", f"교차비 ({level_pct}% 신뢰구간)", "p-value"])
+    display.attrs.update(label_columns=2, col_widths_mm=[50, 50, 45, 25])
+    foot = [f"단변량 분석에서 p<{entry}인 요인을 다변량 로지스틱 회귀 모형에 투입하였다(유효성 평가대상자 중 투입 "
+            "요인이 모두 있는 대상자).",
+            "교차비 > 1: 반응 가능성이 기준 범주보다 높음. 신뢰구간과 p-value는 Wald 방법.",
+            "NE: 분리(separation) 등으로 추정할 수 없음."]
+    if model is not None:
+        foot.insert(1, f"모형에 포함된 대상자 {model.n_obs}명, 반응자 {model.n_events}명.")
+        if model.note:
+            foot.append(f"참고: {model.note}")
+    return TableResult(output_id, "반응에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", _rows_frame(records), display,
+                       foot, section="efficacy_factors")
+
+
+def _response_figure(ard_bor: pd.DataFrame, settings, output_id: str) -> FigureResult:
+    from matplotlib.figure import Figure
+
+    from .docx import figure_png
+
+    digits = _digits(settings)
+    look = _Lookup(ard_bor)
+    levels = [lv for lv in pd.unique(ard_bor["variable_level"])]
+    n = [look("n", "BOR", lv) for lv in levels]
+    N = look("N", "BOR", levels[0])
+    pct = [float(fmt.round_half_up(fmt.percent(k, N), digits)) if N else 0.0 for k in n]
+    font = _korean_font()
+    fig = Figure(figsize=(7.0, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    responders = set(settings.conventions.response.responders)
+    colors = ["#4472C4" if lv in responders else "#A5A5A5" for lv in levels]
+    bars = ax.bar(range(len(levels)), pct, color=colors, edgecolor="black", linewidth=0.6)
+    for bar, k, p in zip(bars, n, pct):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.8,
+                f"{k}\n({fmt.fmt_num(p, digits)}%)", ha="center", va="bottom", fontsize=8, fontfamily=font)
+    ax.set_xticks(range(len(levels)))
+    ax.set_xticklabels([str(lv) if lv != "Missing" else "결측" for lv in levels], fontfamily=font)
+    ax.set_ylabel("대상자 비율(%)", fontfamily=font)
+    ax.set_ylim(0, max(pct + [10.0]) * 1.3)
+    ax.set_title(f"최량 전체 반응 분포 (유효성 평가대상자, N={N})", fontfamily=font, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    png = figure_png(fig)
+    return FigureResult(output_id, "최량 전체 반응 분포", png, _set_output(ard_bor, output_id),
+                        ["파란 막대: 반응(" + "+".join(settings.conventions.response.responders) + "). "
+                         "시험자 평가 IMWG 최량 전체 반응(미확정)."], section="efficacy")
+
+
+# --------------------------------------------------------------------------- 11. listings
+
+def _date_text(value) -> str:
+    if value is None or is_missing(value):
+        return ""
+    if isinstance(value, str):
+        return value[:10]
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float, np.integer, np.floating)):  # SAS date: days since 1960-01-01
+        return (dt.date(1960, 1, 1) + dt.timedelta(days=int(value))).isoformat()
+    return str(value)
+
+
+def _subject_text(frame: pd.DataFrame) -> pd.Series:
+    column = "SUBJID" if "SUBJID" in frame.columns else ID
+    return frame[column].astype(object).map(lambda v: "" if is_missing(v) else str(v))
+
+
+def _age_sex(frame: pd.DataFrame) -> pd.Series:
+    def one(age, sex):
+        a = "" if is_missing(age) else _num_text(age)
+        s = {"F": "여", "M": "남"}.get(sex, "" if is_missing(sex) else str(sex))
+        return f"{a}/{s}"
+    return pd.Series([one(a, s) for a, s in zip(frame["AGE"], frame["SEX"])], index=frame.index, dtype=object)
+
+
+def _with_subject_vars(events: pd.DataFrame, adsl: pd.DataFrame, variables: Sequence[str]) -> pd.DataFrame:
+    """Subject-level values (age, sex, ...) taken from ADSL where the event record lacks them."""
+    events = events.copy()
+    for var in variables:
+        if var not in adsl.columns:
+            continue
+        mapped = events[ID].map(dict(zip(adsl[ID], adsl[var])))
+        events[var] = events[var].where(~events[var].map(is_missing), mapped) if var in events.columns else mapped
+    return events
+
+
+def _causality_ko(settings) -> dict:
+    return {c.code: c.label_ko for c in settings.conventions.causality}
+
+
+LISTING_COLUMNS = [("대상자 번호", 22), ("연령/성별", 16), ("기본 용어(PT)", 40), ("발현일", 20), ("종료일", 20),
+                   ("중대성 기준", 40), ("인과관계", 22), ("결과", 24), ("이 약 조치", 22)]
+
+
+def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output_id: str, title: str,
+                   footnotes: list[str], analysis_set: str = "SAFFL",
+                   extra: Sequence[tuple[str, float, Callable]] = ()) -> TableResult:
+    """One row per event: subject, age/sex, PT, onset and end, seriousness criteria, causality, outcome, action."""
+    events = _with_subject_vars(events, adsl, ["SUBJID", "AGE", "SEX"])
+    sort = [c for c in (ID, "ASTDT", "AESEQ") if c in events.columns]
+    events = events.sort_values(sort, kind="mergesort", na_position="last").reset_index(drop=True)
+    causality = _causality_ko(settings)
+
+    def text(value, mapping=None):
+        if is_missing(value):
+            return ""
+        return mapping.get(value, str(value)) if mapping else str(value)
+
+    rows = []
+    for r in events.to_dict("records"):
+        start = _date_text(r.get("AESTDTC") if not is_missing(r.get("AESTDTC")) else r.get("ASTDT"))
+        end = _date_text(r.get("AEENDTC") if not is_missing(r.get("AEENDTC")) else r.get("AENDT"))
+        if not end and r.get("AEENRTPT") == "ONGOING":
+            end = "지속"
+        age = "" if is_missing(r.get("AGE")) else _num_text(r.get("AGE"))
+        sex = {"F": "여", "M": "남"}.get(r.get("SEX"), text(r.get("SEX")))
+        subject = text(r.get("SUBJID")) or text(r.get(ID))
+        criteria = "; ".join(ko for var, ko in SERIOUS_CRITERIA_KO.items() if r.get(var) == "Y")
+        rows.append([subject, f"{age}/{sex}", text(r.get("AEDECOD")), start, end, criteria,
+                     text(r.get("AEREL"), causality), text(r.get("AEOUT"), OUTCOME_KO), text(r.get("AEACN"), ACTION_KO)]
+                    + [make(r) for _, _, make in extra])
+    columns = [name for name, _ in LISTING_COLUMNS] + [name for name, _, _ in extra]
+    widths = [w for _, w in LISTING_COLUMNS] + [w for _, w, _ in extra]
+    n_subjects = int(events[ID].nunique()) if len(events) else 0
+    records = [
+        _record(output_id, "..events..", None, "events", int(len(events)), analysis_set=analysis_set,
+                context="listing", stat_label="Records listed"),
+        _record(output_id, "..events..", None, "n", n_subjects, analysis_set=analysis_set, context="listing",
+                stat_label="Subjects listed"),
+    ]
+    if not rows:
+        rows = [["해당 사례 없음"] + [""] * (len(columns) - 1)]
+    display = pd.DataFrame(rows, columns=columns, dtype=object)
+    display.attrs.update(label_columns=len(columns), col_widths_mm=widths, listing_rows=int(len(events)))
+    footnotes = list(footnotes) + [
+        f"MedDRA 버전 {settings.dictionaries.meddra_version}. 날짜는 수집된 그대로(부분 날짜 포함) 표시하였다.",
+        f"표시된 사례 {len(events)}건, 대상자 {n_subjects}명."]
+    return TableResult(output_id, title, _rows_frame(records), display, footnotes, landscape=True, kind="listing",
+                       section="listings")
+
+
+def _safety_events(adae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    require_columns(adae, [ID, "AEDECOD"], "ADAE")
+    safety = set(adsl.loc[flagged(adsl["SAFFL"]), ID])
+    events = adae[adae[ID].isin(safety)]
+    if "TRTEMFL" in events.columns:
+        events = events[flagged(events["TRTEMFL"])]
+    return events
+
+
+def _te_note(settings) -> str:
+    return (f"안전성 평가대상자의 투여 중 발현 이상사례(첫 투여일부터 마지막 투여 후 "
+            f"{settings.conventions.treatment_emergent_days}일까지 발현).")
+
+
+def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
+             output_ids: tuple[str, str, str] = ("L-SAE-01", "L-DTH-01", "L-USADR-01")) -> list[TableResult]:
+    """Line listings: serious AEs, deaths, unexpected serious ADRs (one row per event)."""
+    require_columns(adae, [ID, "AEDECOD", "AESER"], "ADAE")
+    events = _safety_events(adae, adsl)
+    adr_codes = ", ".join(f"{c.label_ko}({c.code})" for c in settings.conventions.causality
+                          if c.code in settings.conventions.adr_causality)
+    unexpected = [("예상하지 못한", 16, lambda r: "예" if r.get("UNEXPFL") == "Y" else "아니오")]
+    out = [_event_listing(events[flagged(events["AESER"])], adsl, settings=settings, output_id=output_ids[0],
+                          title="중대한 이상사례 목록", footnotes=[_te_note(settings)],
+                          extra=unexpected if "UNEXPFL" in events.columns else ())]
+
+    # Deaths: fatal events of the safety set (whatever the onset), and deaths without a fatal event.
+    safety = adsl[flagged(adsl["SAFFL"])]
+    all_events = adae[adae[ID].isin(set(safety[ID]))]
+    fatal = all_events[_fatal_mask(all_events)]
+    dead = safety[flagged(safety["DTHFL"])] if "DTHFL" in safety.columns else safety.iloc[0:0]
+    without = dead[~dead[ID].isin(set(fatal[ID]))]
+    filler = pd.DataFrame({ID: without[ID], "AEDECOD": "(사망 관련 이상사례 없음)"})
+    deaths = pd.concat([fatal, filler], ignore_index=True) if len(filler) else fatal
+    dth_dates = dict(zip(dead[ID], dead["DTHDT"])) if "DTHDT" in dead.columns else {}
+    reasons = dict(zip(dead[ID], dead["DCSREASP"])) if "DCSREASP" in dead.columns else {}
+    out.append(_event_listing(deaths, adsl, settings=settings, output_id=output_ids[1], title="사망 사례 목록",
+                              footnotes=["안전성 평가대상자 중 사망한 대상자: 결과가 사망인 이상사례(발현 시기와 무관), "
+                                         "사망 관련 이상사례가 없는 사망은 한 줄로 표시하였다."],
+                              extra=[("사망일", 20, lambda r: _date_text(dth_dates.get(r[ID]))),
+                                     ("비고", 30, lambda r: "" if is_missing(reasons.get(r[ID]))
+                                      else str(reasons.get(r[ID])))]))
+
+    cond = flagged(events["AESER"])
+    for flag in ("ADRFL", "UNEXPFL"):
+        require_columns(events, [flag], "ADAE")
+        cond &= flagged(events[flag])
+    out.append(_event_listing(events[cond], adsl, settings=settings, output_id=output_ids[2],
+                              title="예상하지 못한 중대한 약물이상반응 목록",
+                              footnotes=[_te_note(settings),
+                                         f"약물이상반응: 인과관계가 {adr_codes}인 이상사례(인과관계를 배제할 수 없음).",
+                                         "예상하지 못한: 기본 용어(PT)가 허가사항 용어표(label terms)에 없는 사례."]))
+    return out
+
+
+def _fatal_mask(events: pd.DataFrame) -> pd.Series:
+    mask = pd.Series(False, index=events.index)
+    for var in ("FATALFL", "AESDTH"):
+        if var in events.columns:
+            mask |= flagged(events[var])
+    if "AEOUT" in events.columns:
+        mask |= events["AEOUT"].eq("FATAL").fillna(False).astype(bool)
+    return mask
+
+
+# --------------------------------------------------------------------------- all base outputs
+
+def base_results(adam: dict[str, pd.DataFrame], settings) -> list[TableResult | FigureResult]:
+    """Every base output of the report, in report order."""
+    needed = ["ADSL", "ADAE", "ADRS", "ADEX", "ADCM", "ADMH"]
+    missing = [n for n in needed if n not in adam]
+    if missing:
+        raise SubError([Problem("ADaM", None, None, n, "dataset is missing") for n in missing],
+                       f"the report needs ADaM {', '.join(missing)}")
+    adsl = adam["ADSL"]
+    out: list = []
+    out.extend(disposition(adsl, settings=settings))
+    by = "RECRTRT" if "RECRTRT" in adsl.columns else None
+    out.append(demographics(adsl, by=by, pop="SAFFL", settings=settings, output_id="T-DEM-01",
+                            title="인구학적 정보 및 기저 특성: 등록 경로별 (안전성 평가대상자)"))
+    out.append(demographics(adsl, pop="EFFFL", settings=settings, output_id="T-DEM-02",
+                            title="인구학적 정보 및 기저 특성 (유효성 평가대상자)"))
+    out.append(exposure(adsl, adam["ADEX"], settings=settings, by=by))
+    out.extend(medical_history(adsl, adam["ADMH"], settings=settings))
+    out.append(medications(adsl, adam["ADCM"], settings=settings))
+    out.extend(efficacy(adsl, adam["ADRS"], settings=settings))
+    out.extend(listings(adsl, adam["ADAE"], settings=settings))
+    return out
+
+
+# --------------------------------------------------------------------------- registry (`sub tlf NAME`)
+
+def _options(options) -> dict:
+    """Keyword options from a mapping or an object: settings, by, denom_by, pop, total (absent: defaults)."""
+    if options is None:
+        return {}
+    get = options.get if isinstance(options, Mapping) else (lambda k, d=None: getattr(options, k, d))
+    return {k: get(k) for k in ("settings", "by", "denom_by", "pop", "total") if get(k, None) is not None}
+
+
+def _registry_entry(name: str, run: Callable, allowed: Sequence[str]) -> None:
+    def entry(adam: Mapping[str, pd.DataFrame], options=None):
+        kwargs = {k: v for k, v in _options(options).items() if k in allowed}
+        if "settings" not in kwargs and "settings" in allowed:
+            kwargs["settings"] = None
+        return run(adam, **kwargs)
+
+    entry.__name__ = name
+    entry.__doc__ = run.__doc__
+    register(name)(entry)
+
+
+_registry_entry("disposition", lambda adam, settings: disposition(adam["ADSL"], settings=settings), ["settings"])
+_registry_entry("demographics", lambda adam, settings, by=None, denom_by=None, pop="SAFFL", total=True: demographics(
+    adam["ADSL"], by=by, denom_by=denom_by, pop=pop, settings=settings, total=bool(total)),
+    ["settings", "by", "denom_by", "pop", "total"])
+_registry_entry("exposure", lambda adam, settings, by=None: exposure(adam["ADSL"], adam["ADEX"], settings=settings, by=by),
+                ["settings", "by"])
+_registry_entry("medical_history", lambda adam, settings: medical_history(adam["ADSL"], adam["ADMH"], settings=settings),
+                ["settings"])
+_registry_entry("medications", lambda adam, settings: medications(adam["ADSL"], adam["ADCM"], settings=settings),
+                ["settings"])
+_registry_entry("efficacy", lambda adam, settings: efficacy(adam["ADSL"], adam["ADRS"], settings=settings), ["settings"])
+_registry_entry("listings", lambda adam, settings: listings(adam["ADSL"], adam["ADAE"], settings=settings), ["settings"])
