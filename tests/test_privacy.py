@@ -27,11 +27,19 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[\w.\-]+", text)) | set(re.findall(r"[\w.]+", text))
 
 
+IMAGES = (".png", ".jpg", ".jpeg", ".emf", ".wmf")
+
+
 def _text_of(path: Path) -> str:
+    """The text of a file; for a zip (.docx, .xlsx) the text of its members. Images are pixels:
+    their bytes can match a short value by chance and cannot carry a value as text."""
+    if path.suffix.lower() in IMAGES:
+        return ""
     data = path.read_bytes()
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            data = b"\n".join(archive.read(name) for name in archive.namelist())
+            data = b"\n".join(archive.read(name) for name in archive.namelist()
+                              if not name.lower().endswith(IMAGES))
     return data.decode("utf-8", errors="replace")
 
 
