@@ -90,7 +90,7 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
     """define.xml (+ define.html and the stylesheet) for the datasets in `folder`, validated against
     the Define-XML 2.1 schema, then checked against the XPT files beside it."""
     from .define.consistency import check_consistency
-    from .define.write import write_define_folder
+    from .define.write import read_arm_sheets, write_define_folder
     from .spec import load_spec
     from .xpt import read_xpt
 
@@ -103,7 +103,13 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
             ds = read_xpt(path)
             ds.keys = spec.datasets[name].key_variables
             datasets[name] = ds
-    write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings))
+    arm = read_arm_sheets(spec.folder) if standard == "ADaM" else None
+    write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None)
+    # documents the define refers to by a bare file name ship beside it (study settings, label terms)
+    for document in spec.documents.values():
+        source = Path(specs_dir) / document.href
+        if "/" not in document.href and source.is_file():
+            write_atomic(folder / document.href, source.read_bytes())
     problems = check_consistency(folder)
     if problems:
         shown = shown or folder

@@ -78,3 +78,26 @@ def test_source_date_epoch_sets_creation_times(tmp_path, two_builds, monkeypatch
     assert b'CreationDateTime="2017-07-14T02:40:00"' in (out / "sdtm" / "define.xml").read_bytes()
     assert '"datasetJSONCreationDateTime":"2017-07-14T02:40:00"' in (out / "sdtm" / "dm.json").read_text()
     assert (out / "sdtm" / "dm.xpt").read_bytes() != (first / "sdtm" / "dm.xpt").read_bytes()
+
+
+def test_built_defines_are_valid_against_the_reference_schemas(two_builds):
+    """SDTM define against define2-1-0.xsd, ADaM (with Analysis Results Metadata) against the ARM
+    schema, both from ../shared/reference; every dataset beside them is in the rendered HTML."""
+    from lxml import etree
+
+    from .conftest import SHARED
+
+    _, first, _ = two_builds
+    schemas = SHARED / "reference" / "define-xml-2.1" / "schema"
+    for folder, xsd in (("sdtm", schemas / "cdisc-define-2.1" / "define2-1-0.xsd"),
+                        ("adam", schemas / "cdisc-arm-1.0" / "arm1-0-0.xsd")):
+        schema = etree.XMLSchema(etree.parse(str(xsd)))
+        document = etree.parse(str(first / folder / "define.xml"), etree.XMLParser(resolve_entities=False, no_network=True))
+        assert schema.validate(document), schema.error_log.filter_from_errors()[:3]
+        html = (first / folder / "define.html").read_text(encoding="utf-8")
+        for xpt in (first / folder).glob("*.xpt"):
+            assert xpt.stem.upper() in html
+    adam = (first / "adam" / "define.xml").read_text(encoding="utf-8")
+    assert 'OID="RD.T-05"' in adam or "T-05" in adam
+    assert "AnalysisResultDisplays" in adam and "T-EFF-01" in adam
+    assert (first / "adam" / "label_terms.csv").is_file() and (first / "adam" / "study.toml").is_file()

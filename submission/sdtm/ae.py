@@ -39,7 +39,7 @@ def build_ae(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, 
     ongoing = raw["ONGO"].eq("Y")
     ae["AEENRTPT"] = ctx.check(pd.Series("ONGOING", index=raw.index).where(ongoing, None), "AE", "AEENRTPT", "AE")
     ae["AEENTPT"] = raw["SUBJID"].map(by["LSTCNDTC"]).where(ongoing, None)
-    ae["AESEQ"] = sequence(ae, ["AESTDTC", "AEDECOD", "AESPID"])
+    ae["AESEQ"] = sequence(ae, ["AEDECOD", "AESTDTC", "AESPID"])
     ctx.reconcile("AE", "AE", len(raw), len(ae))
     return ae, ctx.file("AE") + " row " + pd.Series(raw.index.astype(str), index=raw.index), translated
 

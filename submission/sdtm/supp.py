@@ -7,8 +7,8 @@ import pandas as pd
 from .context import Context
 
 SUPP_COLUMNS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"]
-_QORIG = {"Collected": "CRF", "Derived": "Derived", "Assigned": "Assigned", "Protocol": "Protocol",
-          "Predecessor": "Predecessor"}
+_QORIG = {"Collected": "CRF", "Derived": "DERIVED", "Assigned": "ASSIGNED", "Protocol": "PROTOCOL",
+          "Predecessor": "PREDECESSOR"}
 
 
 def qualifier(ctx: Context, supp: str, rdomain: str, parent: pd.DataFrame, qnam: str, values: pd.Series,

@@ -20,7 +20,7 @@ def _from_settings(ctx: Context, dm: pd.DataFrame) -> dict[str, str]:
     return {
         "TITLE": title,
         "SPONSOR": s.study.sponsor,
-        "INDIC": s.study.indication_en,
+        "INDIC": s.study.indication_en.upper(),
         "PLANSUB": str(s.study.planned_subjects),
         "DCUTDTC": s.dates.data_cutoff.isoformat(),
         "ACTSUB": str(len(dm)),
