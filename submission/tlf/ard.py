@@ -421,17 +421,20 @@ def write_ard_json(ard: pd.DataFrame, path: Path) -> None:
 
 
 def read_ard_csv(path: Path) -> pd.DataFrame:
-    """Read an ARD CSV back: stats as int or float, empty cells as None (for QC comparisons)."""
+    """Read an ARD CSV back: stats as int or float, text stats (a test's name, a note) as text,
+    empty cells as None (for QC comparisons)."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
     frame = frame.where(frame != "", None)
 
     def number(text):
         if text is None:
             return None
-        try:
-            return int(text)
-        except ValueError:
-            return float(text)
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
 
     frame["stat"] = pd.Series([number(v) for v in frame["stat"]], index=frame.index, dtype=object)
     return frame
