@@ -21,7 +21,7 @@ from scipy import stats as sps
 from submission.errors import SubError
 from submission.study import load_settings
 from submission.tlf import fmt
-from submission.tlf.ard import ard_value
+from submission.tlf.ard import ard_value, read_ard_csv
 from submission.tlf.table import REGISTRY, FigureResult, TableResult
 from submission.tlf.tables_base import (
     TOTAL_KO,
@@ -452,22 +452,8 @@ def rendered(built, tmp_path_factory):
 
 
 def read_ard(path: Path) -> pd.DataFrame:
-    """The ARD CSV with numbers as numbers (some statistics are text, e.g. a test's name)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
-    frame = frame.where(frame != "", None)
-
-    def value(text):
-        if text is None:
-            return None
-        for kind in (int, float):
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-        return text
-
-    frame["stat"] = pd.Series([value(v) for v in frame["stat"]], index=frame.index, dtype=object)
-    return frame
+    """The ARD CSV with numbers as numbers and text statistics (a test's name) as text."""
+    return read_ard_csv(path)
 
 
 def _squash(text: str) -> str:

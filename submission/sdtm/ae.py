@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, iso_date, sequence, study_day
+from .common import iso_date, sequence, study_day
 from .context import Context
 from .supp import qualifier
 
@@ -32,8 +32,7 @@ def build_ae(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, 
     ae["AESTDTC"] = iso_date(raw["STDAT"])
     ae["AEENDTC"] = iso_date(raw["ENDAT"])
     rf = raw["SUBJID"].map(by["RFSTDTC"])
-    ae["EPOCH"] = ctx.check(epoch(ae["AESTDTC"], rf, raw["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "AE", "EPOCH", "AE")
+    ae["EPOCH"] = ctx.epoch_of(ae["AESTDTC"], raw["SUBJID"], ref, "AE", "AE")
     ae["AESTDY"] = study_day(ae["AESTDTC"], rf)
     ae["AEENDY"] = study_day(ae["AEENDTC"], rf)
     ongoing = raw["ONGO"].eq("Y")

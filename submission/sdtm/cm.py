@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, iso_date, sequence, study_day
+from .common import iso_date, sequence, study_day
 from .context import Context
 
 
@@ -27,8 +27,7 @@ def build_cm(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     cm["CMSTDTC"] = iso_date(raw["STDAT"])
     cm["CMENDTC"] = iso_date(raw["ENDAT"])
     rf = raw["SUBJID"].map(by["RFSTDTC"])
-    cm["EPOCH"] = ctx.check(epoch(cm["CMSTDTC"], rf, raw["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "CM", "EPOCH", "CONMED")
+    cm["EPOCH"] = ctx.epoch_of(cm["CMSTDTC"], raw["SUBJID"], ref, "CM", "CONMED")
     cm["CMSTDY"] = study_day(cm["CMSTDTC"], rf)
     cm["CMENDY"] = study_day(cm["CMENDTC"], rf)
     ongoing = raw["ONGO"].eq("Y")

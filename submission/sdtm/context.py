@@ -17,7 +17,7 @@ from ..errors import Problem, SubError
 from ..raw.load import RawExtract
 from ..spec import Spec
 from ..study import StudySettings
-from .common import Unmapped, check_terms, map_codes
+from .common import Unmapped, check_terms, epoch, map_codes
 
 TRANSLATIONS_FILE = "translations.csv"
 
@@ -116,6 +116,14 @@ class Context:
                 f"non-ASCII text bound for XPT ({dataset}.{variable}) has no English rendering in "
                 f"{self.translations.file} ({len(rows)} row(s): {shown})"))
         return rendered.where(~missing, values), foreign & ~missing
+
+    def epoch_of(self, dtc: pd.Series, subjects: pd.Series, ref: pd.DataFrame, dataset: str, form: str) -> pd.Series:
+        """EPOCH of each date against its subject's REVLIMID exposure (spec method MT.<DOMAIN>.EPOCH):
+        SCREENING before the first dose, TREATMENT up to the last (or while ongoing), FOLLOW-UP after."""
+        by = ref.set_index("SUBJID")
+        values = epoch(dtc, subjects.map(by["RFSTDTC"]), subjects.map(by["EPOCH_END"]),
+                       before="SCREENING", during="TREATMENT", after="FOLLOW-UP")
+        return self.check(values, dataset, "EPOCH", form)
 
     def reconcile(self, dataset: str, form: str, rows_in: int, records_out: int, dropped: str = "") -> None:
         line = f"  {dataset:<7} <- {form:<9} raw rows {rows_in:>8}  records {records_out:>8}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, iso_date, sequence, study_day
+from .common import iso_date, sequence, study_day
 from .context import Context
 
 CONSENT = "INFORMED CONSENT OBTAINED"
@@ -51,8 +51,7 @@ def build_ds(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     ds["DSDECOD"] = ctx.check(ds["DSDECOD"], "DS", "DSDECOD", "EOS")
     ds["DSCAT"] = ctx.check(ds["DSCAT"], "DS", "DSCAT", "EOS")
     rf = ds["SUBJID"].map(by["RFSTDTC"])
-    ds["EPOCH"] = ctx.check(epoch(ds["DSSTDTC"], rf, ds["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "DS", "EPOCH", "EOS")
+    ds["EPOCH"] = ctx.epoch_of(ds["DSSTDTC"], ds["SUBJID"], ref, "DS", "EOS")
     ds["DSSTDY"] = study_day(ds["DSSTDTC"], rf)
     ds.insert(0, "STUDYID", ctx.studyid)
     ds.insert(1, "DOMAIN", "DS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, sequence, study_day
+from .common import sequence, study_day
 from .context import Context
 
 _REGIMEN = {("LENALIDOMIDE", 21): "DAYS 1-21 OF 28-DAY CYCLE",
@@ -49,8 +49,7 @@ def _periods(ctx: Context, form: str, treatment: str, ref: pd.DataFrame) -> tupl
     ex["EXSTDTC"] = raw["STDAT"]
     ex["EXENDTC"] = raw["ENDAT"]
     rf = raw["SUBJID"].map(by["RFSTDTC"])
-    ex["EPOCH"] = ctx.check(epoch(ex["EXSTDTC"], rf, raw["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "EX", "EPOCH", form)
+    ex["EPOCH"] = ctx.epoch_of(ex["EXSTDTC"], raw["SUBJID"], ref, "EX", form)
     ex["EXSTDY"] = study_day(ex["EXSTDTC"], rf)
     ex["EXENDY"] = study_day(ex["EXENDTC"], rf)
     ctx.reconcile("EX", form, len(raw), len(ex))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, full_dates, sequence, study_day
+from .common import full_dates, sequence, study_day
 from .context import Context
 
 # raw column -> (test code, category, factor from the collected unit to the standard unit)
@@ -72,8 +72,7 @@ def _findings(ctx: Context, dataset: str, tests: dict, ref: pd.DataFrame) -> tup
     for variable in (f"{prefix}TESTCD", f"{prefix}TEST", f"{prefix}ORRESU", f"{prefix}STRESU"):
         out[variable] = ctx.check(out[variable], dataset, variable, "BASELINE")
     out[f"{prefix}LOBXFL"] = last_before_exposure(out, prefix, out["SUBJID"].map(by["RFXSTDTC"]))
-    out["EPOCH"] = ctx.check(epoch(out[f"{prefix}DTC"], rf, out["SUBJID"].map(by["EPOCH_END"]),
-                                   before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), dataset, "EPOCH", "BASELINE")
+    out["EPOCH"] = ctx.epoch_of(out[f"{prefix}DTC"], out["SUBJID"], ref, dataset, "BASELINE")
     out[f"{prefix}DY"] = study_day(out[f"{prefix}DTC"], rf)
     out = out.drop(columns="SUBJID")
     order = [f"{prefix}CAT"] if category is not None else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, sequence, study_day
+from .common import sequence, study_day
 from .context import Context
 from .findings import value_level
 
@@ -38,8 +38,7 @@ def build_pr(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     pr.insert(2, "USUBJID", pr["SUBJID"].map(by["USUBJID"]))
     pr["PRPRESP"] = ctx.spec.variable("PR", "PRPRESP").assigned_value
     rf = pr["SUBJID"].map(by["RFSTDTC"])
-    pr["EPOCH"] = ctx.check(epoch(pr["PRDTC"], rf, pr["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "PR", "EPOCH", "BASELINE")
+    pr["EPOCH"] = ctx.epoch_of(pr["PRDTC"], pr["SUBJID"], ref, "PR", "BASELINE")
     pr["PRDY"] = study_day(pr["PRDTC"], rf)
     pr = pr.drop(columns="SUBJID")
     pr["PRSEQ"] = sequence(pr, ["PRTRT"])

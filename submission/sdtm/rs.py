@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import epoch, iso_date, sequence, study_day
+from .common import iso_date, sequence, study_day
 from .context import Context
 from .findings import value_level
 
@@ -68,8 +68,7 @@ def build_rs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         rs[variable] = ctx.check(rs[variable], "RS", variable, "RESP")
     rs["RSEVAL"] = ctx.spec.variable("RS", "RSEVAL").assigned_value
     rf = rs["SUBJID"].map(by["RFSTDTC"])
-    rs["EPOCH"] = ctx.check(epoch(rs["RSDTC"], rf, rs["SUBJID"].map(by["EPOCH_END"]),
-                                  before="SCREENING", during="TREATMENT", after="FOLLOW-UP"), "RS", "EPOCH", "RESP")
+    rs["EPOCH"] = ctx.epoch_of(rs["RSDTC"], rs["SUBJID"], ref, "RS", "RESP")
     rs["RSDY"] = study_day(rs["RSDTC"], rf)
     rs.insert(0, "STUDYID", ctx.studyid)
     rs.insert(1, "DOMAIN", "RS")

@@ -148,7 +148,7 @@ class _Rows:
                 "group1": self.group1 if group.level is not None else None, "group1_level": g1_level,
                 "group2": group2, "group2_level": group2_level,
                 "variable": variable, "variable_level": level, "context": self.context,
-                "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": _clean(value),
+                "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": plain_value(value),
             })
 
     def frame(self) -> pd.DataFrame:
@@ -156,7 +156,7 @@ class _Rows:
         return frame.astype(object) if frame.empty else frame
 
 
-def _clean(value):
+def plain_value(value):
     """Plain Python numbers (int for counts), NaN as None: what the writers and comparisons expect."""
     if value is None:
         return None
@@ -381,7 +381,7 @@ def _text(value) -> str:
 
 
 def _json_value(value):
-    value = _clean(value)
+    value = plain_value(value)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if is_missing(value):

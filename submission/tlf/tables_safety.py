@@ -22,7 +22,6 @@ defaults are used (for another study's ADaM).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +32,7 @@ from ..errors import Problem, SubError
 from ..study import Grouping, StudySettings
 from . import fmt
 from ._frames import flagged, is_missing, levels_of, require_columns
-from .ard import _TOTAL, ANY_EVENT, _population, ard_hierarchical, ard_incidence, ard_to_frame, ard_value
+from .ard import _TOTAL, ANY_EVENT, _population, ard_hierarchical, ard_incidence, ard_to_frame, ard_value, plain_value
 from .stats import contingency_table, factor_test, logistic_regression, select_factors
 from .table import FigureResult, TableResult, register
 
@@ -244,16 +243,7 @@ def _stats_rows(base: dict, stats: Mapping) -> list[dict]:
     return [{**base, "stat_name": name, "stat_label": name, "stat": _plain(value)} for name, value in stats.items()]
 
 
-def _plain(value):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(float(value)) else float(value)
-    return value
+_plain = plain_value
 
 
 def _base(output_id: str, pop: str | None, group1: str | None, group1_level, variable: str, level, context: str,
