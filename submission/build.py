@@ -59,7 +59,10 @@ def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standar
     return written
 
 
-def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[str]):
+def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[str],
+                   cutoff: dt.date | None = None):
+    """Load, check and map the raw extract; with `cutoff`, first cut it to the data known at that
+    date (submission/raw/cutoff.py) and return settings whose dates.data_cutoff is the cut-off."""
     from .raw.load import load_extract
     from .sdtm.build import build_sdtm
     from .sdtm.context import Translations
@@ -76,6 +79,12 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
         log.append("NOTE: the study settings mark this study as SYNTHETIC: no output is real study data.")
     log.append(f"study {settings.study.studyid}: raw extract {raw_dir} loaded and checked "
                f"({time.perf_counter() - started:.2f} s)")
+    if cutoff is not None:
+        from .raw.cutoff import apply_cutoff, cutoff_settings
+
+        extract, cut_log = apply_cutoff(extract, cutoff, settings)
+        settings = cutoff_settings(settings, cutoff)
+        log.extend(cut_log)
     started = time.perf_counter()
     result = build_sdtm(extract, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir))
     log.append(f"SDTM mapped ({time.perf_counter() - started:.2f} s); reconciliation of raw rows to records:")
@@ -144,10 +153,12 @@ def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
                f"{'yes' if paths.toc_pages else 'no (LibreOffice not available)'}")
 
 
-def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
+def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
+              cutoff: dt.date | None = None) -> BuildResult:
+    """The whole chain; with `cutoff`, on the data known at that date (a periodic safety report)."""
     result = BuildResult(Path(out_dir))
     log = result.log
-    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log)
+    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff)
     from .qc.manifest import RUN_LOG, write_manifest
 
     out = Path(out_dir)

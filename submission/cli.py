@@ -74,11 +74,15 @@ def main(debug: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
               help="Output folder; replaced only when the whole build succeeds.")
 @encoding_option
-def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str) -> None:
+@click.option("--cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Data cut-off YYYY-MM-DD of a periodic safety report: build on the data known at that date "
+                   "(default: the study's data cut-off).")
+def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str, cutoff) -> None:
     """Run the whole chain on a raw extract (default: the bundled study)."""
     from .build import run_build
 
-    result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding)
+    result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding,
+                       cutoff=cutoff.date() if cutoff else None)
     for line in result.summary():
         click.echo(line)
 

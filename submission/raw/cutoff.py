@@ -1,0 +1,319 @@
+"""The raw extract as it was known at an earlier data cut-off (`sub build --cutoff DATE`).
+
+MFDS wants a periodic safety report every 6 months for the first 2 years of the re-examination
+period, then yearly (domain.md section 2). Each report is the whole chain re-run on the data up
+to its cut-off. `apply_cutoff` turns the final extract into the extract as it would have stood
+at the cut-off; `cutoff_settings` gives the settings every later stage then reads (TS DCUTDTC,
+ADaM DCUTDT and the treatment-emergent window caps, the report's cover all follow
+`dates.data_cutoff`).
+
+Rules (a date is "after the cut-off" when its earliest possible day is after it: a partial date
+`2014-03-UK` is on or before a cut-off of 2014-03-15, `2014-04-UK` is after it; blank is never
+after it):
+
+* Subjects. A subject enrolled (ENROL.ENRDAT) after the cut-off is removed from every form. So
+  is a subject whose enrolment forms (ENROL, DEMOG, MMDIAG, BASELINE: one row each) carry a date
+  after the cut-off, e.g. a baseline assessment made after it: those forms were not complete at
+  the cut-off and the loader requires them (the log counts such subjects on their own).
+* Records that start after the cut-off are dropped: AE (onset STDAT), REVLIMID and
+  dexamethasone dosing periods (STDAT), concomitant medications (STDAT), response assessments
+  (RSDAT), medical history (STDAT).
+* End dates after the cut-off become blank and the record ongoing: AE (ENDAT blank, ONGO 'Y'),
+  concomitant medication (ENDAT blank, ONGO 'Y'), dosing periods (ENDAT and, for REVLIMID, CYCEN
+  blank: the period is open at the cut-off). An AE made ongoing whose outcome says it had ended
+  (recovered, recovered with sequelae, fatal) gets 'Not recovered/not resolved': that was its
+  state at the cut-off (a partial end date whose earliest day is on or before the cut-off is kept,
+  like every partial date).
+* Deaths after the cut-off. An AE with outcome fatal whose death (EOS.DTHDAT, else its own end
+  date) is after the cut-off gets 'Not recovered/not resolved' and is ongoing; for such a subject
+  the seriousness criterion 'results in death' becomes 'N' and a CTCAE grade 5 (death) becomes
+  blank (the grade at the cut-off is unknown). The event stays serious: SER is left as it is.
+* Best response. The investigator's final best response (BESTRESP) is kept when its date BRDAT
+  is on or before the cut-off (a best response reached by then is also the best by then). It is
+  dropped when BRDAT is after the cut-off, or when BRDAT is blank and the subject has response
+  assessments after the cut-off (the judgement used data not yet known); ADaM then takes the best
+  visit response up to the cut-off (ADRS BOR falls back to RS OVRLRESP).
+* End of study. A subject whose end of observation (EOSDAT, else LSTCNDAT when completed or
+  discontinued) or death is after the cut-off is ongoing at it: EOSSTAT 'Ongoing at data
+  cut-off', EOSDAT and EOSREAS blank, DEATH 'N', DTHDAT and DTHCAUSE blank. A death on or before
+  the cut-off is kept (the subject is then not ongoing; an EOSDAT after the cut-off is blanked).
+  LSTCNDAT after the cut-off becomes the subject's last complete raw date on or before it (any
+  form, the cut records only, personal identifiers excluded).
+* Monitoring review (ELIG) is kept as it is: it judges eligibility (dose taken, consent,
+  contract, duplicates), not a period. A safety exclusion 'no safety follow-up' stays an
+  exclusion. The log counts subjects included in the safety assessment who have no REVLIMID
+  dose on or before the cut-off (enrolled just before it).
+* Everything else is left as it is. The result must pass the loader's checks again with the
+  cut-off as the data cut-off (every date on or before it, required values, codes, 'not before'
+  order, one row per subject); if not, a rule is missing and the build stops (an internal error).
+
+A cut-off after the study's data cut-off (`dates.data_cutoff`), before the first enrolment, or
+one that leaves no subject is bad input (SubError naming `--cutoff`). The frames keep their index (the raw file row), so every SDTM record still names its
+raw row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+
+from ..errors import Problem, SubError
+from ..study import StudySettings
+from .layout import Layout
+from .load import RawExtract, _check_form, _check_keys, _Collector, _date_bounds
+
+# One row per subject, filled in at enrolment: a date after the cut-off means the subject's
+# enrolment record set was not complete at the cut-off.
+ENROLMENT_FORMS = ("ENROL", "DEMOG", "MMDIAG", "BASELINE")
+# Records dropped when they start after the cut-off: form -> start date column.
+STARTS = {"MEDHIST": "STDAT", "RVLDOSE": "STDAT", "DEXDOSE": "STDAT", "CONMED": "STDAT", "AE": "STDAT",
+          "RESP": "RSDAT"}
+_FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def cutoff_settings(settings: StudySettings, cutoff: dt.date) -> StudySettings:
+    """The settings of a build at `cutoff`: dates.data_cutoff is the cut-off, nothing else changes
+    (the enrolment cut-off stays the planned one the report's survey period shows)."""
+    dates = settings.dates.model_copy(update={"data_cutoff": _as_date(cutoff)})
+    return settings.model_copy(update={"dates": dates})
+
+
+def check_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) -> None:
+    """Raise SubError when the cut-off is after the study's data cut-off or before the first enrolment."""
+    cutoff = _as_date(cutoff)
+    study_cutoff = settings.dates.data_cutoff
+    if cutoff > study_cutoff:
+        raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
+                               f"after the study's data cut-off {study_cutoff.isoformat()} (study.toml "
+                               "dates.data_cutoff): a cut-off can only look back"),
+                       "bad --cutoff")
+    enrolled = extract["ENROL"]["ENRDAT"].dropna()
+    first = min(enrolled) if len(enrolled) else None
+    if first is None or cutoff.isoformat() < first:
+        raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
+                               f"before the first enrolment ({first or 'no subject'} in "
+                               f"{extract.files.get('ENROL', 'enrol.csv')}): no subject would be left"),
+                       "bad --cutoff")
+
+
+def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) -> tuple[RawExtract, list[str]]:
+    """The extract as known at `cutoff` (rules: the module docstring) and the log lines saying,
+    per form, which rows were dropped or changed and why. The input is left untouched."""
+    cutoff = _as_date(cutoff)
+    check_cutoff(extract, cutoff, settings)
+    cut = _Cut(extract, cutoff)
+    cut.subjects()
+    if cut.frames["ENROL"].empty:
+        raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
+                               "no subject is left: every subject enrolled by then has enrolment forms "
+                               "(baseline) dated after it"), "bad --cutoff")
+    cut.records()
+    cut.ae(deaths_after=cut.deaths_after())
+    cut.best_response()
+    cut.end_of_study()
+    cut.recheck(cutoff_settings(settings, cutoff))
+    return dataclasses.replace(extract, frames=cut.frames), cut.log_lines(settings)
+
+
+def _as_date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _code(layout: Layout, form: str, column: str, submission_value: str) -> str:
+    """The raw code of a field whose codelist maps it to `submission_value` (codes.csv)."""
+    codelist = layout.field(form, column).codelist
+    for code, entry in layout.codelists[codelist].items():
+        if entry.submission_value == submission_value:
+            return code
+    raise RuntimeError(f"codelist {codelist} has no code for {submission_value!r} (specs/raw/codes.csv)")
+
+
+class _Cut:
+    def __init__(self, extract: RawExtract, cutoff: dt.date):
+        self.layout = extract.layout
+        self.cutoff = cutoff
+        self.limit = pd.Timestamp(cutoff)
+        self.files = extract.files
+        self.frames = {form: frame.copy() for form, frame in extract.frames.items()}
+        self.rows_before = {form: len(frame) for form, frame in extract.frames.items()}
+        self.dropped: dict[str, dict[str, int]] = {form: {} for form in self.frames}
+        self.changed: dict[str, dict[str, int]] = {form: {} for form in self.frames}
+        self.notes: list[str] = []
+        self.yes = _code(self.layout, "AE", "ONGO", "Y")
+        self.no = _code(self.layout, "AE", "ONGO", "N")
+
+    # ------------------------------------------------------------------ helpers
+    def after(self, values: pd.Series) -> pd.Series:
+        """True where a (partial) date's earliest possible day is after the cut-off."""
+        text = values.astype(object).where(values.notna(), "").astype(str)
+        earliest, _ = _date_bounds(text)
+        return pd.Series(earliest.gt(self.limit).to_numpy(), index=values.index)
+
+    def drop(self, form: str, mask: pd.Series, reason: str) -> None:
+        n = int(mask.sum())
+        if n:
+            self.frames[form] = self.frames[form][~mask]
+            self.dropped[form][reason] = self.dropped[form].get(reason, 0) + n
+
+    def change(self, form: str, mask: pd.Series, reason: str, updates: dict[str, object]) -> None:
+        n = int(mask.sum())
+        if not n:
+            return
+        frame = self.frames[form]
+        for column, value in updates.items():
+            blank = pd.NA if str(frame[column].dtype) in ("Int64", "Float64") else None
+            frame.loc[mask, column] = blank if value is None else value
+        self.changed[form][reason] = self.changed[form].get(reason, 0) + n
+
+    # ------------------------------------------------------------------ rules
+    def subjects(self) -> None:
+        enrol = self.frames["ENROL"]
+        late = set(enrol.loc[self.after(enrol["ENRDAT"]), "SUBJID"])
+        incomplete: set[str] = set()
+        for form in ENROLMENT_FORMS:
+            frame = self.frames[form]
+            for f in self.layout.fields_of(form):
+                if f.type in ("date", "pdate") and not f.identifier:
+                    incomplete |= set(frame.loc[self.after(frame[f.column]), "SUBJID"])
+        incomplete -= late
+        self.subjects_before = len(enrol)
+        self.removed_late, self.removed_incomplete = len(late), len(incomplete)
+        for form, frame in self.frames.items():
+            self.drop(form, frame["SUBJID"].isin(late), "subject enrolled after the cut-off")
+            frame = self.frames[form]
+            self.drop(form, frame["SUBJID"].isin(incomplete), "subject's enrolment forms dated after the cut-off")
+
+    def records(self) -> None:
+        # Response assessments after the cut-off decide about BESTRESP: note them before dropping.
+        resp = self.frames["RESP"]
+        self.assessed_after = set(resp.loc[self.after(resp["RSDAT"]), "SUBJID"])
+        for form, start in STARTS.items():
+            if form == "AE":
+                continue  # ae() drops them, after reading the deaths
+            frame = self.frames[form]
+            self.drop(form, self.after(frame[start]), f"{start} after the cut-off")
+        for form in ("RVLDOSE", "DEXDOSE"):
+            frame = self.frames[form]
+            updates = {"ENDAT": None, **({"CYCEN": None} if "CYCEN" in frame.columns else {})}
+            self.change(form, self.after(frame["ENDAT"]), "period open at the cut-off: ENDAT"
+                        + (" and CYCEN" if "CYCEN" in updates else "") + " blank", updates)
+        frame = self.frames["CONMED"]
+        self.change("CONMED", self.after(frame["ENDAT"]), "ongoing at the cut-off: ENDAT blank, ONGO Y",
+                    {"ENDAT": None, "ONGO": self.yes})
+
+    def deaths_after(self) -> set[str]:
+        eos = self.frames["EOS"]
+        died = eos["DEATH"].eq(self.yes)
+        return set(eos.loc[died & self.after(eos["DTHDAT"]), "SUBJID"])
+
+    def ae(self, deaths_after: set[str]) -> None:
+        self.drop("AE", self.after(self.frames["AE"]["STDAT"]), "onset after the cut-off")
+        ae = self.frames["AE"]
+        fatal = _code(self.layout, "AE", "OUT", "FATAL")
+        not_recovered = _code(self.layout, "AE", "OUT", "NOT RECOVERED/NOT RESOLVED")
+        ended = {_code(self.layout, "AE", "OUT", v) for v in
+                 ("RECOVERED/RESOLVED", "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL")}
+        # Every mask is taken before any change: a change must not move a row into another rule.
+        end_after = self.after(ae["ENDAT"])
+        dies_later = ae["SUBJID"].isin(deaths_after)
+        reverted = ae["OUT"].eq(fatal) & (dies_later | end_after)
+        had_ended = end_after & ~reverted & ae["OUT"].isin(ended)
+        still_on = end_after & ~reverted & ~ae["OUT"].isin(ended)
+        later = dies_later | reverted
+        no_death = later & ae["SDTH"].eq(self.yes)
+        no_grade5 = later & ae["GRADE"].eq(_code(self.layout, "AE", "GRADE", "5"))
+        self.change("AE", reverted, "outcome fatal, death after the cut-off: outcome not recovered/not "
+                    "resolved, ENDAT blank, ONGO Y", {"ENDAT": None, "ONGO": self.yes, "OUT": not_recovered})
+        self.change("AE", had_ended, "ended after the cut-off: ENDAT blank, ONGO Y, outcome not recovered/"
+                    "not resolved", {"ENDAT": None, "ONGO": self.yes, "OUT": not_recovered})
+        self.change("AE", still_on, "ended after the cut-off: ENDAT blank, ONGO Y", {"ENDAT": None, "ONGO": self.yes})
+        self.change("AE", no_death, "death after the cut-off: SDTH 'results in death' N", {"SDTH": self.no})
+        self.change("AE", no_grade5, "death after the cut-off: CTCAE grade 5 blank", {"GRADE": None})
+
+    def best_response(self) -> None:
+        br = self.frames["BESTRESP"]
+        self.drop("BESTRESP", self.after(br["BRDAT"]), "BRDAT after the cut-off")
+        br = self.frames["BESTRESP"]
+        self.drop("BESTRESP", br["BRDAT"].isna() & br["SUBJID"].isin(self.assessed_after),
+                  "BRDAT blank and response assessments after the cut-off")
+
+    def end_of_study(self) -> None:
+        eos = self.frames["EOS"]
+        ongoing = _code(self.layout, "EOS", "EOSSTAT", "ONGOING")
+        was_ongoing = eos["EOSSTAT"].eq(ongoing)
+        died = eos["DEATH"].eq(self.yes)
+        death_after = died & self.after(eos["DTHDAT"])
+        death_known = died & ~death_after
+        end = eos["EOSDAT"].where(eos["EOSDAT"].notna(), eos["LSTCNDAT"])
+        becomes = ~was_ongoing & ~death_known & (self.after(end) | death_after)
+        self.change("EOS", becomes, "ended or died after the cut-off: EOSSTAT ongoing, "
+                    "EOSDAT and EOSREAS blank",
+                    {"EOSSTAT": ongoing, "EOSDAT": None, "EOSREAS": None})
+        self.change("EOS", death_after, "death after the cut-off: DEATH N, DTHDAT and DTHCAUSE blank",
+                    {"DEATH": self.no, "DTHDAT": None, "DTHCAUSE": None})
+        eos = self.frames["EOS"]
+        self.change("EOS", self.after(eos["EOSDAT"]), "EOSDAT after the cut-off, death on or before it: EOSDAT blank", {"EOSDAT": None})
+        eos = self.frames["EOS"]
+        capped = self.after(eos["LSTCNDAT"])
+        if capped.any():
+            last = self._last_dates()
+            eos.loc[capped, "LSTCNDAT"] = eos.loc[capped, "SUBJID"].map(last)
+            self.changed["EOS"]["LSTCNDAT after the cut-off: the last raw date on or before it"] = int(capped.sum())
+        # Safety-assessed subjects without a dose by the cut-off: said, not changed (ELIG is kept).
+        elig, dose = self.frames["ELIG"], self.frames["RVLDOSE"]
+        included = elig["SAFETY"].eq(self.yes)
+        undosed = int((included & ~elig["SUBJID"].isin(dose["SUBJID"])).sum())
+        self.notes.append("ELIG kept as it is (the monitoring review judges eligibility, not a period; "
+                          "'no safety follow-up' exclusions stay)"
+                          + (f"; {undosed} subject(s) included in the safety assessment have no REVLIMID "
+                             "dose on or before the cut-off" if undosed else ""))
+
+    def _last_dates(self) -> pd.Series:
+        """SUBJID -> the latest complete raw date of the cut records (LSTCNDAT itself excluded)."""
+        parts = []
+        for form, frame in self.frames.items():
+            for f in self.layout.fields_of(form):
+                if f.type not in ("date", "pdate") or f.identifier or (form, f.column) == ("EOS", "LSTCNDAT"):
+                    continue
+                values = frame[f.column]
+                full = values.notna() & values.astype(str).str.fullmatch(_FULL_DATE)
+                parts.append(pd.DataFrame({"SUBJID": frame.loc[full, "SUBJID"], "DATE": values[full]}))
+        dates = pd.concat(parts, ignore_index=True)
+        dates = dates[dates["DATE"] <= self.cutoff.isoformat()]
+        return dates.groupby("SUBJID")["DATE"].max()
+
+    # ------------------------------------------------------------------ checks and log
+    def recheck(self, settings: StudySettings) -> None:
+        """The loader's checks on the cut frames, with the cut-off as the data cut-off."""
+        out = _Collector()
+        for form, frame in self.frames.items():
+            fields = self.layout.fields_of(form)
+            text = pd.DataFrame({f.column: frame[f.column].astype("string").fillna("").astype(object)
+                                 for f in fields}, index=frame.index)
+            name = f"{self.files.get(form, form)} (cut at {self.cutoff.isoformat()})"
+            _check_form(form, text, fields, self.layout, settings, name, out)
+        enrolled = self.frames["ENROL"]["SUBJID"]
+        for form, frame in self.frames.items():
+            name = f"{self.files.get(form, form)} (cut at {self.cutoff.isoformat()})"
+            _check_keys(form, frame, self.layout, enrolled, name, out)
+        if out.problems:
+            shown = "\n  ".join(str(p) for p in out.problems[:20])
+            raise RuntimeError(f"the extract cut at {self.cutoff.isoformat()} fails the loader's checks "
+                               f"({len(out.problems)} problem(s)); a cut-off rule is missing:\n  {shown}")
+
+    def log_lines(self, settings: StudySettings) -> list[str]:
+        kept = len(self.frames["ENROL"])
+        lines = [(f"data cut-off {self.cutoff.isoformat()} (study data cut-off "
+                  f"{settings.dates.data_cutoff.isoformat()}): the raw extract as known at the cut-off "
+                  "(a partial date is after it only when its first possible day is)"),
+                 (f"  subjects: {kept} of {self.subjects_before} kept; {self.removed_late} enrolled after the "
+                  f"cut-off and {self.removed_incomplete} with enrolment forms dated after it removed from every form")]
+        for form in self.frames:
+            before, after = self.rows_before[form], len(self.frames[form])
+            what = [f"{n} dropped ({reason})" for reason, n in self.dropped[form].items()]
+            what += [f"{n} changed ({reason})" for reason, n in self.changed[form].items()]
+            lines.append(f"  {form:<9}{before:>8} -> {after:>8} rows" + (f": {'; '.join(what)}" if what else ""))
+        lines += [f"  {note}" for note in self.notes]
+        return lines
