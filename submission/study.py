@@ -102,10 +102,13 @@ class Response(_Strict):
     cr_or_better: list[Text]
     vgpr_or_better: list[Text]
     clinical_benefit: list[Text]
+    not_evaluable: Text = "NE"
 
     @model_validator(mode="after")
     def _known_categories(self) -> Response:
         known = set(self.order)
+        if self.not_evaluable not in known:
+            raise ValueError(f"not_evaluable {self.not_evaluable!r} is not in order")
         if set(self.aval) != known:
             raise ValueError(f"expected aval for exactly the categories of order {self.order}")
         for name in ("responders", "cr_or_better", "vgpr_or_better", "clinical_benefit"):

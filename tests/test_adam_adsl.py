@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from submission.adam.adex import exposure_records
-from submission.adam.adsl import (adsl_from_dm, build_adsl, derive_var_anycmfl, derive_var_bmibl,
+from submission.adam.adsl import (adsl_from_dm, build_adsl, evaluable_subjects, derive_var_anycmfl, derive_var_bmibl,
                                   derive_var_creatbl, derive_var_crclbl, derive_var_crclgr1, derive_var_dcutdt,
                                   derive_var_dosredfl, derive_var_group, derive_var_intrfl, derive_var_lstalvdt,
                                   derive_var_ltusefl, derive_var_mh_flag, derive_var_procedure_flag,
@@ -371,28 +371,48 @@ def _dv(*rows: tuple[str, float, str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["USUBJID", "DVSEQ", "DVCAT", "DVDECOD"])
 
 
+def dosed(*ids: str) -> pd.DataFrame:
+    return subjects(*ids, TRTSDT=[D("2014-03-05")] * len(ids))
+
+
 def test_saffl_n_with_the_reason_from_dv():
     dv = _dv(("S1", 1.0, "EXCLUSION FROM SAFETY SET", "NO SAFETY FOLLOW-UP"))
-    adsl = derive_vars_saffl(subjects("S1", "S2"), dv)
+    adsl = derive_vars_saffl(dosed("S1", "S2"), dv)
     assert adsl[["SAFFL", "SAFEXRS"]].values.tolist() == [["N", "NO SAFETY FOLLOW-UP"], ["Y", None]]
+
+
+def test_undosed_subject_the_review_kept_is_excluded_with_no_dose():
+    adsl = derive_vars_saffl(subjects("S1", TRTSDT=[pd.NaT]), _dv())
+    assert (one(adsl, "SAFFL"), one(adsl, "SAFEXRS")) == ("N", "NO DOSE")
 
 
 def test_efficacy_exclusion_of_a_safety_excluded_subject_is_not_in_safety_set():
     dv = _dv(("S1", 1.0, "EXCLUSION FROM SAFETY SET", "NO DOSE"))  # no efficacy record at all
-    adsl = derive_vars_efffl(derive_vars_saffl(subjects("S1"), dv), dv)
+    adsl = derive_vars_efffl(derive_vars_saffl(dosed("S1"), dv), dv)
     assert (one(adsl, "EFFFL"), one(adsl, "EFFEXRS")) == ("N", "NOT IN SAFETY SET")
 
 
 def test_efficacy_exclusion_reason_from_dv():
     dv = _dv(("S1", 1.0, "EXCLUSION FROM EFFICACY SET", "OFF-LABEL USE"))
-    adsl = derive_vars_efffl(derive_vars_saffl(subjects("S1"), dv), dv)
+    adsl = derive_vars_efffl(derive_vars_saffl(dosed("S1"), dv), dv)
     assert [one(adsl, v) for v in ("SAFFL", "EFFFL", "EFFEXRS")] == ["Y", "N", "OFF-LABEL USE"]
 
 
 def test_subject_without_dv_record_is_in_both_sets():
     dv = _dv(("S2", 1.0, "EXCLUSION FROM EFFICACY SET", "NO EVALUABLE RESPONSE"))
-    adsl = derive_vars_efffl(derive_vars_saffl(subjects("S1", "S2"), dv), dv)
+    adsl = derive_vars_efffl(derive_vars_saffl(dosed("S1", "S2"), dv), dv, evaluable=pd.Series(["S1"]))
     assert (one(adsl, "SAFFL"), one(adsl, "EFFFL")) == ("Y", "Y") and pd.isna(one(adsl, "EFFEXRS"))
+
+
+def test_subject_without_an_evaluable_response_the_review_kept_leaves_the_efficacy_set():
+    adsl = derive_vars_efffl(derive_vars_saffl(dosed("S1"), _dv()), _dv(), evaluable=pd.Series([], dtype=object))
+    assert (one(adsl, "EFFFL"), one(adsl, "EFFEXRS")) == ("N", "NO EVALUABLE RESPONSE")
+
+
+def test_only_responses_other_than_not_evaluable_are_evaluable():
+    rs = pd.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "RSTESTCD": ["OVRLRESP", "OVRLRESP", "ECOG101", "BESTRESP"],
+                       "RSSTRESC": ["NE", "PR", "1", "SD"]})
+    assert sorted(evaluable_subjects(rs, SETTINGS)) == ["S2", "S4"]
 
 
 # ------------------------------------------------------------------------------- a small synthetic study

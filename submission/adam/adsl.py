@@ -19,6 +19,9 @@ from .common import (date_bounds, derive_vars_aendt, derive_vars_astdt, exist_fl
 SAFETY_EXCLUSION = "EXCLUSION FROM SAFETY SET"
 EFFICACY_EXCLUSION = "EXCLUSION FROM EFFICACY SET"
 NOT_IN_SAFETY_SET = "NOT IN SAFETY SET"
+# reasons for exclusions the data show even when the monitoring review missed them (DVDECOD terms)
+NO_DOSE = "NO DOSE"
+NO_EVALUABLE_RESPONSE = "NO EVALUABLE RESPONSE"
 
 # Columns each SDTM domain must offer ADSL (an absent domain counts as one without records).
 _COLUMNS = {
@@ -307,27 +310,46 @@ def _first_exclusion(dv: pd.DataFrame, dvcat: str) -> pd.DataFrame:
     return dv[dv["DVCAT"] == dvcat]
 
 
-def derive_vars_saffl(adsl: pd.DataFrame, dv: pd.DataFrame, *, dvcat: str = SAFETY_EXCLUSION) -> pd.DataFrame:
+def derive_vars_saffl(adsl: pd.DataFrame, dv: pd.DataFrame, *, dvcat: str = SAFETY_EXCLUSION,
+                      no_dose: str = NO_DOSE) -> pd.DataFrame:
     """Add SAFFL and SAFEXRS (MT.ADSL.SAFFL, SAFEXRS): N when the monitoring review excluded the
-    subject from the safety set (a DV record of category `dvcat`), the reason its DVDECOD (the
-    first by DVSEQ); Y otherwise."""
+    subject from the safety set (a DV record of category `dvcat`, the reason its DVDECOD, the first
+    by DVSEQ), and also when the data show no REVLIMID dose (TRTSDT missing; reason `no_dose`)
+    whatever the review says; Y otherwise."""
+    require(adsl, ["USUBJID", "TRTSDT"], "derive_vars_saffl")
     excluded = _first_exclusion(dv, dvcat)
     out = merge_subject_values(adsl, excluded, {"SAFEXRS": "DVDECOD"}, order=["DVSEQ"])
-    out["SAFFL"] = flag(~out["USUBJID"].isin(excluded["USUBJID"]), no="N")
+    reviewed_out = out["USUBJID"].isin(excluded["USUBJID"])
+    undosed = out["TRTSDT"].isna() & ~reviewed_out
+    out["SAFEXRS"] = out["SAFEXRS"].where(~undosed, no_dose)
+    out["SAFFL"] = flag(~reviewed_out & ~undosed, no="N")
     return out
 
 
-def derive_vars_efffl(adsl: pd.DataFrame, dv: pd.DataFrame, *, dvcat: str = EFFICACY_EXCLUSION,
-                      not_in_safety_set: str = NOT_IN_SAFETY_SET) -> pd.DataFrame:
-    """Add EFFFL and EFFEXRS (MT.ADSL.EFFFL, EFFEXRS): N when SAFFL = 'N' (reason `not_in_safety_set`)
-    or the monitoring review excluded the subject from the efficacy set (a DV record of category
-    `dvcat`, reason its DVDECOD, the first by DVSEQ); Y otherwise."""
+def evaluable_subjects(rs: pd.DataFrame, settings: StudySettings) -> pd.Series:
+    """Subjects with at least one IMWG response (visit or collected best) other than not evaluable."""
+    require(rs, ["USUBJID", "RSTESTCD", "RSSTRESC"], "evaluable_subjects")
+    response = settings.conventions.response
+    tests = rs["RSTESTCD"].isin(["OVRLRESP", "BESTRESP"])
+    known = rs["RSSTRESC"].isin(response.order) & rs["RSSTRESC"].ne(response.not_evaluable)
+    return rs.loc[tests & known, "USUBJID"].drop_duplicates()
+
+
+def derive_vars_efffl(adsl: pd.DataFrame, dv: pd.DataFrame, *, evaluable: pd.Series | None = None,
+                      dvcat: str = EFFICACY_EXCLUSION, not_in_safety_set: str = NOT_IN_SAFETY_SET,
+                      no_evaluable: str = NO_EVALUABLE_RESPONSE) -> pd.DataFrame:
+    """Add EFFFL and EFFEXRS (MT.ADSL.EFFFL, EFFEXRS): N when SAFFL = 'N' (reason `not_in_safety_set`),
+    when the monitoring review excluded the subject from the efficacy set (a DV record of category
+    `dvcat`, reason its DVDECOD, the first by DVSEQ), or when the data hold no evaluable response
+    (`evaluable`: the subjects that have one; reason `no_evaluable`); Y otherwise."""
     require(adsl, ["USUBJID", "SAFFL"], "derive_vars_efffl")
     excluded = _first_exclusion(dv, dvcat)
     out = merge_subject_values(adsl, excluded, {"EFFEXRS": "DVDECOD"}, order=["DVSEQ"])
     unsafe = out["SAFFL"] != "Y"
-    out["EFFEXRS"] = out["EFFEXRS"].where(~unsafe, not_in_safety_set)
-    out["EFFFL"] = flag(~unsafe & ~out["USUBJID"].isin(excluded["USUBJID"]), no="N")
+    reviewed_out = out["USUBJID"].isin(excluded["USUBJID"])
+    unevaluable = ~unsafe & ~reviewed_out & (~out["USUBJID"].isin(evaluable) if evaluable is not None else False)
+    out["EFFEXRS"] = out["EFFEXRS"].where(~unsafe, not_in_safety_set).where(~unevaluable, no_evaluable)
+    out["EFFFL"] = flag(~unsafe & ~reviewed_out & ~unevaluable, no="N")
     return out
 
 
@@ -375,5 +397,5 @@ def build_adsl(sdtm: dict[str, pd.DataFrame], settings: StudySettings) -> pd.Dat
 
     adsl = derive_vars_disposition(adsl, d["DS"])
     adsl = derive_vars_saffl(adsl, d["DV"])
-    adsl = derive_vars_efffl(adsl, d["DV"])
+    adsl = derive_vars_efffl(adsl, d["DV"], evaluable=evaluable_subjects(d["RS"], settings))
     return adsl
