@@ -130,13 +130,14 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
 
 def run_adam_stage(sdtm_dir: Path, specs_dir: Path, settings, log: list[str]) -> dict[str, Dataset]:
     """ADaM from the SDTM files in `sdtm_dir` (and nothing else)."""
-    from .adam.build import build_adam, read_sdtm
+    from .adam.build import build_adam, check_sdtm_input, read_sdtm
     from .adam.labelterms import LabelTerms
     from .spec import load_spec
 
     started = time.perf_counter()
-    result = build_adam(read_sdtm(sdtm_dir), load_spec(Path(specs_dir) / "adam"), settings,
-                        LabelTerms.load(specs_dir))
+    sdtm = read_sdtm(sdtm_dir)
+    check_sdtm_input(sdtm, load_spec(Path(specs_dir) / "sdtm"), sdtm_dir)
+    result = build_adam(sdtm, load_spec(Path(specs_dir) / "adam"), settings, LabelTerms.load(specs_dir))
     log.append(f"ADaM derived from {sdtm_dir.name}/ ({time.perf_counter() - started:.2f} s):")
     log.extend(result.log)
     return result.datasets

@@ -86,6 +86,8 @@ CASES = [
     ("korean-verbatim-without-translation", "raw", "ae.csv", lambda p: _rows(p, _first("AETERM", "번역없는 이상사례")),
      "ae.csv", "AETERM"),
     ("300-character-verbatim", "raw", "ae.csv", lambda p: _rows(p, _first("AETERM", "X" * 300)), "ae.csv", "AETERM"),
+    ("serious-without-criterion", "raw", "ae.csv",
+     lambda p: _rows(p, _first("SER", "Y", {"SER": "N"})), "ae.csv", "SER"),
     ("missing-required-value", "raw", "enrol.csv", lambda p: _rows(p, _first("ICDAT", "")), "enrol.csv", "ICDAT"),
     ("cp949-without-option", "raw", "medhist.csv",
      lambda p: p.write_bytes((p.read_text(encoding="utf-8") + "101-001,99,GEN,고혈압,a,1,b,2,c,3,d,4,e,5,,\n").encode("cp949")),

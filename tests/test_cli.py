@@ -88,3 +88,23 @@ def test_installed_script_works_from_an_empty_folder(tmp_path):
         done = subprocess.run(["sub", *args], cwd=tmp_path, capture_output=True, text=True, env=env)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     assert (tmp_path / "x" / "enrol.csv").is_file()
+
+
+def test_adam_on_a_broken_sdtm_folder_names_file_and_column(tmp_path):
+    from submission.xpt import read_xpt, write_xpt
+    import datetime as dt
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    assert run("synth", "--subjects", "12", "--seed", "3", "--out", str(raw)).exit_code == 0
+    assert run("sdtm", "--raw", str(raw), "--out", str(out)).exit_code == 0
+    ae = read_xpt(out / "sdtm" / "ae.xpt")
+    ae.frame = ae.frame.drop(columns="AESER")
+    ae.columns = [c for c in ae.columns if c.name != "AESER"]
+    write_xpt(ae, out / "sdtm" / "ae.xpt", dt.datetime(2016, 12, 7))
+    dm = read_xpt(out / "sdtm" / "dm.xpt")
+    dm.frame = dm.frame.iloc[[0, 0, 1]].reset_index(drop=True)
+    write_xpt(dm, out / "sdtm" / "dm.xpt", dt.datetime(2016, 12, 7))
+    result = CliRunner().invoke(main, ["adam", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "ae.xpt, column AESER: variable of the SDTM spec is missing" in result.output
+    assert "dm.xpt, column USUBJID: subject has more than one DM record" in result.output

@@ -196,3 +196,15 @@ def test_cp949_export_needs_encoding_option(raw):
     assert "cp949" in problem.message and problem.row == 2
     # every other file is ASCII, so the whole extract reads as cp949
     assert load_extract(raw, SPECS, encoding="cp949")["MEDHIST"]["MHTERM"].iloc[0] == "고혈압"
+
+
+def test_serious_event_needs_a_criterion(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[0].update(SER="Y"))
+    problem = _one(problems_of(raw), "SER")
+    assert problem.row == 2 and "none of SDTH" in problem.message
+
+
+def test_a_criterion_makes_the_event_serious(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[1].update(SHOSP="Y"))
+    problem = _one(problems_of(raw), "SER")
+    assert problem.row == 3 and "is not Y but one of" in problem.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import Problem, SubError
 from ..study import Grouping, StudySettings
 from .adex import ODD_DAYS_ONLY, drugs_of, exposure_records, summarise_exposure
 from .common import (date_bounds, derive_vars_aendt, derive_vars_astdt, exist_flag, flag, group, imputation_flag,
@@ -77,7 +78,10 @@ def derive_var_dcutdt(adsl: pd.DataFrame, ts: pd.DataFrame, *, parmcd: str = "DC
     """Add DCUTDT: the numeric TS.TSVAL of TSPARMCD `parmcd`, the same for every subject."""
     require(ts, ["TSPARMCD", "TSVAL"], "derive_var_dcutdt")
     values = numeric_date(ts.loc[ts["TSPARMCD"] == parmcd, "TSVAL"]).dropna()
-    cutoff = values.iloc[0] if len(values) else pd.NaT
+    if values.empty:
+        raise SubError(Problem("ts.xpt", None, "TSVAL", None,
+                               f"TS has no complete date for TSPARMCD {parmcd}: the data cut-off caps every imputation"))
+    cutoff = values.iloc[0]
     return adsl.assign(DCUTDT=pd.Series(cutoff, index=adsl.index, dtype="datetime64[ns]"))
 
 

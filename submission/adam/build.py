@@ -29,6 +29,32 @@ def read_sdtm(folder: Path) -> dict[str, pd.DataFrame]:
     return {path.stem.upper(): read_xpt(path).frame for path in files}
 
 
+def check_sdtm_input(sdtm: dict[str, pd.DataFrame], spec: Spec, folder: Path) -> None:
+    """The SDTM folder ADaM reads must hold DM, one record per subject, and every variable the
+    SDTM spec gives its datasets: a folder from elsewhere fails here with file and column named,
+    not deep inside a derivation."""
+    from ..errors import Problem, SubError
+
+    problems = []
+    if "DM" not in sdtm:
+        problems.append(Problem(str(Path(folder) / "dm.xpt"), None, None, None, "DM is missing"))
+    for name, frame in sdtm.items():
+        if name not in spec.datasets:
+            continue
+        file = str(Path(folder) / f"{name.lower()}.xpt")
+        for v in spec.variables_of(name):
+            if v.variable not in frame.columns:
+                problems.append(Problem(file, None, v.variable, None, f"variable of the SDTM spec is missing from {name}"))
+    dm = sdtm.get("DM")
+    if dm is not None and "USUBJID" in dm.columns:
+        repeated = dm["USUBJID"][dm["USUBJID"].duplicated()].unique()
+        for subject in repeated[:20]:
+            problems.append(Problem(str(Path(folder) / "dm.xpt"), None, "USUBJID", str(subject),
+                                    "subject has more than one DM record"))
+    if problems:
+        raise SubError(problems, f"SDTM folder {folder} cannot feed ADaM")
+
+
 @dataclass
 class AdamResult:
     datasets: dict[str, Dataset]

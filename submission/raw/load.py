@@ -32,6 +32,11 @@ _PDATE = r"^\d{4}-(?:\d{2}-(?:\d{2}|UK)|UK-UK)$"
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
+# Cross-field rules that no single column of the layout can say: (form, flag column, the columns
+# of which at least one must be Y exactly when the flag is Y).
+FLAG_IFF_ANY = (("AE", "SER", ("SDTH", "SLIFE", "SHOSP", "SDISAB", "SCONG", "SMIE")),)
+
+
 @dataclass
 class RawExtract:
     """The extract: one typed frame per form, indexed by the file's row number."""
@@ -188,6 +193,14 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
             typed[f.column] = values.where(present, None)
         else:
             typed[f.column] = values.where(present, None)
+    for flag_form, flag_column, criteria in FLAG_IFF_ANY:
+        if form == flag_form:
+            any_yes = frame[list(criteria)].eq("Y").any(axis=1)
+            flagged = frame[flag_column].eq("Y")
+            out.rows(name, frame, flagged & ~any_yes, flag_column,
+                     f"{flag_column} is Y but none of {', '.join(criteria)} is Y")
+            out.rows(name, frame, ~flagged & frame[flag_column].ne("") & any_yes, flag_column,
+                     f"{flag_column} is not Y but one of {', '.join(criteria)} is Y")
     for f in fields:
         if not f.not_before:
             continue

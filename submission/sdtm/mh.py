@@ -56,7 +56,7 @@ def build_mh(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     mh.insert(0, "STUDYID", ctx.studyid)
     mh.insert(1, "DOMAIN", "MH")
     mh["MHSEQ"] = sequence(mh, ["MHCAT", "MHDECOD", "MHSPID"])
-    ctx.reconcile("MH", "MEDHIST", len(raw), len(raw))
+    ctx.reconcile("MH", "MEDHIST", len(raw), len(history))
     ctx.reconcile("MH", "MMDIAG", len(diag), len(diag), "one PRIMARY DIAGNOSIS record per subject")
     return mh, where
 
