@@ -121,7 +121,10 @@ class Response(_Strict):
 class Conventions(_Strict):
     causality: Annotated[list[Causality], Field(min_length=1)]
     adr_causality: list[Text]
+    adr_when_causality_missing: bool
+    severity_when_missing: Text
     treatment_emergent_days: Annotated[int, Field(ge=0)]
+    period_year_days: Annotated[int, Field(gt=0)]
     long_term_use_days: Annotated[int, Field(gt=0)]
     percent_decimals_table: Annotated[int, Field(ge=0, le=4)]
     percent_decimals_summary: Annotated[int, Field(ge=0, le=4)]

@@ -54,10 +54,11 @@ def build_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, settings: Stud
     adae = derive_vars_ady(adae)
     adae = derive_vars_adur(adae)
     adae = derive_var_trtemfl(adae, window_days=conventions.treatment_emergent_days)
-    adae = derive_var_astyr(adae)
-    adae = derive_vars_asev(adae)
+    adae = derive_var_astyr(adae, year_days=conventions.period_year_days)
+    adae = derive_vars_asev(adae, missing=conventions.severity_when_missing)
     adae = derive_vars_atoxgr(adae)
-    adae = derive_var_adrfl(adae, causality=conventions.adr_causality)
+    adae = derive_var_adrfl(adae, causality=conventions.adr_causality,
+                            missing_is_adr=conventions.adr_when_causality_missing)
     adae = derive_var_unexpfl(adae, label_terms=label_terms)
     adae = derive_var_aediscfl(adae)
     adae = derive_var_fatalfl(adae)
@@ -105,11 +106,11 @@ def derive_vars_atoxgr(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(ATOXGR=grade, ATOXGRN=pd.to_numeric(grade, errors="coerce").astype("Int64"))
 
 
-def derive_var_adrfl(frame: pd.DataFrame, *, causality: Iterable[str]) -> pd.DataFrame:
-    """ADRFL = 'Y' when AEREL is one of `causality` (a causal relationship cannot be excluded) or is
-    missing, 'N' otherwise (MT.ADAE.ADRFL)."""
+def derive_var_adrfl(frame: pd.DataFrame, *, causality: Iterable[str], missing_is_adr: bool = True) -> pd.DataFrame:
+    """ADRFL = 'Y' when AEREL is one of `causality` (a causal relationship cannot be excluded), or is
+    missing and `missing_is_adr` (the conservative reading), 'N' otherwise (MT.ADAE.ADRFL)."""
     require(frame, ["AEREL"], "derive_var_adrfl")
-    related = frame["AEREL"].isin(list(causality)) | frame["AEREL"].isna()
+    related = frame["AEREL"].isin(list(causality)) | (frame["AEREL"].isna() & missing_is_adr)
     return frame.assign(ADRFL=flag(related, no="N"))
 
 
