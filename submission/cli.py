@@ -68,7 +68,7 @@ def main(debug: bool) -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Run the whole chain: raw to report.")
 @raw_option
 @specs_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
@@ -87,7 +87,7 @@ def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding:
         click.echo(line)
 
 
-@main.command()
+@main.command(short_help="Map the raw extract to SDTM (OUT/sdtm).")
 @raw_option
 @specs_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
@@ -102,7 +102,7 @@ def sdtm(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: 
         click.echo(line)
 
 
-@main.command()
+@main.command(short_help="Derive ADaM from SDTM only (OUT/adam).")
 @click.option("--sdtm", "sdtm_dir", type=click.Path(path_type=Path), default=None,
               help="SDTM folder to derive from (default: OUT/sdtm).")
 @specs_option
@@ -117,7 +117,7 @@ def adam(sdtm_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None:
         click.echo(line)
 
 
-@main.command()
+@main.command(short_help="Write and check define.xml for OUT/sdtm, OUT/adam.")
 @specs_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
               help="Build output folder holding sdtm/ and adam/.")
@@ -149,7 +149,7 @@ def synth(subjects: int, seed: int, out_dir: Path, specs_dir: Path | None) -> No
     click.echo(f"wrote {len(written)} files, {rows} rows for {subjects} synthetic subjects (seed {seed}) to {out_dir}")
 
 
-@main.group()
+@main.group(short_help="Check, export and import the study specs.")
 def spec() -> None:
     """Check the specs (settings, raw layout, SDTM and ADaM sheets); move them to and from a P21 workbook."""
 
@@ -186,7 +186,7 @@ def _spec_folder(specs_dir: Path, standard: str | None) -> tuple[Path, str, Path
     return specs_dir / standard.lower(), standard.lower(), specs_dir if (specs_dir / "study.toml").exists() else None
 
 
-@spec.command("export")
+@spec.command("export", short_help="Write a spec as a Pinnacle 21 workbook.")
 @click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Workbook to write (Pinnacle 21 layout).")
 @specs_option
@@ -206,7 +206,7 @@ def spec_export(xlsx: Path, specs_dir: Path | None, standard: str | None) -> Non
     click.echo(f"wrote {xlsx} from {folder} ({shown})")
 
 
-@spec.command("import")
+@spec.command("import", short_help="Read a P21 workbook back into the CSV sheets.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--specs", "specs_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Specs folder to write into (the study's, or one standard's).")
@@ -226,7 +226,7 @@ def spec_import(file: Path, specs_dir: Path, standard: str | None) -> None:
         click.echo(f"  changed {path.name}")
 
 
-@main.command()
+@main.command(short_help="Compare two datasets or two packages.")
 @click.argument("base", type=click.Path(exists=True, path_type=Path))
 @click.argument("compare", type=click.Path(exists=True, path_type=Path))
 @click.option("--keys", default=None, help="Key variables, comma-separated (default: the spec's Key Variables, "
@@ -281,7 +281,7 @@ def raw_layout(specs_dir: Path | None) -> None:
     click.echo(load_layout((specs_dir or _default_specs()) / "raw").to_markdown(), nl=False)
 
 
-@main.command()
+@main.command(short_help="Check conformance of a package or files.")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--rules", "list_rules", is_flag=True, help="List every rule (id, severity, description) and exit.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -312,7 +312,7 @@ def validate(path: Path | None, list_rules: bool, report_file: Path | None, spec
     click.get_current_context().exit(report.exit_code)
 
 
-@main.command("tlf")
+@main.command("tlf", short_help="Build one table from any ADaM folder.")
 @click.argument("table")
 @click.option("--adam", "adam_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="ADaM folder (adsl.xpt, adae.xpt, ... or Dataset-JSON).")
@@ -340,7 +340,7 @@ def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: s
         click.echo(f"wrote {path}")
 
 
-@main.command("report")
+@main.command("report", short_help="Write the ARD and the Korean Word report.")
 @click.option("--adam", "adam_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the ADaM XPT files (default: OUT/adam).")
 @specs_option
