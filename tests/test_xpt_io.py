@@ -430,3 +430,137 @@ def test_unreadable_dataset_json(tmp_path):
     shapeless.write_text('{"name": "AE"}', encoding="utf-8")
     with pytest.raises(SubError):
         read_dataset_json(shapeless)
+
+
+# --------------------------------------------------------------------------------------------- one fast reader
+
+def assert_same_dataset(fast: Dataset, slow: Dataset) -> None:
+    """The memory-mapped reader's Dataset is the pyreadstat reader's: attributes, dtypes and values."""
+    assert (fast.name, fast.label) == (slow.name, slow.label)
+    assert [(c.name, c.label, c.kind, c.format) for c in fast.columns] == \
+        [(c.name, c.label, c.kind, c.format) for c in slow.columns]
+    assert [str(t) for t in fast.frame.dtypes] == [str(t) for t in slow.frame.dtypes]
+    assert fast.frame.index.equals(slow.frame.index)
+    assert frames_equal(fast.frame, slow.frame)
+    for c in fast.columns:
+        if c.kind == "text":  # exactly: str without trailing blanks, None (not "") for a blank value
+            assert fast.frame[c.name].tolist() == slow.frame[c.name].tolist(), c.name
+
+
+@pytest.mark.parametrize("path", PILOT_XPT, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fast_reader_reads_pilot_files_as_pyreadstat_does(path):
+    from submission.xpt import _read_xpt_pyreadstat, read_xpt_records
+
+    assert read_xpt_records(path) is not None  # the memory-mapped path, not the fallback
+    assert_same_dataset(read_xpt(path), _read_xpt_pyreadstat(path))
+
+
+def test_fast_reader_decodes_the_windows_1252_file_as_pyreadstat_does():
+    from submission.xpt import _read_xpt_pyreadstat, read_xpt_records
+
+    path = PILOT / "sdtm" / "ts.xpt"
+    member = read_xpt_records(path)
+    assert member is not None and member.encoding == "cp1252"
+    ds = read_xpt(path)
+    assert "Mild to Moderate Alzheimer\u2019s Disease" in ds.frame["TSVAL"].tolist()
+    assert_same_dataset(ds, _read_xpt_pyreadstat(path))
+    assert read_xpt_records(PILOT / "sdtm" / "dm.xpt").encoding == "utf-8"
+
+
+def written_datasets() -> dict[str, Dataset]:
+    """What the project writes: dates, datetimes, times, missing numbers, blank text, 200-byte values,
+    no records, and records of at most 80 bytes (where the blank padding holds whole records)."""
+    ds = small()
+    ds.frame.loc[1, "AETERM"] = "x" * 200
+    ds.frame.loc[2, "STUDYID"] = ""
+    ds.frame["ADTM"] = pd.to_datetime(["2014-03-05 13:45:10.5", "1959-12-31 23:59:59", None], format="ISO8601")
+    missing = Dataset("MISS", "All missing", pd.DataFrame({
+        "USUBJID": ["S1-001", "S1-002"], "TEXT": [None, ""],
+        "DT": pd.to_datetime([None, None]), "DTM": pd.to_datetime([None, None]), "TM": [None, None],
+        "VAL": pd.array([None, None], dtype="Float64")}),
+        [Column("USUBJID", "Subject"), Column("TEXT", "Blank text"), Column("DT", "Date", "date", "DATE9."),
+         Column("DTM", "Datetime", "datetime", "E8601DT19."), Column("TM", "Time", "time", "E8601TM8."),
+         Column("VAL", "Value", "float", "8.2")])
+    empty = Dataset(ds.name, ds.label, ds.frame.iloc[:0], ds.columns)
+    letters = Dataset("X", "Short", pd.DataFrame({"A": ["a", "b", "c"]}), [Column("A", "One letter")])
+    numbers = Dataset("N", "Short numbers", pd.DataFrame({"N": [1.0, None, 3.5, -0.0, 1e-70, 1e70]}),
+                      [Column("N", "Number", "float")])
+    return {"ae": ds, "miss": missing, "empty": empty, "letters": letters, "numbers": numbers}
+
+
+@pytest.mark.parametrize("name", ["ae", "miss", "empty", "letters", "numbers"])
+def test_fast_reader_reads_written_files_as_pyreadstat_does(name, tmp_path):
+    from submission.xpt import _read_xpt_pyreadstat, read_xpt_records
+
+    ds = written_datasets()[name]
+    path = tmp_path / f"{name}.xpt"
+    write_xpt(ds, path, STAMP)
+    assert read_xpt_records(path) is not None
+    back = read_xpt(path)
+    assert_same_dataset(back, _read_xpt_pyreadstat(path))
+    assert len(back.frame) == len(ds.frame)  # short records: every row, none lost to the padding
+    assert frames_equal(ds.frame, back.frame)
+    # the kind follows the format, also when there is no value to look at
+    assert [c.kind != "text" for c in back.columns] == [c.numeric for c in ds.columns]
+    assert [c.kind for c in back.columns if c.kind in ("date", "datetime", "time")] == \
+        [c.kind for c in ds.columns if c.kind in ("date", "datetime", "time")]
+
+
+def test_fast_reader_dtypes(tmp_path):
+    path = tmp_path / "ae.xpt"
+    write_xpt(written_datasets()["ae"], path, STAMP)
+    frame = read_xpt(path).frame
+    assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == {
+        "STUDYID": "object", "USUBJID": "object", "AESEQ": "float64", "AETERM": "object", "AEDOSE": "float64",
+        "TRTSDT": "datetime64[s]", "ADTM": "datetime64[us]", "ATM": "float64"}
+    assert frame["STUDYID"].tolist() == ["S1", "S1", None]
+    assert frame["ADTM"].iloc[0] == pd.Timestamp("2014-03-05 13:45:10.5")
+    assert frame["ATM"].tolist()[::2] == [49510.0, 0.0]
+
+
+def test_format_kinds_are_pyreadstats():
+    from submission.xpt import format_kind
+
+    kinds = {fmt: format_kind(fmt) for fmt in
+             ["DATE9", "E8601DA10", "YYMMDD10", "MMDDYY10", "DDMMYY8", "IS8601DA", "DTDATE9", "DATETIME20",
+              "E8601DT19.3", "B8601DN", "TIME8", "HHMM5", "TOD8", "E8601TM8", "BEST12", "8.2", "8", "WORDDATE18",
+              "MONYY7", "date9", "$CHAR10", None]}
+    assert {k for k, v in kinds.items() if v == "date"} == {"DATE9", "E8601DA10", "YYMMDD10", "MMDDYY10", "DDMMYY8",
+                                                           "IS8601DA", "DTDATE9"}
+    assert {k for k, v in kinds.items() if v == "datetime"} == {"DATETIME20", "E8601DT19.3", "B8601DN"}
+    assert {k for k, v in kinds.items() if v == "time"} == {"TIME8", "HHMM5", "TOD8", "E8601TM8"}
+
+
+def test_ibm_floats_convert_as_readstat_converts_them():
+    import numpy as np
+
+    from submission.xpt import ibm_to_float
+
+    words = {
+        "41100000 00000000": 1.0, "C1100000 00000000": -1.0, "00000000 00000000": 0.0,
+        "42640000 00000000": 100.0, "40800000 00000000": 0.5, "411A0000 00000000": 1.625,
+        "2E000000 00000000": None, "41000000 00000000": None, "5F000000 00000000": None,  # ., A, _
+        "80000000 00000000": None,  # a leading byte and zeros: missing to ReadStat too
+        # 56 fraction bits: the 3 that IEEE cannot hold are cut (ReadStat), not rounded
+        "41FFFFFF FFFFFFFF": float.fromhex("0x1.fffffffffffffp+3"),
+    }
+    raw = np.array([int(w.replace(" ", ""), 16) for w in words], dtype=">u8")
+    got = ibm_to_float(raw)
+    for value, want in zip(got.tolist(), words.values()):
+        assert (np.isnan(value) if want is None else value == want), (value, want)
+    short = np.frombuffer(bytes.fromhex("411000" "2E0000" "C12000"), dtype=np.uint8).reshape(3, 3)
+    assert ibm_to_float(short)[[0, 2]].tolist() == [1.0, -2.0] and np.isnan(ibm_to_float(short)[1])
+
+
+def test_what_the_fast_reader_leaves_to_pyreadstat_still_reads(tmp_path):
+    import pyreadstat
+
+    from submission.xpt import read_xpt_records
+
+    v8 = tmp_path / "v8.xpt"
+    pyreadstat.write_xport(pd.DataFrame({"LONGVARIABLENAME": [1.0, 2.0], "C": ["x", "y"]}), str(v8),
+                           file_format_version=8)
+    assert read_xpt_records(v8) is None
+    assert read_xpt(v8).frame.to_dict("list") == {"LONGVARIABLENAME": [1.0, 2.0], "C": ["x", "y"]}
+    with pytest.raises(SubError):
+        read_xpt(tmp_path / "missing.xpt")

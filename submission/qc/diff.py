@@ -9,8 +9,8 @@ text, numeric values as float64 in SAS storage (dates as days and datetimes as s
 1960), so an XPT file and its Dataset-JSON twin compare equal. Records are matched on key
 variables (`keys`, else the spec's Key Variables, else the keys a Dataset-JSON file declares,
 else row position) and compared column by column with numpy; nothing loops over records in
-Python. XPT v5 files are read straight from a memory map (numpy structured arrays): pyreadstat
-needs about ten seconds per million AE records, longer than the whole comparison. Two XPT files
+Python. XPT v5 files are read straight from a memory map (numpy structured arrays, by the project's
+one XPT reader, `submission.xpt.read_xpt_records`): character values stay bytes until shown. Two XPT files
 with one record layout are first compared record by record as bytes, and only the records that
 differ are compared variable by variable.
 
@@ -22,9 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import mmap
 import re
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -193,94 +191,6 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-# XPT v5 (SAS technical report TS-140): 80-byte header records, 140-byte NAMESTRs, fixed-length observations.
-_LIBRARY = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
-_MEMBER = b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!"
-_NAMESTR = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
-_OBS = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
-_NAMESTR_LAYOUT = struct.Struct(">hhhh8s40s8shhh2s8shhl")  # the first 88 bytes; the rest is padding
-
-
-def _read_xpt_v5(path: Path) -> Table | None:
-    """Read a one-member XPT v5 file through a memory map; None for anything else (read_xpt handles it)."""
-    with open(path, "rb") as handle:
-        head = handle.read(640)
-        if len(head) < 640 or not head.startswith(_LIBRARY) or not head[240:].startswith(_MEMBER) \
-                or not head[560:].startswith(_NAMESTR):
-            return None
-        try:
-            namestr_size = int(head[240 + 74:240 + 78])
-            nvar = int(head[560 + 54:560 + 58])
-        except ValueError:
-            return None
-        if namestr_size not in (136, 140) or nvar < 1:
-            return None
-        block = (nvar * namestr_size + 79) // 80 * 80
-        namestrs = handle.read(block)
-        if len(namestrs) < block or not handle.read(80).startswith(_OBS):
-            return None
-        data_start = 640 + block + 80
-        size = path.stat().st_size
-        buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size > data_start else b""
-    if buffer and buffer.find(_MEMBER, data_start) >= 0:  # a second member: leave it to pyreadstat
-        return None
-    variables, names, formats, offsets = [], [], [], []
-    for i in range(nvar):
-        (ntype, _, length, _, name, label, form, fmt_len, fmt_dec, _, _, _, _, _,
-         position) = _NAMESTR_LAYOUT.unpack_from(namestrs, i * namestr_size)
-        name = name.rstrip(b" \x00").decode("ascii", errors="replace")
-        form = form.rstrip(b" \x00").decode("ascii", errors="replace")
-        fmt = None
-        if form or fmt_len:
-            fmt = f"{form}{fmt_len or ''}.{fmt_dec or ''}"
-        label = _decode(label.rstrip(b" \x00"))
-        if ntype == 1:
-            variables.append(Var(name, label, "Num", _kind_of_format(fmt), length, fmt))
-            formats.append(">u8" if length == 8 else (np.uint8, (length,)))
-        else:
-            variables.append(Var(name, label, "Char", "text", length, fmt))
-            formats.append(f"S{length}")
-        names.append(name)
-        offsets.append(position)
-    record = max((o + v.length for o, v in zip(offsets, variables)), default=0)
-    if record <= 0 or len(set(names)) != len(names):
-        return None
-    nrows = (len(buffer) - data_start) // record if buffer else 0
-    # the last 80-byte record is padded with blanks, which can look like short observations
-    blank = b" " * record
-    for _ in range(79 // record):
-        if nrows and buffer[data_start + (nrows - 1) * record:data_start + nrows * record] == blank:
-            nrows -= 1
-    dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": record})
-    rows = np.frombuffer(buffer, dtype=dtype, count=nrows, offset=data_start) if nrows else np.zeros(0, dtype)
-    raw = (np.frombuffer(buffer, dtype=np.uint8, count=nrows * record, offset=data_start) if nrows
-           else np.zeros(0, np.uint8)).reshape(nrows, record)
-    data = {v.name: (_ibm_to_float(rows[v.name]) if v.type == "Num" else rows[v.name]) for v in variables}
-    return Table(head[408:416].decode("ascii", errors="replace").strip() or path.stem.upper(),
-                 _decode(head[480 + 32:480 + 72].rstrip(b" \x00")).strip(), str(path), "xpt", nrows, variables, data,
-                 records=raw, layout=dtype)
-
-
-def _ibm_to_float(raw: np.ndarray) -> np.ndarray:
-    """IBM 370 doubles (big-endian 8-byte words, or 1 to 7 leading bytes) to float64;
-    SAS missing values (., .A-.Z, ._) to NaN."""
-    if raw.ndim == 1:
-        bits = raw.astype(np.uint64)
-    else:
-        n, width = raw.shape
-        full = np.zeros((n, 8), dtype=np.uint8)
-        full[:, :width] = raw
-        bits = full.view(">u8").reshape(n).astype(np.uint64)
-    first = (bits >> np.uint64(56)).astype(np.uint8)
-    mantissa = bits & np.uint64(0x00FFFFFFFFFFFFFF)
-    exponent = (first & 0x7F).astype(np.int64)
-    values = np.ldexp(mantissa.astype(np.float64), (4 * (exponent - 64) - 56).astype(np.int32))
-    np.negative(values, out=values, where=(first & 0x80) != 0)
-    missing = (mantissa == 0) & ((first == 0x2E) | (first == 0x5F) | ((first >= 0x41) & (first <= 0x5A)))
-    values[missing] = np.nan
-    return values
-
-
 def _num_storage(values: pd.Series, kind: str) -> np.ndarray:
     """A numeric column in SAS storage: dates as days, datetimes as seconds since 1960."""
     if kind in ("date", "datetime") or pd.api.types.is_datetime64_any_dtype(values):
@@ -354,12 +264,12 @@ def read_table(path: Path) -> Table:
 
 
 def _read_xpt(path: Path) -> Table:
-    table = _read_xpt_v5(path)
-    if table is not None:
-        return table
-    import pyreadstat
+    from ..xpt import read_xpt, read_xpt_records
 
-    from ..xpt import read_xpt
+    member = read_xpt_records(path)
+    if member is not None:
+        return _table_from_xpt(member)
+    import pyreadstat
 
     ds = read_xpt(path)
     try:
@@ -368,6 +278,23 @@ def _read_xpt(path: Path) -> Table:
         _, meta = pyreadstat.read_xport(str(path), metadataonly=True, encoding="windows-1252")
     widths = {k: int(v) for k, v in (meta.variable_storage_width or {}).items() if v}
     return table_from_dataset(ds, source=str(path), fmt="xpt", lengths=widths)
+
+
+def _table_from_xpt(member) -> Table:
+    """A one-member XPT v5 file read in place (`submission.xpt.read_xpt_records`): Char values as the
+    fixed-width bytes of the memory map, Num values converted to float64, and the raw records."""
+    variables, data = [], {}
+    for v in member.variables:
+        fmt = f"{v.format_name}{v.format_width or ''}.{v.format_decimals or ''}" \
+            if v.format_name or v.format_width else None
+        if v.numeric:
+            variables.append(Var(v.name, v.label, "Num", _kind_of_format(fmt), v.length, fmt))
+            data[v.name] = member.numbers(v.name)
+        else:
+            variables.append(Var(v.name, v.label, "Char", "text", v.length, fmt))
+            data[v.name] = member.rows[v.name]
+    return Table(member.name.strip() or member.path.stem.upper(), member.label.strip(), str(member.path), "xpt",
+                 member.nrows, variables, data, records=member.records, layout=member.layout)
 
 
 _COLUMNS_START = re.compile(rb'"columns"\s*:\s*\[')
