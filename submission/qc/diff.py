@@ -881,31 +881,12 @@ def _read_ard(path: Path) -> pd.DataFrame:
     from ..tlf.ard import read_ard_csv
 
     try:
-        try:
-            return read_ard_csv(path)
-        except KeyError:
-            raise _fail(path, "not an ARD: no stat column") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError):
-            raise
-        except ValueError:  # a statistic that is text (a method name, "<0.001"): keep it as text
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
-            frame = frame.where(frame != "", None)
-            frame["stat"] = pd.Series([_number_or_text(v) for v in frame["stat"]], index=frame.index, dtype=object)
-            return frame
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        frame = read_ard_csv(path)
+    except KeyError:
+        raise _fail(path, "not an ARD: no stat column") from None
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise _fail(path, f"not a readable ARD CSV: {exc}") from None
-
-
-def _number_or_text(text: str | None):
-    if text is None:
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
+    return frame
 
 def compare_ards(base_path: Path, compare_path: Path, *, name: str = "ard.csv", tolerance: float = 0.0,
                  max_examples: int = DEFAULT_MAX_EXAMPLES) -> Comparison:
