@@ -50,7 +50,8 @@ class Dates(_Strict):
     pms_start: dt.date
     enrolment_cutoff: dt.date
     data_cutoff: dt.date
-    max_follow_up_years: Annotated[int, Field(gt=0)]
+    max_follow_up_years: Annotated[int, Field(gt=0)]  # how long outcomes are followed (the generator's horizon)
+    reexamination_period_years: Annotated[int, Field(gt=0)]  # the MFDS re-examination period (the label sentence)
 
     @model_validator(mode="after")
     def _ordered(self) -> Dates:
@@ -73,12 +74,17 @@ class Causality(_Strict):
 
 
 class Grouping(_Strict):
-    """Cut a continuous value into labelled groups: value >= cut goes to the upper group."""
+    """Cut a continuous value into labelled groups: value >= cut goes to the upper group.
+
+    `reference`: the reference level of the group in the factor analyses' logistic regressions
+    (one of `labels`); without it the first label is the reference.
+    """
 
     label: Text
     cuts: Annotated[list[float], Field(min_length=1)]
     labels: list[Text]
     dialysis_label: str | None = None
+    reference: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Grouping:
@@ -86,7 +92,14 @@ class Grouping(_Strict):
             raise ValueError("expected strictly ascending cuts")
         if len(self.labels) != len(self.cuts) + 1:
             raise ValueError(f"expected {len(self.cuts) + 1} labels for {len(self.cuts)} cuts")
+        if self.reference is not None and self.reference not in self.labels:
+            raise ValueError(f"reference {self.reference!r} is not one of the labels {self.labels}")
         return self
+
+    @property
+    def reference_level(self) -> str:
+        """The reference level of the logistic regressions: `reference`, else the first label."""
+        return self.reference if self.reference is not None else self.labels[0]
 
     def label_of(self, value: float | None) -> str | None:
         if value is None or value != value:  # NaN
@@ -131,6 +144,8 @@ class Conventions(_Strict):
     ci_level: Annotated[float, Field(gt=0, lt=1)]
     fisher_expected_below: Annotated[float, Field(ge=0)]
     multivariable_entry_p: Annotated[float, Field(gt=0, le=1)]
+    significance_level: Annotated[float, Field(gt=0, lt=1)]
+    child_age_below: Annotated[float, Field(gt=0)]
     groups: dict[str, Grouping]
     response: Response
 
@@ -140,7 +155,7 @@ class Conventions(_Strict):
         unknown = set(self.adr_causality) - codes
         if unknown:
             raise ValueError(f"adr_causality names unknown causality codes {sorted(unknown)}; known: {sorted(codes)}")
-        required = {"AGEGR1", "AGEGR2", "BMIGR1", "CRCLGR1"}
+        required = {"AGEGR1", "AGEGR2", "BMIGR1", "CRCLGR1", "PRLINESGR"}
         missing = required - set(self.groups)
         if missing:
             raise ValueError(f"groups is missing {sorted(missing)}")

@@ -282,7 +282,8 @@ def test_an_empty_listing_says_so():
 
 # --------------------------------------------------------------------------- every number is in the ARD
 
-NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+# a number as shown: counts may carry thousands separators (1,638), which are not part of the value
+NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|(?<![\w.,])\d+(?:\.\d+)?")
 
 
 def _numbers(value) -> set[str]:
@@ -292,7 +293,7 @@ def _numbers(value) -> set[str]:
         if math.isnan(float(value)):
             return set()
         return {fmt.fmt_num(value, d) for d in range(5)} | {fmt.fmt_pct(value, d) for d in range(5)}
-    return set(NUMBER.findall(str(value)))
+    return {m.replace(",", "") for m in NUMBER.findall(str(value))}
 
 
 def _constants() -> set[str]:
@@ -321,7 +322,7 @@ def _uncovered(result: TableResult) -> list[tuple[str, str]]:
         for m in NUMBER.finditer(text):
             if text[:m.start()].rstrip().endswith("<"):
                 continue  # a p-value shown as <0.001
-            if m.group(0) not in allowed:
+            if m.group(0).replace(",", "") not in allowed:
                 misses.append((text, m.group(0)))
     return misses
 
@@ -513,8 +514,10 @@ def test_the_rendered_report_is_a4_korean_and_says_it_is_synthetic(built, render
         assert len(rows) == 1, (output_id, name, variable, level)
         return rows["stat"].iloc[0]
 
-    orr = fmt.label_incidence(stat("T-EFF-01", "n", "RSP", "Y"), stat("T-EFF-01", "N", "RSP", "Y"), None, digits)
-    assert _squash(f"전체 반응률(ORR)은 {orr}") in text
+    orr = fmt.label_rate_ci(stat("T-EFF-01", "n", "RSP", "Y"), stat("T-EFF-01", "N", "RSP", "Y"),
+                            stat("T-EFF-01", "conf.low", "RSP", "Y"), stat("T-EFF-01", "conf.high", "RSP", "Y"), digits,
+                            level=SETTINGS.conventions.ci_level)
+    assert _squash(f"전체 반응률(ORR)은 {orr}") in text  # the rate and its interval in one bracket
     ae = fmt.label_incidence(stat("T-05", "n", "AE", "Y"), stat("T-05", "N", "AE", "Y"), stat("T-05", "events", "AE", "Y"),
                              digits)
     assert _squash(f"인과관계와 상관없이 {ae}") in text
@@ -557,3 +560,101 @@ def test_two_builds_give_identical_bytes(built, pipeline, tmp_path, monkeypatch)
                           creation_time(SETTINGS)).to_bytes()
     assert (a / "report" / "re-examination-report.docx").read_bytes() == same
     assert not any(p.name.startswith(".") for p in a.iterdir())  # no staging folder left behind
+
+
+# --------------------------------------------------------------------------- wording, counts and lookups
+
+COUNT_STATS = {"n", "N", "events", "N_miss", "n_obs", "n_events", "n_factors", "n_tested", "factors_entered"}
+
+
+def test_every_count_of_the_report_ard_is_an_integer(built):
+    """No count-like statistic anywhere in ard.csv is written as a float (479.0) or a fraction."""
+    import csv
+
+    with built.ard_csv.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["stat_name"] in COUNT_STATS and r["stat"] != ""]
+    assert rows
+    bad = [(r["output_id"], r["variable"], r["variable_level"], r["stat_name"], r["stat"]) for r in rows
+           if not re.fullmatch(r"\d+", r["stat"])]
+    assert bad == []
+    contexts = {r.context for r in read_ard(built.ard_csv).itertuples() if isinstance(r.context, str)}
+    assert all(c.isascii() for c in contexts), sorted(contexts)
+
+
+def _docx_text(data: bytes) -> str:
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    parts += [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
+def test_the_report_uses_one_glossary(built):
+    from submission.tlf import glossary
+
+    texts = list(built.sentences)
+    for r in built.results:
+        texts += [r.title, *r.footnotes]
+        if isinstance(r, TableResult):
+            texts += [str(c) for c in r.display.columns]
+            texts += [str(v) for v in r.display.to_numpy().ravel()]
+    texts.append(_docx_text(built.docx.read_bytes()))
+    found = {word for word in glossary.AVOIDED for text in texts if word in text}
+    assert found == set()
+    text = "\n".join(texts)
+    for term in (glossary.AE, glossary.ADR, glossary.SOC_ABBR, glossary.PT_ABBR, glossary.TREATMENT_EMERGENT):
+        assert term in text
+
+
+def test_report_sentences_state_each_count_once_in_one_bracket(built):
+    from submission.tlf.report import _disposition_text, efficacy_sentence, report_ard
+
+    ard = report_ard(built.results)
+    disposition_text = _disposition_text(ard, SETTINGS)
+    assert re.fullmatch(r"등록된 [\d,]+명 중 안전성 평가대상자는 [\d,]+명\(\d+\.\d%\), 유효성 평가대상자는 안전성 "
+                        r"평가대상자 중 [\d,]+명\(\d+\.\d%\)이었다\.", disposition_text), disposition_text
+    sentence = efficacy_sentence(ard, SETTINGS)
+    assert ")(" not in sentence and "명)(" not in sentence
+    assert re.search(r"전체 반응률\(ORR\)은 \d+\.\d\d%\(\d+/\d+명, 95% 신뢰구간 \d+\.\d\d–\d+\.\d\d%\)", sentence), sentence
+    for text in built.sentences:
+        assert "{" not in text and "}" not in text
+
+
+def test_the_efficacy_and_adr_factor_analyses_use_the_same_factors(built):
+    ard = read_ard(built.ard_csv)
+    adr = set(ard.loc[ard.output_id.eq("T-08-UNI") & ard.context.eq("factor_test"), "variable"])
+    response = set(ard.loc[ard.output_id.eq("T-EFF-02") & ard.context.eq("factor_test"), "variable"])
+    assert adr == response and {"PRLINES", "STDOSE", "CRCLGR1"} <= adr
+    # the same categories: PRLINES cut by the settings' PRLINESGR in both
+    labels = list(SETTINGS.conventions.groups["PRLINESGR"].labels)
+    assert list(ard.loc[ard.output_id.eq("T-08-UNI") & ard.variable.eq("PRLINES") & ard.stat_name.eq("N"),
+                        "variable_level"]) == labels
+    assert list(ard.loc[ard.output_id.eq("T-EFF-02") & ard.group1.eq("PRLINES") & ard.stat_name.eq("N"),
+                        "group1_level"]) == labels
+
+
+def test_the_methods_state_the_significance_level_and_the_label_terms_table(built):
+    from submission.build import creation_time
+    from submission.tlf.report import build_document, report_ard
+
+    conventions = SETTINGS.conventions.model_copy(update={"significance_level": 0.01})
+    settings = SETTINGS.model_copy(update={"conventions": conventions})
+    doc = build_document(built.results, built.sentences, report_ard(built.results), settings, creation_time(SETTINGS))
+    text = _docx_text(doc.to_bytes())
+    assert "유의수준은 양측 0.01이다" in text
+    assert f"p-value가 {fmt.fmt_num(conventions.multivariable_entry_p, 2)} 미만인 요인을" in text
+    assert "허가사항 용어표 버전 " in text and "SHA-256 " in text
+
+
+def test_a_broken_label_terms_table_stops_the_report(built, specs_copy):
+    from submission.build import creation_time
+    from submission.tlf.report import build_document, report_ard
+
+    (specs_copy / "label_terms.csv").write_text("PT,PTCD\nNeutropenia,10029354\n", encoding="utf-8")  # no SOC, source
+    settings = load_settings(specs_copy)
+    with pytest.raises(SubError) as info:
+        build_document(built.results, built.sentences, report_ard(built.results), settings, creation_time(SETTINGS))
+    assert any(p.column == "source" for p in info.value.problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -16,12 +17,20 @@ from scipy import stats as sps
 
 from submission.errors import SubError
 from submission.study import load_settings
-from submission.tlf.ard import ANY_EVENT, ard_value, read_ard_csv
+from submission.tlf.ard import (
+    ANY_EVENT,
+    ArdLookup,
+    ard_csv_text,
+    ard_value,
+    read_ard_csv,
+)
+from submission.tlf.glossary import AVOIDED
 from submission.tlf.table import FigureResult, TableResult
 from submission.tlf.tables_safety import (
     Conventions,
     SummaryResult,
     adr_by_grade,
+    adr_by_outcome,
     adr_by_severity,
     adr_factor_analysis,
     ae_by_soc_pt,
@@ -196,6 +205,30 @@ def test_severity_counts_each_subject_at_the_worst_severity_and_every_event():
     assert ard_value(pt, "n", variable="ASEV", variable_level="MILD") == 0
 
 
+def test_severity_grade_and_outcome_ards_hold_integer_counts_and_standard_labels():
+    for build, context in ((adr_by_severity, "severity"), (adr_by_grade, "grade"), (adr_by_outcome, "outcome")):
+        ard = build(_adsl(), _adae(), SETTINGS).ard
+        assert set(ard["context"]) == {context}  # an ASCII id, not the Korean display text
+        counts = ard[ard["stat_name"].isin(["n", "N", "events"])]
+        assert all(type(v) is int for v in counts["stat"]), context
+        labels = dict(zip(ard["stat_name"], ard["stat_label"]))
+        assert labels == {"n": "n", "N": "N", "p": "%", "events": "Events"}
+        assert "\n479.0," not in ard_csv_text(ard) and ",1.0\n" not in ard_csv_text(ard)
+
+
+def test_a_table_number_missing_from_the_ard_is_an_error():
+    ard = safety_overview(_adsl(), _adae(), SETTINGS).ard
+    with pytest.raises(KeyError):
+        ard_value(ard, "n", variable="NO SUCH SUBSET")
+    look = ArdLookup(ard)
+    assert look("n", "AE", "Y") == 4
+    with pytest.raises(KeyError):
+        look("n", "AE", "Y", "NO SUCH COLUMN")
+    twice = pd.concat([ard, ard], ignore_index=True)
+    with pytest.raises(KeyError, match="more than one"):
+        ArdLookup(twice)("n", "AE", "Y")
+
+
 def test_grade_counts_an_ungraded_subject_only_when_nothing_in_the_row_is_graded():
     ard = adr_by_grade(_adsl(), _adae(), SETTINGS).ard
     top = ard[ard["group2_level"].isna()]
@@ -261,6 +294,52 @@ def test_factor_table_p_values_equal_scipy_and_fisher_is_chosen_below_the_expect
     assert isinstance(forest, FigureResult) and forest.png.startswith(b"\x89PNG")
 
 
+def _nested_factor_frames():
+    """120 subjects whose ADRs depend on age (so on both age groupings) and on CrCl (first level "<30")."""
+    rng = np.random.default_rng(11)
+    n = 120
+    age = rng.choice([50.0, 60.0, 70.0, 80.0], n)
+    crcl = rng.choice(["<30", "30-<60", ">=60"], n, p=[0.3, 0.3, 0.4])
+    logit = -1 + 1.5 * (age >= 65) + 1.5 * (crcl == "<30") + 0.5 * (crcl == "30-<60")
+    adr = rng.random(n) < 1 / (1 + np.exp(-logit))
+    ids = [f"S{i:03d}" for i in range(n)]
+    adsl = pd.DataFrame({"USUBJID": ids, "SAFFL": "Y", "AGE": age, "AGEGR1": np.where(age >= 65, ">=65", "<65"),
+                         "AGEGR2": np.where(age >= 75, ">=75", "<75"), "CRCLGR1": crcl})
+    adae = pd.DataFrame({"USUBJID": [s for s, a in zip(ids, adr) if a], "TRTEMFL": "Y", "ADRFL": "Y",
+                         "AEBODSYS": "GASTRO", "AEDECOD": "NAUSEA"})
+    return adsl, adae
+
+
+def test_the_model_takes_the_settings_reference_and_one_age_grouping():
+    adsl, adae = _nested_factor_frames()
+    uni, mv, _ = adr_factor_analysis(adsl, adae, SETTINGS, factors=("AGEGR1", "AGEGR2", "CRCLGR1"))
+    p = {f: ard_value(uni.ard, "p.value", variable=f, context="factor_test") for f in ("AGEGR1", "AGEGR2", "CRCLGR1")}
+    assert all(value < SETTINGS.conventions.multivariable_entry_p for value in p.values())  # all three would enter
+    p.pop("CRCLGR1")
+    kept = min(p, key=p.get)
+    dropped = ({"AGEGR1", "AGEGR2"} - {kept}).pop()
+    model = mv.ard
+    entered = set(model.loc[model["context"].eq("logistic"), "variable"]) - {"..model.."}
+    assert kept in entered and dropped not in entered
+    assert ard_value(model, "entered_instead", variable=dropped, context="logistic_set_aside") == kept
+    assert any(dropped in note and kept in note and "하나만" in note for note in mv.footnotes)
+    # CRCLGR1's reference is the settings' ">=60", although "<30" is its first level
+    assert SETTINGS.conventions.groups["CRCLGR1"].reference == ">=60"
+    assert set(model.loc[model["variable"].eq("CRCLGR1") & model["stat_name"].eq("reference"), "stat"]) == {">=60"}
+    rows = mv.display
+    reference_row = rows[rows["요인"].eq("크레아티닌 청소율(mL/min)")].iloc[0]
+    assert reference_row["수준"] == ">=60" and reference_row.iloc[2] == "참조"
+
+
+def test_prior_lines_are_grouped_by_the_settings_grouping():
+    adsl, adae, _ = _factor_frames({"M": (3, 3), "F": (3, 3)}, hep_y=(0, 0))
+    adsl["PRLINES"] = [0, 1, 2, 3, 4, 5] * 2
+    uni, _, _ = adr_factor_analysis(adsl, adae, SETTINGS, factors=("PRLINES",))
+    levels = list(uni.ard.loc[uni.ard["stat_name"].eq("N") & uni.ard["variable"].eq("PRLINES"), "variable_level"])
+    assert levels == list(SETTINGS.conventions.groups["PRLINESGR"].labels) == ["0-1", "2", ">=3"]
+    assert ard_value(uni.ard, "N", variable="PRLINES", variable_level=">=3") == 6
+
+
 def test_prior_lines_are_grouped_by_the_given_grouping():
     from submission.study import Grouping
 
@@ -295,6 +374,25 @@ def test_special_populations_report_children_and_pregnant_women_as_none_enrolled
     assert ard_value(renal, "N", variable="AE", group1_level="결측") == 1  # subject 05 has no CrCl group
 
 
+def test_the_children_age_cut_comes_from_the_settings():
+    assert SETTINGS.conventions.child_age_below == 19
+    settings = SETTINGS.model_copy(update={"conventions": SETTINGS.conventions.model_copy(
+        update={"child_age_below": 45})})
+    tables = special_populations(_adsl(), _adae(), settings)
+    children = next(t for t in tables if t.output_id == "T-09-CHILDREN")
+    assert "45세 미만 (N=1)" in children.display.columns  # subject 04, aged 40
+    summary = tables[0]
+    assert "45세 미만" in set(summary.display["구분"])
+
+
+def test_footnotes_use_the_treatment_emergent_wording_of_the_methods():
+    table = safety_overview(_adsl(), _adae(), SETTINGS)
+    assert any(note.startswith("투여 중 발현(treatment-emergent, TRTEMFL='Y')") for note in table.footnotes)
+    assert any("SOC: 기관계 대분류" in note and "PT: 기본 용어" in note for note in table.footnotes)
+    for text in [table.title, *table.footnotes]:
+        assert not any(word in text for word in AVOIDED), text
+
+
 # --------------------------------------------------------------------------- 13. summary sentences
 
 LABEL = re.compile(r"(\d+(?:\.\d+)?)%\((\d+)/(\d+)명, (\d+)건\)")
@@ -306,8 +404,8 @@ def test_summary_sentences_quote_the_overview_numbers():
     result = summary_sentences(adsl, adae, SETTINGS)
     assert isinstance(result, SummaryResult) and list(result) == result.sentences
     assert result.sentences[0].startswith(
-        f"국내에서 재심사를 위하여 {SETTINGS.dates.max_follow_up_years}년 동안 5명을 대상으로 실시한 사용성적조사 결과 "
-        "유해사례의 발현율은 인과관계와 상관없이 80.00%(4/5명, 7건)로 보고되었")
+        f"국내에서 재심사를 위하여 {SETTINGS.dates.reexamination_period_years}년 동안 5명을 대상으로 실시한 "
+        "사용성적조사 결과 유해사례의 발현율은 인과관계와 상관없이 80.00%(4/5명, 7건)로 보고되었")
     for key, sentence in zip(("AE", "ADR", "SAE", "SADR", "UAE", "UADR"), result.sentences):
         pct, n, N, events = LABEL.search(sentence).groups()
         assert (int(n), int(N), int(events)) == tuple(ard_value(overview.ard, s, variable=key)
@@ -317,6 +415,28 @@ def test_summary_sentences_quote_the_overview_numbers():
     assert "다음과 같다: VOMITING 40.00%(2/5명, 2건), DIZZINESS 20.00%(1/5명, 1건), HEADACHE" in result.sentences[0]
     assert result.pt_names == "en"
     assert set(result.ard["output_id"]) == {"T-13"}
+
+
+def test_summary_period_is_the_reexamination_period_not_the_follow_up():
+    dates = SETTINGS.dates.model_copy(update={"max_follow_up_years": 9, "reexamination_period_years": 4})
+    settings = SETTINGS.model_copy(update={"dates": dates})
+    result = summary_sentences(_adsl(), _adae(), settings)
+    assert result.sentences[0].startswith("국내에서 재심사를 위하여 4년 동안 5명을")
+    assert any("reexamination_period_years" in note for note in result.footnotes)
+
+
+def test_summary_sentences_end_with_unexpected_serious_adrs_and_no_placeholder():
+    result = summary_sentences(_adsl(), _adae(), SETTINGS)
+    assert list(result.display["구분"]) == ["유해사례", "약물유해반응", "중대한 유해사례", "중대한 약물유해반응",
+                                           "예상하지 못한 유해사례", "예상하지 못한 약물유해반응",
+                                           "예상하지 못한 중대한 약물유해반응"]
+    assert result.sentences[-1] == "예상하지 못한 중대한 약물유해반응은 보고되지 않았다."  # none in the tiny data
+    assert not any("{" in sentence or "}" in sentence for sentence in result.sentences)
+    adae = _adae()
+    adae.loc[adae["USUBJID"].eq("01") & adae["AESEQ"].eq(2), "UNEXPFL"] = "Y"  # 01's serious NAUSEA ADR
+    adae = _with_occurrence_flags(adae)
+    sentence = summary_sentences(_adsl(), adae, SETTINGS).sentences[-1]
+    assert sentence.startswith("예상하지 못한 중대한 약물유해반응 발현율은 20.00%(1/5명, 1건)로 보고되었")
 
 
 def test_summary_sentences_use_korean_pt_names_when_given():

@@ -25,11 +25,11 @@ from submission.tlf.stats import (
     fisher_rx2_exact,
     logistic_regression,
     multivariable_analysis,
+    one_per_source,
     select_factors,
 )
 
 from .conftest import SPECS
-
 
 # --------------------------------------------------------------------------- Clopper-Pearson
 
@@ -204,6 +204,41 @@ def test_logistic_regression_odds_ratios_match_statsmodels():
     assert terms.loc[("CRCLGR1", "<30"), "reference"] == ">=60"  # categorical order gives the reference
 
 
+def test_logistic_regression_takes_the_reference_level_it_is_given():
+    import statsmodels.formula.api as smf
+
+    frame = _subjects().assign(CRCLGR1=lambda f: f["CRCLGR1"].astype(str))  # no categorical order to lean on
+    levels = {"CRCLGR1": ["<30", "30-<60", ">=60"]}  # table order: the first level is "<30"
+    first = logistic_regression(frame, "ADRFL", ["CRCLGR1"], levels=levels)
+    assert set(first.terms["reference"]) == {"<30"}  # without a reference: the first level
+    res = logistic_regression(frame, "ADRFL", ["CRCLGR1"], levels=levels, reference={"CRCLGR1": ">=60"})
+    terms = res.terms.set_index(["factor", "level"])
+    assert list(res.terms["level"]) == ["<30", "30-<60"] and set(res.terms["reference"]) == {">=60"}
+    data = frame.assign(y=(frame["ADRFL"] == "Y").astype(int))
+    ref = smf.logit("y ~ C(CRCLGR1, Treatment('>=60'))", data).fit(disp=0)
+    assert terms.loc[("CRCLGR1", "<30"), "odds_ratio"] == pytest.approx(
+        math.exp(ref.params["C(CRCLGR1, Treatment('>=60'))[T.<30]"]), rel=1e-6)
+    # a reference level that no complete case has: the first level present, and the note says so
+    rare = logistic_regression(frame[frame["CRCLGR1"] != ">=60"], "ADRFL", ["CRCLGR1"], levels=levels,
+                               reference={"CRCLGR1": ">=60"})
+    assert set(rare.terms["reference"]) == {"<30"} and "reference level" in rare.note
+
+
+def test_one_grouping_per_source_variable_enters_the_model():
+    p = {"AGEGR1": 0.01, "AGEGR2": 0.001, "SEX": 0.02, "CRCLGR1": 0.03}
+    sources = {"AGEGR1": "AGE", "AGEGR2": "AGE", "CRCLGR1": "CRCLBL"}
+    kept, dropped = one_per_source(["AGEGR1", "AGEGR2", "SEX", "CRCLGR1"], p, sources)
+    assert kept == ["AGEGR2", "SEX", "CRCLGR1"] and dropped == {"AGEGR1": "AGEGR2"}
+    assert select_factors(p, 0.05, sources=sources) == kept
+    assert select_factors({**p, "AGEGR2": 0.2}, 0.05, sources=sources) == ["AGEGR1", "SEX", "CRCLGR1"]
+    frame = _subjects()
+    frame["AGEGR2"] = frame["AGEGR1"]  # nested with AGEGR1 (here identical): both would make the model collinear
+    _, model = multivariable_analysis(frame, ["AGEGR1", "AGEGR2", "CRCLGR1"], "ADRFL", entry_p=0.5,
+                                      sources={"AGEGR1": "AGE", "AGEGR2": "AGE"})
+    assert model is not None and model.status == "ok"
+    assert len({"AGEGR1", "AGEGR2"} & set(model.factors)) == 1
+
+
 def test_logistic_quasi_separation_marks_the_term_not_estimable():
     frame = _subjects()
     frame["SITE"] = np.where(frame.index < 12, "tiny", "big")
@@ -316,13 +351,47 @@ def test_label_sentence_pieces():
     assert fmt.label_incidence(77, 624, 120) == "12.34%(77/624명, 120건)"
     assert fmt.label_incidence(26, 27, 89, digits=1) == "96.3%(26/27명, 89건)"
     assert fmt.label_incidence(8, 27, 9) == "29.63%(8/27명, 9건)"
-    assert fmt.label_incidence(1, 2000) == "0.05%(1/2000명)"
+    assert fmt.label_incidence(1, 2000) == "0.05%(1/2,000명)"  # counts with thousands separators
     assert fmt.label_count(26, 89) == "26명, 89건"
     with pytest.raises(ValueError):
         fmt.label_incidence(0, 0)
+
+
+def test_counts_carry_thousands_separators():
+    assert fmt.fmt_count(1638) == "1,638" and fmt.fmt_count(624) == "624" and fmt.fmt_count(479.0) == "479"
+    with pytest.raises(ValueError):
+        fmt.fmt_count(479.5)
+    assert fmt.label_incidence(599, 624, 1638) == "95.99%(599/624명, 1,638건)"
+    assert fmt.label_count(1200, 1638) == "1,200명, 1,638건"
+    assert fmt.fmt_n_pct(1200, 2400, 1) == "1,200 (50.0%)"
+    assert fmt.fmt_n_pct(1200, 2400, 1, denominator=True) == "1,200/2,400 (50.0%)"
+    assert fmt.fmt_n_pct_events(599, 624, 1638) == "599 (96.0%) [1,638]"
+
+
+def test_a_rate_and_its_interval_share_one_bracket():
+    low, high = clopper_pearson(265, 539)
+    text = fmt.label_rate_ci(265, 539, low, high, 2, level=0.95)
+    assert text == f"49.17%(265/539명, 95% 신뢰구간 {fmt.fmt_pct(low, 2)}–{fmt.fmt_pct(high, 2)}%)"
+    assert text.count("(") == 1 and text.count(")") == 1
 
 
 def test_summary_decimals_come_from_settings():
     conventions = load_settings(SPECS).conventions
     assert fmt.label_incidence(77, 624, 120, digits=conventions.percent_decimals_summary) == "12.34%(77/624명, 120건)"
     assert fmt.fmt_n_pct(77, 624, conventions.percent_decimals_table) == "77 (12.3%)"
+
+
+def test_a_grouping_reference_must_be_one_of_its_labels(specs_copy):
+    from submission.errors import SubError
+
+    settings = load_settings(specs_copy)
+    groups = settings.conventions.groups
+    assert {name: g.reference_level for name, g in groups.items()} == {
+        "AGEGR1": "<65", "AGEGR2": "<75", "BMIGR1": "18.5-<23", "CRCLGR1": ">=60", "PRLINESGR": "0-1"}
+    path = specs_copy / "study.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('reference = ">=60"', 'reference = ">= 60"'), encoding="utf-8")
+    with pytest.raises(SubError) as err:
+        load_settings(specs_copy)
+    [problem] = err.value.problems
+    assert problem.column == "key conventions.groups.CRCLGR1" and "not one of the labels" in problem.message

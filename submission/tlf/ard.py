@@ -338,7 +338,7 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     return rows.frame()
 
 
-# --------------------------------------------------------------------------- binding, lookup, writing
+# --------------------------------------------------------------------------- binding, writing
 
 def ard_to_frame(*ards: pd.DataFrame) -> pd.DataFrame:
     """Stack ARDs in the given order under the standard columns (extra columns kept after them)."""
@@ -353,15 +353,94 @@ def ard_to_frame(*ards: pd.DataFrame) -> pd.DataFrame:
                          for c in columns}, columns=columns)
 
 
+def rows_frame(records: Sequence[dict]) -> pd.DataFrame:
+    """ARD records (dicts) as a frame of the standard columns (extra keys, e.g. group3, after them),
+    every column of dtype object: a frame built by inference would turn the counts of a column
+    that also holds percentages into floats (479 -> 479.0)."""
+    extra = [k for r in records for k in r if k not in ARD_COLUMNS]
+    columns = ARD_COLUMNS[:-1] + list(dict.fromkeys(extra)) + ARD_COLUMNS[-1:]
+    return pd.DataFrame([[r.get(c) for c in columns] for r in records], columns=columns, dtype=object)
+
+
+def stat_row(output_id: str, variable, level, stat_name: str, stat, *, analysis_set=None, group1=None,
+             group1_level=None, group2=None, group2_level=None, context: str = "",
+             stat_label: str | None = None, **extra) -> dict:
+    """One ARD record; the label defaults to the standard one (`STAT_LABELS`), the value is plain."""
+    return {"output_id": output_id, "analysis_set": analysis_set, "group1": group1, "group1_level": group1_level,
+            "group2": group2, "group2_level": group2_level, "variable": variable, "variable_level": level,
+            "context": context, "stat_name": stat_name,
+            "stat_label": stat_label or STAT_LABELS.get(stat_name, stat_name), "stat": plain_value(stat), **extra}
+
+
+# --------------------------------------------------------------------------- looking numbers up
+
+def _lookup_key(value):
+    """A cell as a lookup key: missing as None, integral numbers as int (an XPT code 1.0 finds level 1)."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
 def ard_value(ard: pd.DataFrame, stat_name: str, **where):
-    """The one statistic matching `stat_name` and column=value filters (None matches a missing cell)."""
+    """The one statistic matching `stat_name` and column=value filters (None matches a missing cell).
+
+    Every display, sentence and figure reads its numbers through this function or `ArdLookup`
+    (the same rule, indexed): a number that is not in the ARD, or is there more than once, is
+    an error (KeyError), never a blank cell.
+    """
     mask = ard["stat_name"].eq(stat_name)
     for column, value in where.items():
-        mask &= ard[column].isna() if value is None else ard[column].eq(value)
+        if column not in ard.columns:
+            if value is None:
+                continue
+            mask &= False
+            continue
+        if value is None:
+            mask &= ard[column].isna()
+        elif isinstance(value, str):
+            mask &= ard[column].eq(value)
+        else:
+            mask &= ard[column].map(_lookup_key).eq(_lookup_key(value))
     hits = ard.loc[mask, "stat"]
     if len(hits) != 1:
         raise KeyError(f"expected one {stat_name} for {where}, found {len(hits)}")
     return hits.iloc[0]
+
+
+class ArdLookup:
+    """The statistics of an ARD indexed by (stat_name, variable, variable_level, group1_level,
+    group2_level, group3_level): `ard_value` for tables that look up many cells.
+
+    A missing or ambiguous key raises KeyError: a table number must exist in the ARD, once.
+    """
+
+    KEYS = ("stat_name", "variable", "variable_level", "group1_level", "group2_level", "group3_level")
+    _AMBIGUOUS = object()
+
+    def __init__(self, ard: pd.DataFrame):
+        columns = [ard[k] if k in ard.columns else pd.Series([None] * len(ard), index=ard.index, dtype=object)
+                   for k in self.KEYS]
+        self.values: dict = {}
+        for *key, stat in zip(*columns, ard["stat"]):
+            key = tuple(_lookup_key(v) for v in key)
+            self.values[key] = self._AMBIGUOUS if key in self.values else stat
+
+    def __call__(self, stat: str, variable, level=None, group=None, group2=None, group3=None):
+        key = (stat, *(_lookup_key(v) for v in (variable, level, group, group2, group3)))
+        value = self.values.get(key, KeyError)
+        if value is KeyError:
+            raise KeyError(f"the ARD has no {stat} for {variable}={level!r} (group {group!r}, "
+                           f"group2 {group2!r}, group3 {group3!r})")
+        if value is self._AMBIGUOUS:
+            raise KeyError(f"the ARD has more than one {stat} for {variable}={level!r} (group {group!r}, "
+                           f"group2 {group2!r}, group3 {group3!r})")
+        return value
 
 
 def _text(value) -> str:

@@ -78,11 +78,22 @@ def _pct_of(n: int, N: int, digits: int) -> str:
     return fmt_num(percent(n, N), digits)
 
 
+def fmt_count(n) -> str:
+    """A count with thousands separators: 1638 -> "1,638" (every count of a table or sentence)."""
+    if n is None:
+        return MISSING
+    value = int(n)
+    if value != n:
+        raise ValueError(f"a count must be a whole number, got {n!r}")
+    return f"{value:,}"
+
+
 def fmt_n_pct(n: int, N: int, digits: int = 1, *, denominator: bool = False, zero: str | None = None) -> str:
-    """`n (x.x%)`; with `denominator=True` `n/N (x.x%)`. `zero` replaces the text when n is 0 (e.g. "0")."""
+    """`n (x.x%)`; with `denominator=True` `n/N (x.x%)`. `zero` replaces the text when n is 0 (e.g. "0").
+    Counts carry thousands separators (`1,638 (12.3%)`)."""
     if n == 0 and zero is not None:
         return zero
-    count = f"{n}/{N}" if denominator else f"{n}"
+    count = f"{fmt_count(n)}/{fmt_count(N)}" if denominator else fmt_count(n)
     if N == 0:
         return count
     return f"{count} ({_pct_of(n, N, digits)}%)"
@@ -93,7 +104,7 @@ def fmt_n_pct_events(n: int, N: int, events: int, digits: int = 1, *, denominato
     """`n (x.x%) [k]`: subjects, their percentage and the number of events."""
     if n == 0 and zero is not None:
         return zero
-    return f"{fmt_n_pct(n, N, digits, denominator=denominator)} [{events}]"
+    return f"{fmt_n_pct(n, N, digits, denominator=denominator)} [{fmt_count(events)}]"
 
 
 def fmt_mean_sd(mean, sd, digits: int = 1, sd_digits: int | None = None, *, missing: str = MISSING) -> str:
@@ -158,19 +169,32 @@ def fmt_or_ci(odds_ratio, low, high, digits: int = 2, *, estimable: bool = True)
 # --------------------------------------------------------------------------- label-style sentences
 
 def label_incidence(n: int, N: int, events: int | None = None, digits: int = 2, *,
-                    subjects_unit: str = "명", events_unit: str = "건") -> str:
-    """The MFDS label pattern `12.34%(77/624명, 120건)`: percentage, subjects n/N and event count."""
+                    subjects_unit: str = "명", events_unit: str = "건", extra: str | None = None) -> str:
+    """The MFDS label pattern `12.34%(77/624명, 120건)`: percentage, subjects n/N and event count.
+
+    Counts carry thousands separators (`1,638건`); `extra` is added inside the same brackets
+    (`49.17%(265/539명, 95% 신뢰구간 44.87–53.47%)`), never as a second pair.
+    """
     if N == 0:
         raise ValueError("an incidence needs a denominator above 0")
-    inside = f"{n}/{N}{subjects_unit}"
+    inside = f"{fmt_count(n)}/{fmt_count(N)}{subjects_unit}"
     if events is not None:
-        inside += f", {events}{events_unit}"
+        inside += f", {fmt_count(events)}{events_unit}"
+    if extra:
+        inside += f", {extra}"
     return f"{_pct_of(n, N, digits)}%({inside})"
+
+
+def label_rate_ci(n: int, N: int, low, high, digits: int = 2, *, level: float = 0.95,
+                  subjects_unit: str = "명") -> str:
+    """A rate with its confidence interval in one bracket: `49.17%(265/539명, 95% 신뢰구간 44.87–53.47%)`."""
+    ci = f"{fmt_num(level * 100, 0)}% 신뢰구간 {fmt_pct(low, digits)}–{fmt_pct(high, digits)}%"
+    return label_incidence(n, N, None, digits, subjects_unit=subjects_unit, extra=ci)
 
 
 def label_count(n: int, events: int | None = None, *, subjects_unit: str = "명", events_unit: str = "건") -> str:
     """`26명, 89건` (or `26명`): the count part of a label sentence without the percentage."""
-    text = f"{n}{subjects_unit}"
+    text = f"{fmt_count(n)}{subjects_unit}"
     if events is not None:
-        text += f", {events}{events_unit}"
+        text += f", {fmt_count(events)}{events_unit}"
     return text

@@ -13,6 +13,14 @@ Page numbers in the table of contents come from a first rendering with LibreOffi
 installed): the headings' pages are read from that PDF and the document is written again with
 them. Without LibreOffice the entries have no page numbers (Word fills them on a field update).
 
+The methods state the label-terms table used for expectedness (UNEXPFL): `label_terms.csv` of
+the specs folder given to the report (the folder of the settings file, `--specs`), with its
+version, number of PTs and SHA-256. A table that cannot be read stops the report with its own
+problems; the report is never written without naming it.
+
+Every number of the text is read from the ARD (`ard.ard_value`); the Korean terms come from
+`glossary`.
+
 Same ADaM, settings and creation time give the same bytes: no wall clock, no absolute path, no
 random order in any output.
 """
@@ -29,6 +37,8 @@ import pandas as pd
 
 from ..errors import Problem, SubError
 from . import fmt
+from . import glossary as ko
+from .ard import ard_value
 from .table import FigureResult, TableResult
 
 REPORT_DIR = "report"
@@ -150,58 +160,60 @@ def report_ard(results: Iterable) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- numbers for the text
 
-def _stat(ard: pd.DataFrame, output_id: str, stat: str, variable, level=None, group=None):
-    rows = ard[(ard["output_id"] == output_id) & (ard["stat_name"] == stat) & (ard["variable"] == variable)]
-    rows = rows[rows["variable_level"].isna()] if level is None else rows[rows["variable_level"] == level]
-    rows = rows[rows["group1_level"].isna()] if group is None else rows[rows["group1_level"] == group]
-    if len(rows) != 1:
-        raise KeyError(f"{output_id}: expected one {stat} of {variable}={level!r} (group {group!r}), found {len(rows)}")
-    return rows["stat"].iloc[0]
-
-
 def _disposition_text(ard: pd.DataFrame, settings) -> str:
+    """Enrolled, safety set and efficacy set in one sentence: `599명(96.0%)`, each count once."""
     from .tables_base import TOTAL_KO
 
     group = TOTAL_KO if (ard["output_id"].eq("T-DSP-01") & ard["group1_level"].eq(TOTAL_KO)).any() else None
-    enrolled = _stat(ard, "T-DSP-01", "n", "ENRLFL", "Y", group)
-    safety_n = _stat(ard, "T-DSP-01", "n", "SAFFL", "Y", group)
-    efficacy_n = _stat(ard, "T-DSP-01", "n", "EFFFL", "Y", group)
+    enrolled, safety_n, efficacy_n = (
+        ard_value(ard, "n", output_id="T-DSP-01", variable=variable, variable_level="Y", group1_level=group)
+        for variable in ("ENRLFL", "SAFFL", "EFFFL"))
     digits = settings.conventions.percent_decimals_table
-    return (f"등록된 {enrolled}명 중 안전성 평가대상자는 {safety_n}명({fmt.label_incidence(safety_n, enrolled, None, digits)}), "
-            f"유효성 평가대상자는 안전성 평가대상자 중 {efficacy_n}명"
-            f"({fmt.label_incidence(efficacy_n, safety_n, None, digits)})이었다.")
+
+    def share(n, N) -> str:
+        return f"{fmt.fmt_count(n)}명({fmt.fmt_num(fmt.percent(n, N), digits)}%)"
+
+    return (f"등록된 {fmt.fmt_count(enrolled)}명 중 안전성 평가대상자는 {share(safety_n, enrolled)}, "
+            f"유효성 평가대상자는 안전성 평가대상자 중 {share(efficacy_n, safety_n)}이었다.")
 
 
 def efficacy_sentence(ard: pd.DataFrame, settings) -> str:
-    """The response rates in one sentence (numbers from the ARD of T-EFF-01)."""
+    """The response rates in one sentence (numbers from the ARD of T-EFF-01), each rate with its
+    interval in one bracket: `49.17%(265/539명, 95% 신뢰구간 44.87–53.47%)`."""
     digits = settings.conventions.percent_decimals_summary
-    level = fmt.fmt_num(settings.conventions.ci_level * 100, 0)
     parts = []
     for code, name in (("RSP", "전체 반응률(ORR)"), ("RSPVGPR", "VGPR 이상 반응률"), ("RSPCR", "CR 이상 반응률")):
-        n = _stat(ard, "T-EFF-01", "n", code, "Y")
-        N = _stat(ard, "T-EFF-01", "N", code, "Y")
-        low = _stat(ard, "T-EFF-01", "conf.low", code, "Y")
-        high = _stat(ard, "T-EFF-01", "conf.high", code, "Y")
-        parts.append(f"{name}은 {fmt.label_incidence(n, N, None, digits)}"
-                     f"({level}% 신뢰구간 {fmt.fmt_pct(low, digits)}-{fmt.fmt_pct(high, digits)}%)")
-    N = _stat(ard, "T-EFF-01", "N", "RSP", "Y")
-    return (f"유효성 평가대상자 {N}명에서 시험자가 평가한 최량 전체 반응(IMWG, 미확정) 기준 "
+        n, N, low, high = (ard_value(ard, stat, output_id="T-EFF-01", variable=code, variable_level="Y",
+                                     group1_level=None) for stat in ("n", "N", "conf.low", "conf.high"))
+        parts.append(f"{name}은 {fmt.label_rate_ci(n, N, low, high, digits, level=settings.conventions.ci_level)}")
+    N = ard_value(ard, "N", output_id="T-EFF-01", variable="RSP", variable_level="Y", group1_level=None)
+    return (f"유효성 평가대상자 {fmt.fmt_count(N)}명에서 시험자가 평가한 최량 전체 반응(IMWG, 미확정) 기준 "
             + ", ".join(parts) + "이었다.")
 
 
 # --------------------------------------------------------------------------- the document
 
-def _label_terms_text(settings) -> str:
-    """Version of the label-terms table (from the specs folder beside the settings file), if readable."""
+def specs_folder(settings) -> Path:
+    """The specs folder the report was given: the folder of the settings file (`sub report --specs`,
+    `sub build --specs`); the label-terms table is read from there."""
     if not settings.source:
-        return ""
-    try:
-        from ..adam.labelterms import LabelTerms
+        raise SubError(Problem("study settings", None, None, None,
+                               "the settings were not read from a specs folder; the report needs the folder's "
+                               "label_terms.csv to state the label-terms table it used"),
+                       "the report cannot name its label-terms table")
+    return Path(settings.source).parent
 
-        terms = LabelTerms.load(Path(settings.source).parent)
-    except Exception:  # the text only names the table; its absence is not an error of the report
-        return ""
-    return f" (허가사항 용어표 버전 {', '.join(terms.versions)}, {len(terms.names)}개 기본 용어, SHA-256 {terms.sha256[:12]})"
+
+def _label_terms_text(settings) -> str:
+    """The label-terms table the report used (`label_terms.csv` of the specs folder given to the report):
+    its version (the `source` column), size and SHA-256, as the methods state them. The ADaM stage
+    decided UNEXPFL with the table of the same folder; a table that cannot be read stops the
+    report with its own problems (SubError), never a report without the version."""
+    from ..adam.labelterms import LabelTerms
+
+    terms = LabelTerms.load(specs_folder(settings))
+    return (f" (허가사항 용어표 버전 {', '.join(terms.versions)}, {fmt.fmt_count(len(terms.names))}개 {ko.PT}, "
+            f"SHA-256 {terms.sha256[:12]})")
 
 
 def _methods(doc, settings) -> None:
@@ -223,25 +235,25 @@ def _methods(doc, settings) -> None:
     doc.heading("2.3 용어의 정의", 2)
     adr = [c for c in conv.causality if c.code in conv.adr_causality]
     not_adr = [c for c in conv.causality if c.code not in conv.adr_causality]
-    doc.paragraph("이상사례(유해사례): 이 약을 투여받은 대상자에게 발생한 바람직하지 않고 의도되지 않은 징후, 증상 또는 "
-                  "질병으로, 이 약과의 인과관계를 필요로 하지 않는다.")
+    doc.paragraph(f"{ko.AE}(adverse event, AE): 이 약을 투여받은 대상자에게 발생한 바람직하지 않고 의도되지 않은 징후, "
+                  "증상 또는 질병으로, 이 약과의 인과관계를 필요로 하지 않는다.")
     doc.paragraph(
-        "약물이상반응(약물유해반응): 이 약과의 인과관계를 배제할 수 없는 이상사례. 인과관계는 WHO-UMC 기준으로 평가하였으며, "
-        f"{', '.join(f'{c.label_ko}({c.label_en})' for c in adr)}로 평가된 사례와 인과관계가 평가되지 않은 사례를 "
-        f"약물이상반응으로 하였다"
+        f"{ko.ADR}(adverse drug reaction, ADR): 이 약과의 인과관계를 배제할 수 없는 {ko.AE}. 인과관계는 WHO-UMC "
+        f"기준으로 평가하였으며, {', '.join(f'{c.label_ko}({c.label_en})' for c in adr)}로 평가된 사례와 인과관계가 "
+        f"평가되지 않은 사례를 {ko.ADR}으로 하였다"
         + (f"(제외: {', '.join(f'{c.label_ko}({c.label_en})' for c in not_adr)})." if not_adr else "."))
-    doc.paragraph("중대한 이상사례: 사망 또는 생명을 위협하는 경우, 입원 또는 입원 기간의 연장, 지속적 또는 중대한 장애나 "
+    doc.paragraph(f"{ko.SAE}: 사망 또는 생명을 위협하는 경우, 입원 또는 입원 기간의 연장, 지속적 또는 중대한 장애나 "
                   "기능 저하, 선천적 기형, 기타 의학적으로 중요한 상황.")
-    doc.paragraph("예상하지 못한 이상사례: 현행 허가사항에 기재되지 않은 이상사례. MedDRA 기본 용어(PT)가 허가사항 용어표에 "
+    doc.paragraph(f"{ko.UAE}: 현행 허가사항에 기재되지 않은 {ko.AE}. MedDRA {ko.PT_ABBR}가 허가사항 용어표에 "
                   f"없는 사례로 판정하였다{_label_terms_text(settings)}.")
-    doc.paragraph(f"투여 중 발현 이상사례: 이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 발현한 "
-                  f"이상사례. 장기 투여: 투여 기간 {conv.long_term_use_days}일 이상.")
+    doc.paragraph(f"{ko.TREATMENT_EMERGENT} {ko.AE}: 이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 "
+                  f"발현한 {ko.AE}. 장기 투여: 투여 기간 {conv.long_term_use_days}일 이상.")
     doc.paragraph(f"유효성: 시험자가 IMWG 기준으로 평가한 최량 전체 반응(미확정). 반응은 "
                   f"{'+'.join(conv.response.responders)}, CR 이상은 {'+'.join(conv.response.cr_or_better)}, "
                   f"VGPR 이상은 {'+'.join(conv.response.vgpr_or_better)}, 임상적 이익은 "
                   f"{'+'.join(conv.response.clinical_benefit)}이다.")
-    doc.paragraph(f"코딩 사전: 의학 용어 MedDRA 버전 {settings.dictionaries.meddra_version}, 약물 "
-                  f"{settings.dictionaries.whodrug_version}.")
+    doc.paragraph(f"코딩 사전: 의학 용어 MedDRA 버전 {settings.dictionaries.meddra_version}({ko.SOC_ABBR}, "
+                  f"{ko.PT_ABBR}), 약물 {settings.dictionaries.whodrug_version}.")
     doc.heading("2.4 통계 분석 방법", 2)
     level = fmt.fmt_num(conv.ci_level * 100, 0)
     doc.paragraph(
@@ -253,8 +265,10 @@ def _methods(doc, settings) -> None:
         "요인별 발현율(반응률)의 차이는 카이제곱 검정(연속성 수정 없음)으로 비교하였고, 기대빈도가 "
         f"{fmt.fmt_num(conv.fisher_expected_below, 0)} 미만인 칸이 있으면 Fisher의 정확 검정(2×2를 넘는 표는 "
         "Freeman-Halton 확장)을 사용하였다. 단변량 분석에서 p-value가 "
-        f"{fmt.fmt_num(conv.multivariable_entry_p, 2)} 미만인 요인을 다변량 로지스틱 회귀 모형에 투입하여 교차비와 "
-        f"{level}% 신뢰구간(Wald)을 구하였다. 유의수준은 양측 {fmt.fmt_num(conv.multivariable_entry_p, 2)}이다.")
+        f"{fmt.fmt_num(conv.multivariable_entry_p, 2)} 미만인 요인을 다변량 로지스틱 회귀 모형에 투입하여 "
+        f"{ko.ODDS_RATIO}와 {level}% 신뢰구간(Wald)을 구하였다. 같은 변수에서 나온 구분(연령의 두 구분 등)은 한 모형에 "
+        "하나만(단변량 p-value가 가장 작은 것) 투입하였고, 기준 수준은 study settings에 정한 수준(없으면 첫 수준)으로 "
+        f"하였다. 유의수준은 양측 {fmt.fmt_num(conv.significance_level, 2)}이다.")
     doc.paragraph("모든 표의 수치는 분석 결과 자료(ARD, tlf/ard.csv)에 한 행씩 기록되어 있으며, 각 표의 각주에 출력 ID를 "
                   "표시하였다.")
 
@@ -307,8 +321,8 @@ def build_document(results: list, sentences: list[str], ard: pd.DataFrame, setti
                   f"{s.indication_ko} 치료제로, {s.companion_drug}과 병용 투여한다. 신약 등의 재심사 제도에 따라 허가 후 "
                   "일정 기간 동안 국내 사용 환경에서의 안전성과 유효성을 확인하기 위해 사용성적조사를 실시하였다.")
     doc.heading("1.2 조사 목적", 2)
-    doc.paragraph("국내 다발골수종 환자의 실제 진료 환경에서 이 약 투여 시 (1) 이상사례와 약물이상반응, 중대한 이상사례, "
-                  "예상하지 못한 이상사례의 발현 빈도와 양상, (2) 특수 환자군(고령자, 신장애, 간장애, 장기 투여)에서의 "
+    doc.paragraph(f"국내 다발골수종 환자의 실제 진료 환경에서 이 약 투여 시 (1) {ko.AE}와 {ko.ADR}, {ko.SAE}, "
+                  f"{ko.UAE}의 발현 빈도와 양상, (2) 특수 환자군(고령자, 신장애, 간장애, 장기 투여)에서의 "
                   "안전성, (3) 최량 반응에 따른 유효성, (4) 안전성과 유효성에 영향을 미치는 요인을 확인한다.")
 
     _methods(doc, settings)

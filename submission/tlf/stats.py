@@ -13,7 +13,10 @@
   test name says so.
 - Factors with univariate p below `settings.conventions.multivariable_entry_p` enter a
   multivariable logistic regression (statsmodels); a term that separation or non-convergence
-  makes meaningless is reported "not estimable" instead of stopping the build.
+  makes meaningless is reported "not estimable" instead of stopping the build. Groupings of the
+  same source variable (AGEGR1 and AGEGR2 both cut AGE) are nested and collinear: at most one
+  of them enters, the one with the smallest univariate p (`one_per_source`). Each factor's
+  reference level is the settings' `reference` of its grouping, else its first level.
 """
 
 from __future__ import annotations
@@ -236,13 +239,47 @@ def factor_tests(frame: pd.DataFrame, factors: Sequence[str], outcome: str, *, e
     return pd.DataFrame(rows, columns=["factor", "test", "test_ko", "p", "statistic", "df", "min_expected", "n", "note"])
 
 
-def select_factors(univariate: pd.DataFrame | Mapping[str, float], entry_p: float) -> list[str]:
-    """Factors whose univariate p is below `entry_p`, in their original order (NaN never enters)."""
+def select_factors(univariate: pd.DataFrame | Mapping[str, float], entry_p: float, *,
+                   sources: Mapping[str, str] | None = None) -> list[str]:
+    """Factors whose univariate p is below `entry_p`, in their original order (NaN never enters).
+
+    With `sources` (factor -> the variable it is derived from), at most one factor per source
+    enters: the one with the smallest p (see `one_per_source`).
+    """
+    p = _p_values(univariate)
+    selected = [name for name, value in p.items() if value is not None and not math.isnan(value) and value < entry_p]
+    if sources:
+        selected, _ = one_per_source(selected, p, sources)
+    return selected
+
+
+def _p_values(univariate: pd.DataFrame | Mapping[str, float]) -> dict[str, float]:
     if isinstance(univariate, pd.DataFrame):
-        pairs = zip(univariate["factor"], univariate["p"])
-    else:
-        pairs = univariate.items()
-    return [name for name, p in pairs if p is not None and not math.isnan(p) and p < entry_p]
+        return dict(zip(univariate["factor"], univariate["p"]))
+    return dict(univariate)
+
+
+def one_per_source(candidates: Sequence[str], p: Mapping[str, float],
+                   sources: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """At most one factor per source variable: of candidates derived from the same variable (e.g.
+    AGEGR1 and AGEGR2 from AGE, nested and collinear in one model) keep the smallest p (ties: the
+    first in order). Returns (kept, in the candidates' order; {left out: the factor kept instead}).
+    """
+    best: dict[str, str] = {}
+    for name in candidates:
+        source = sources.get(name)
+        if source is None:
+            continue
+        if source not in best or p[name] < p[best[source]]:
+            best[source] = name
+    kept, dropped = [], {}
+    for name in candidates:
+        source = sources.get(name)
+        if source is None or best[source] == name:
+            kept.append(name)
+        else:
+            dropped[name] = best[source]
+    return kept, dropped
 
 
 # --------------------------------------------------------------------------- logistic regression
@@ -283,12 +320,16 @@ _TERM_COLUMNS = ["factor", "level", "reference", "n", "events", "coef", "se", "o
 
 def logistic_regression(frame: pd.DataFrame, outcome: str, factors: Sequence[str], *, event="Y",
                         levels: Mapping[str, Sequence] | None = None, continuous: Sequence[str] = (),
+                        reference: Mapping[str, object] | None = None,
                         level: float = 0.95, maxiter: int = 100) -> LogisticResult:
-    """Logistic regression of a binary outcome on categorical factors (reference: each factor's first level).
+    """Logistic regression of a binary outcome on categorical factors.
 
-    Complete cases only. Factors listed in `continuous` enter as numbers (OR per unit). Never
-    raises on a numerical failure: perfect separation, a singular information matrix or
-    non-convergence give `status="not estimable"` or per-term `estimable=False` with a note.
+    Reference level of a factor: `reference[factor]` (e.g. the settings' CRCLGR1 reference
+    ">=60"), else its first level; a reference level that no complete case has falls back to
+    the first level present, and the result's note says so. Complete cases only. Factors listed
+    in `continuous` enter as numbers (OR per unit). Never raises on a numerical failure:
+    perfect separation, a singular information matrix or non-convergence give
+    `status="not estimable"` or per-term `estimable=False` with a note.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -296,6 +337,7 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, factors: Sequence[str
     factors = list(factors)
     require_columns(frame, [outcome, *factors], "analysis data")
     levels = dict(levels or {})
+    wanted_reference = dict(reference or {})
     y = outcome_mask(frame[outcome], event)
     keep = y.notna()
     for name in factors:
@@ -317,7 +359,13 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, factors: Sequence[str
             notes.append(f"{name} has fewer than two levels among complete cases")
             continue
         reference = order[0]
-        for lv in order[1:]:
+        if name in wanted_reference and wanted_reference[name] is not None:
+            if wanted_reference[name] in order:
+                reference = wanted_reference[name]
+            else:
+                notes.append(f"{name}: reference level {wanted_reference[name]!r} has no complete case; "
+                             f"{reference!r} is the reference")
+        for lv in [lv for lv in order if lv != reference]:
             column = f"{name}[{lv}]"
             at = (data[name] == lv).to_numpy()
             columns[column] = at.astype(float)
@@ -409,15 +457,19 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, factors: Sequence[str
 def multivariable_analysis(frame: pd.DataFrame, factors: Sequence[str], outcome: str, *, event="Y",
                            fisher_expected_below: float = 5.0, entry_p: float = 0.05,
                            levels: Mapping[str, Sequence] | None = None,
+                           reference: Mapping[str, object] | None = None,
+                           sources: Mapping[str, str] | None = None,
                            level: float = 0.95) -> tuple[pd.DataFrame, LogisticResult | None]:
-    """Univariate tests of every factor, then a logistic regression on those with p < `entry_p`.
+    """Univariate tests of every factor, then a logistic regression on those with p < `entry_p`
+    (at most one per source variable when `sources` is given; `reference`: reference levels).
 
     Returns the univariate table and the model (None when no factor qualifies). Take the
     thresholds from `settings.conventions` (`fisher_expected_below`, `multivariable_entry_p`).
     """
     univariate = factor_tests(frame, factors, outcome, event=event,
                               fisher_expected_below=fisher_expected_below, levels=levels)
-    selected = select_factors(univariate, entry_p)
+    selected = select_factors(univariate, entry_p, sources=sources)
     if not selected:
         return univariate, None
-    return univariate, logistic_regression(frame, outcome, selected, event=event, levels=levels, level=level)
+    return univariate, logistic_regression(frame, outcome, selected, event=event, levels=levels,
+                                           reference=reference, level=level)

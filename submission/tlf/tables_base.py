@@ -19,7 +19,6 @@ L-USADR-01 listings.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,13 +27,25 @@ import pandas as pd
 
 from ..errors import Problem, SubError
 from . import fmt
+from . import glossary as ko
 from ._frames import flagged, is_missing, require_columns
-from .ard import ARD_COLUMNS, ard_categorical, ard_continuous, ard_hierarchical, ard_incidence, ard_to_frame
-from .stats import multivariable_analysis
+from .ard import (
+    ArdLookup,
+    _lookup_key,
+    ard_categorical,
+    ard_continuous,
+    ard_hierarchical,
+    ard_incidence,
+    ard_to_frame,
+    rows_frame,
+    stat_row,
+)
+from .factors import ISS_STAGES, SOURCES, FactorFrame, factor_frame, selection_notes
+from .stats import factor_tests, logistic_regression, one_per_source, select_factors
 from .table import FigureResult, TableResult, register
 
 ID = "USUBJID"
-TOTAL_KO = "전체"
+TOTAL_KO = ko.TOTAL
 
 # --------------------------------------------------------------------------- Korean display text
 
@@ -72,7 +83,7 @@ FLAG_VARIABLES = {"PRSCTFL", "RENIMPFL", "HEPIMPFL", "ALLERGFL", "ANYMHFL", "ANY
                   "DOSREDFL", "INTRFL", "DEXUSE", "SAFFL", "EFFFL"}
 # Table order of codes (the ADaM codelists); values not listed follow, sorted.
 VALUE_ORDER: dict[str, list] = {
-    "SEX": ["M", "F"], "ISSBL": ["I", "II", "III"], "ECOGBL": [0, 1, 2, 3, 4],
+    "SEX": ["M", "F"], "ISSBL": list(ISS_STAGES), "ECOGBL": [0, 1, 2, 3, 4],
     "MPROTYP": ["IGG", "IGA", "IGD", "IGM", "LIGHT CHAIN", "NON-SECRETORY"], "RECRTRT": ["DUE", "PAP"],
     "STDOSFRQ": ["QD", "QOD"],
 }
@@ -112,12 +123,6 @@ RESPONSE_PARAMS = [  # PARAMCD of ADRS, the settings list that defines it, Korea
     ("RSPVGPR", "vgpr_or_better", "VGPR 이상 반응률"),
     ("RSPCBR", "clinical_benefit", "임상적 이익률(CBR)"),
 ]
-
-# Factors of the efficacy factor analysis when the safety module is not there: the categorical
-# baseline factors of its list (normally the factors, their grouping and level order are taken
-# from tables_safety.adr_factor_frame, so that safety and efficacy are analysed by the same factors).
-FACTORS = ["SEX", "AGEGR1", "AGEGR2", "BMIGR1", "ISSBL", "CRCLGR1", "HEPIMPFL", "PRSCTFL", "RECRTRT", "ANYMHFL",
-           "ALLERGFL", "ANYCMFL"]
 
 # Decimals of the collected values: mean and median get one more, SD two more, min and max none more.
 DECIMALS = {"AGE": 0, "HEIGHTBL": 1, "WEIGHTBL": 1, "BMIBL": 1, "CREATBL": 2, "CRCLBL": 1, "PRLINES": 0,
@@ -183,49 +188,7 @@ def _digits(settings) -> int:
 
 # --------------------------------------------------------------------------- ARD helpers
 
-def _rows_frame(records: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(records, columns=ARD_COLUMNS, dtype=object)
-
-
-def _record(output_id: str, variable, level, stat_name: str, stat, *, analysis_set=None, group1=None,
-            group1_level=None, group2=None, group2_level=None, context: str = "", stat_label: str | None = None) -> dict:
-    if isinstance(stat, (np.integer,)):
-        stat = int(stat)
-    elif isinstance(stat, (float, np.floating)):
-        stat = None if math.isnan(float(stat)) else float(stat)
-    return {"output_id": output_id, "analysis_set": analysis_set, "group1": group1, "group1_level": group1_level,
-            "group2": group2, "group2_level": group2_level, "variable": variable, "variable_level": level,
-            "context": context, "stat_name": stat_name, "stat_label": stat_label or stat_name, "stat": stat}
-
-
-class _Lookup:
-    """Statistics of an ARD by (group1_level, group2_level, variable, variable_level, stat_name)."""
-
-    def __init__(self, ard: pd.DataFrame):
-        self.values: dict = {}
-        for rec in ard.itertuples(index=False):
-            key = (_key(rec.group1_level), _key(rec.group2_level), rec.variable, _key(rec.variable_level),
-                   rec.stat_name)
-            self.values[key] = rec.stat
-
-    def __call__(self, stat: str, variable, level=None, *, group=None, group2=None):
-        key = (_key(group), _key(group2), variable, _key(level), stat)
-        if key not in self.values:
-            raise KeyError(f"the ARD has no {stat} for {variable}={level!r} (group {group!r}, parent {group2!r})")
-        return self.values[key]
-
-
-def _key(value):
-    if value is None or is_missing(value):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    return value
-
-
-def _n_pct(look: _Lookup, variable, level=None, *, group=None, group2=None, digits: int = 1,
+def _n_pct(look: ArdLookup, variable, level=None, *, group=None, group2=None, digits: int = 1,
            denominator: bool = False, events: bool = False) -> str:
     n = look("n", variable, level, group=group, group2=group2)
     N = look("N", variable, level, group=group, group2=group2)
@@ -299,20 +262,20 @@ def _population_rows(adsl: pd.DataFrame, *, by: str | None, pop: str | None, by_
     records = []
     keys = []
     if by is None:
-        records.append(_record(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
-                               context="population", stat_label="N"))
+        records.append(stat_row(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
+                                context="population", stat_label="N"))
         keys.append(None)
     else:
         for level in by_levels:
             n = int(frame.loc[frame[by].eq(level), ID].nunique())
-            records.append(_record(output_id, "..N..", None, "N", n, analysis_set=pop, group1=by,
-                                   group1_level=level, context="population", stat_label="N"))
+            records.append(stat_row(output_id, "..N..", None, "N", n, analysis_set=pop, group1=by,
+                                    group1_level=level, context="population", stat_label="N"))
             keys.append(level)
         if total is not None:
-            records.append(_record(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
-                                   group1=by, group1_level=total, context="population", stat_label="N"))
+            records.append(stat_row(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
+                                    group1=by, group1_level=total, context="population", stat_label="N"))
             keys.append(total)
-    return _rows_frame(records), keys
+    return rows_frame(records), keys
 
 
 def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None, denom_by: str | None,
@@ -331,13 +294,13 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
                                    output_id=output_id)
     if by is not None and by != denom_by:
         big_n["group1"] = by
-    look_n = _Lookup(big_n)
+    look_n = ArdLookup(big_n)
     name_of = group_label or (lambda level: value_label(denom_by, level))
     headers = []
     for key in keys:
         n = look_n("N", "..N..", group=key)
         name = POPULATION_KO.get(pop, pop) if key is None else (TOTAL_KO if key == total_label else name_of(key))
-        headers.append(f"{name}\n(N={n})")
+        headers.append(f"{name}\n(N={fmt.fmt_count(n)})")
 
     ards = [big_n]
     rows: list[list[str]] = []
@@ -365,7 +328,7 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
             ard = ard.copy()
             ard["variable"] = item.ard_variable
         ards.append(ard)
-        look = _Lookup(ard)
+        look = ArdLookup(ard)
         name = item.ard_variable or item.var
         bold.append(len(rows))
         indent.append(0)
@@ -376,14 +339,14 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
                 return look(what, name, group=g)
 
             lines = [
-                ("n", [str(stat("N", g)) for g in keys]),
+                ("n", [fmt.fmt_count(stat("N", g)) for g in keys]),
                 ("평균 (SD)", [fmt.fmt_mean_sd(stat("mean", g), stat("sd", g), d + 1, d + 2) for g in keys]),
                 ("중앙값", [fmt.fmt_median(stat("median", g), d + 1) for g in keys]),
                 ("최소, 최대", [fmt.fmt_range(stat("min", g), stat("max", g), d) for g in keys]),
             ]
             # Subjects without a value; not for a summary of a subgroup's records (e.g. dexamethasone users)
             if item.data is None and any(stat("N_miss", g) for g in keys):
-                lines.append(("결측", [str(stat("N_miss", g)) for g in keys]))
+                lines.append(("결측", [fmt.fmt_count(stat("N_miss", g)) for g in keys]))
             for text, cells in lines:
                 indent.append(1)
                 rows.append([text, *cells])
@@ -439,7 +402,7 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
         "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], missing=False, **common),
     }
     ard = ard_to_frame(*parts.values())
-    look = _Lookup(ard)
+    look = ArdLookup(ard)
     keys = (list(by_levels) + [total]) if by else [None]
     headers = [TOTAL_KO if k in (None, total) else value_label("RECRTRT", k) for k in keys]
 
@@ -450,7 +413,7 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
         for g in keys:
             n = look("n", variable, level, group=g)
             N = look("N", variable, level, group=g)
-            cells.append(fmt.fmt_n_pct(n, N, digits) if with_pct else str(n))
+            cells.append(fmt.fmt_n_pct(n, N, digits) if with_pct else fmt.fmt_count(n))
         if is_bold:
             bold.append(len(rows))
         indent.append(level_indent)
@@ -484,13 +447,13 @@ def _reason_levels(values: pd.Series, known: dict) -> list:
     return [r for r in known if r in present] + sorted(present - set(known), key=str)
 
 
-def _disposition_figure(ard: pd.DataFrame, look: _Lookup, group, saf_reasons, eff_reasons,
+def _disposition_figure(ard: pd.DataFrame, look: ArdLookup, group, saf_reasons, eff_reasons,
                         figure_id: str) -> FigureResult:
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
     def n(variable, level):
-        return look("n", variable, level, group=group)
+        return fmt.fmt_count(look("n", variable, level, group=group))
 
     font = _korean_font()
     fig = Figure(figsize=(7.0, 6.2))
@@ -526,7 +489,7 @@ def _disposition_figure(ard: pd.DataFrame, look: _Lookup, group, saf_reasons, ef
     from .docx import figure_png
 
     png = figure_png(fig)
-    rows = ard[ard["group1_level"].map(lambda v: _key(v) == _key(group))] if group is not None else ard
+    rows = ard[ard["group1_level"].map(lambda v: _lookup_key(v) == _lookup_key(group))] if group is not None else ard
     return FigureResult(figure_id, "조사대상자 분포도", png, _set_output(rows, figure_id),
                         ["숫자는 표 조사대상자 현황의 전체 열과 같다."], section="disposition")
 
@@ -606,7 +569,7 @@ def exposure(adsl: pd.DataFrame, adex: pd.DataFrame, *, settings, by: str | None
                  "투여 기간 = 마지막 투여일 - 첫 투여일 + 1(일); 투여 주기: 28일 주기 중 시작된 주기 수.",
                  "누적 투여량 = Σ(1회 용량 × 투여일 수); 용량 강도 = 누적 투여량 / 투여 기간(휴약일 포함).",
                  "감량: 이전 기록보다 투여일당 용량이 줄어든 경우; 투여 중단: 예정된 주기보다 늦게 재시작하거나 "
-                 "이상사례로 일시 중단한 경우.",
+                 f"{ko.AE}로 일시 중단한 경우.",
                  "덱사메타손 투여 기간, 누적 투여량, 용량 강도, 시작 용량은 덱사메타손을 병용한 대상자에서 요약하였다."]
     return TableResult(output_id, "이 약의 투여 현황 (안전성 평가대상자)", ard, display, footnotes,
                        section="exposure")
@@ -614,7 +577,7 @@ def exposure(adsl: pd.DataFrame, adex: pd.DataFrame, *, settings, by: str | None
 
 # --------------------------------------------------------------------------- 4. medical history, medications
 
-def _hierarchy_rows(look: _Lookup, ard: pd.DataFrame, variables: Sequence[str], keys: list, digits: int,
+def _hierarchy_rows(look: ArdLookup, ard: pd.DataFrame, variables: Sequence[str], keys: list, digits: int,
                     *, sort_group=None, label_of=lambda var, level: str(level)
                     ) -> tuple[list[list[str]], list[int], list[int]]:
     """Rows of a SOC/PT-like table in descending order of subjects (in `sort_group`), then by name."""
@@ -651,13 +614,13 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
     require_columns(admh, [ID, "MHCAT", "MHBODSYS", "MHDECOD"], "ADMH")
     digits = _digits(settings)
     n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
-    header = f"안전성 평가대상자\n(N={n_safety})\nn (%) [건]"
+    header = f"안전성 평가대상자\n(N={fmt.fmt_count(n_safety)})\nn (%) [건]"
     meddra = settings.dictionaries.meddra_version
     out = []
 
     ard1 = ard_hierarchical(admh, adsl, by=None, variables=["MHCAT"], subject_flag=None, pop_flag="SAFFL",
                             output_id=output_ids[0])
-    look = _Lookup(ard1)
+    look = ArdLookup(ard1)
     rows = [["과거 병력 또는 동반 질환이 있는 대상자", _n_pct(look, "..any..", digits=digits, events=True)]]
     present = list(pd.unique(ard1.loc[ard1["variable"].eq("MHCAT"), "variable_level"]))
     for cat in [c for c in MHCAT_KO if c in present] + sorted(set(present) - set(MHCAT_KO), key=str):
@@ -672,12 +635,12 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
     general = admh[~admh["MHCAT"].eq("PRIMARY DIAGNOSIS")]
     ard2 = ard_hierarchical(general, adsl, by=None, variables=["MHBODSYS", "MHDECOD"], subject_flag=None,
                             pop_flag="SAFFL", output_id=output_ids[1])
-    look = _Lookup(ard2)
+    look = ArdLookup(ard2)
     rows, indent, bold = _hierarchy_rows(look, ard2, ["MHBODSYS", "MHDECOD"], [None], digits)
     rows[0][0] = "과거 병력 또는 동반 질환이 있는 대상자"
-    display = pd.DataFrame(rows, columns=["기관계 대분류(SOC)\n  기본 용어(PT)", header])
+    display = pd.DataFrame(rows, columns=[f"{ko.SOC_ABBR}\n  {ko.PT_ABBR}", header])
     display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
-    out.append(TableResult(output_ids[1], "과거 병력 및 동반 질환: 기관계 대분류 및 기본 용어별 (안전성 평가대상자)",
+    out.append(TableResult(output_ids[1], f"과거 병력 및 동반 질환: {ko.SOC} 및 {ko.PT}별 (안전성 평가대상자)",
                            ard2, display,
                            [f"MedDRA 버전 {meddra}. 원발 진단(다발골수종) 기록은 제외하였다.",
                             _percent_note("SAFFL", settings),
@@ -700,16 +663,16 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
         part["group1_level"] = code
         ards.append(part)
     ard = ard_to_frame(*ards)
-    look = _Lookup(ard)
+    look = ArdLookup(ard)
     keys = [code for _, code, _ in periods]
     n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
     # Union of classes and drugs over both periods (every level has a row in each period's ARD only
     # when seen there): a level missing in one period shows 0.
     ard = _complete_levels(ard, keys, output_id, n_safety)
-    look = _Lookup(ard)
+    look = ArdLookup(ard)
     rows, indent, bold = _hierarchy_rows(look, ard, ["CMCLAS", "CMDECOD"], keys, digits, sort_group="CONCOMITANT")
     rows[0][0] = "약물을 투여받은 대상자"
-    headers = [f"{name}\n(N={n_safety})\nn (%) [건]" for _, _, name in periods]
+    headers = [f"{name}\n(N={fmt.fmt_count(n_safety)})\nn (%) [건]" for _, _, name in periods]
     display = pd.DataFrame(rows, columns=["ATC 분류\n  약물명(WHODrug)"] + headers)
     display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
     te = settings.conventions.treatment_emergent_days
@@ -732,40 +695,13 @@ def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int) -> p
             if (key, rec.group2_level, rec.variable, rec.variable_level) in have:
                 continue
             for stat, value in (("n", 0), ("N", N), ("p", 0.0), ("events", 0)):
-                add.append(_record(output_id, rec.variable, rec.variable_level, stat, value, analysis_set="SAFFL",
-                                   group1=group1, group1_level=key, group2=rec.group2, group2_level=rec.group2_level,
-                                   context="hierarchical", stat_label={"p": "%", "events": "Events"}.get(stat, stat)))
-    return ard_to_frame(ard, _rows_frame(add)) if add else ard
+                add.append(stat_row(output_id, rec.variable, rec.variable_level, stat, value, analysis_set="SAFFL",
+                                    group1=group1, group1_level=key, group2=rec.group2, group2_level=rec.group2_level,
+                                    context="hierarchical", stat_label={"p": "%", "events": "Events"}.get(stat, stat)))
+    return ard_to_frame(ard, rows_frame(add)) if add else ard
 
 
 # --------------------------------------------------------------------------- 10. efficacy
-
-def factor_frame(adsl: pd.DataFrame, settings, pop: str = "EFFFL") -> tuple[pd.DataFrame, list[str], dict]:
-    """Population subjects with the factors of the factor analyses as categories, the factors and their levels.
-
-    The safety module's `adr_factor_frame` makes the categories (prior lines grouped, starting dose
-    per dose, level order, reference level first), so that the efficacy factors are exactly the ADR
-    factors; without that module the categorical factors of `FACTORS` are used as they are.
-    """
-    try:
-        from . import tables_safety
-    except ImportError:
-        tables_safety = None
-    if tables_safety is not None and hasattr(tables_safety, "adr_factor_frame"):
-        no_events = pd.DataFrame({ID: pd.Series(dtype=object), "ADRFL": pd.Series(dtype=object)})
-        frame, levels, _absent = tables_safety.adr_factor_frame(adsl, no_events, settings, pop=pop, subject_flag=None)
-        frame = frame.drop(columns=[c for c in (getattr(tables_safety, "OUTCOME_COLUMN", None),) if c in frame.columns])
-        factors = [f for f in tables_safety.FACTORS if f in levels]
-        return frame, factors, {f: list(levels[f]) for f in factors}
-    subjects = adsl[flagged(adsl[pop])]
-    factors = [f for f in FACTORS if f in subjects.columns]
-    frame = subjects[[ID, *factors]].copy()
-    levels = {}
-    for f in factors:
-        frame[f] = _integral(frame[f])
-        levels[f] = _levels(frame, f, settings)
-    return frame.reset_index(drop=True), factors, levels
-
 
 def _with_responses(frame: pd.DataFrame, adrs: pd.DataFrame) -> pd.DataFrame:
     """The subjects' responder flags (RSP, RSPCR, ...) as columns."""
@@ -798,7 +734,7 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
         rates.append(ard_incidence(part, adsl, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
                                    ci_level=conv.ci_level, variable=code, output_id=output_ids[0]))
     ard1 = ard_to_frame(ard_bor, *rates)
-    look = _Lookup(ard1)
+    look = ArdLookup(ard1)
     N = look("N", "RSP", "Y")
     rows = []
     for level in pd.unique(ard_bor["variable_level"]):
@@ -809,7 +745,7 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
         members = "+".join(getattr(conv.response, setting))
         rows.append([f"{name} ({members})", _n_pct(look, code, "Y", digits=digits),
                      fmt.fmt_ci_pct(look("conf.low", code, "Y"), look("conf.high", code, "Y"), digits)])
-    display = pd.DataFrame(rows, columns=["최량 전체 반응(BOR)", f"유효성 평가대상자\n(N={N})\nn (%)",
+    display = pd.DataFrame(rows, columns=["최량 전체 반응(BOR)", f"유효성 평가대상자\n(N={fmt.fmt_count(N)})\nn (%)",
                                           f"{level_pct}% 신뢰구간(%)"])
     display.attrs.update(indent=[1] * len(ard_bor["variable_level"].unique()) + [0] * len(RESPONSE_PARAMS),
                          bold_rows=bold, label_columns=1)
@@ -820,30 +756,35 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
     out: list = [TableResult(output_ids[0], "최량 전체 반응 및 반응률 (유효성 평가대상자)", ard1, display, foot1,
                              section="efficacy")]
 
-    # response by factor, then the multivariable model
-    frame, found, levels = factor_frame(adsl, settings, "EFFFL")
-    frame = _with_responses(frame, adrs)
-    factors = [f for f in factors if f in found] if factors is not None else found
-    univariate, model = multivariable_analysis(
-        frame, factors, "RSP", fisher_expected_below=conv.fisher_expected_below,
-        entry_p=conv.multivariable_entry_p, levels=levels, level=conv.ci_level)
+    # response by factor, then the multivariable model: the factors of the ADR factor analysis
+    # (factors.factor_frame), at most one grouping per source variable, the settings' reference levels
+    found = factor_frame(adsl, conv.groups, pop="EFFFL")
+    frame = _with_responses(found.frame, adrs)
+    levels = found.levels
+    factors = [f for f in factors if f in found.factors] if factors is not None else list(found.factors)
+    univariate = factor_tests(frame, factors, "RSP", fisher_expected_below=conv.fisher_expected_below, levels=levels)
+    p_by_factor = dict(zip(univariate["factor"], univariate["p"]))
+    selected, set_aside = one_per_source(select_factors(p_by_factor, conv.multivariable_entry_p), p_by_factor,
+                                         SOURCES)
+    model = (logistic_regression(frame, "RSP", selected, levels=levels, reference=found.reference,
+                                 level=conv.ci_level) if selected else None)
     records = []
     for f, test in zip(factors, univariate.itertuples(index=False)):
-        records.append(_record(output_ids[1], f, None, "p.value", test.p, analysis_set="EFFFL", context="factor_test",
-                               stat_label=f"p-value ({test.test})"))
+        records.append(stat_row(output_ids[1], f, None, "p.value", test.p, analysis_set="EFFFL", context="factor_test",
+                                stat_label=f"p-value ({test.test})"))
         valid = frame[~frame[f].map(is_missing) & frame["RSP"].notna()]
         for level in levels[f]:
             at = valid[valid[f].eq(level)]
             n, n_all = int(flagged(at["RSP"]).sum()), int(len(at))
             for stat, value in (("n", n), ("N", n_all), ("p", n / n_all if n_all else None)):
-                records.append(_record(output_ids[1], "RSP", "Y", stat, value, analysis_set="EFFFL", group1=f,
-                                       group1_level=level, context="factor_rate",
-                                       stat_label={"p": "%"}.get(stat, stat)))
-    ard2 = _rows_frame(records)
+                records.append(stat_row(output_ids[1], "RSP", "Y", stat, value, analysis_set="EFFFL", group1=f,
+                                        group1_level=level, context="factor_rate",
+                                        stat_label={"p": "%"}.get(stat, stat)))
+    ard2 = rows_frame(records)
     rows, indent, bold = [], [], []
     tests = dict(zip(univariate["factor"], univariate["test_ko"]))
     for f in factors:
-        look_f = _Lookup(ard2[ard2["group1"].eq(f) | ard2["variable"].eq(f)])
+        look_f = ArdLookup(ard2[ard2["group1"].eq(f) | ard2["variable"].eq(f)])
         bold.append(len(rows))
         indent.append(0)
         rows.append([variable_label(f, settings), "", "", fmt.fmt_p(look_f("p.value", f)), tests[f]])
@@ -856,52 +797,72 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
     foot2 = [f"대상: 유효성 평가대상자. 반응: 최량 전체 반응이 {'+'.join(conv.response.responders)}인 경우.",
              f"검정: 기대빈도가 {fmt.fmt_num(conv.fisher_expected_below, 0)} 미만인 칸이 있으면 Fisher의 정확 검정"
              "(2×2 초과 표는 Freeman-Halton 확장), 그렇지 않으면 카이제곱 검정(연속성 수정 없음).",
-             "요인 값이 결측인 대상자는 해당 요인의 검정에서 제외하였다. 백분율의 분모는 각 구분의 대상자 수이다."]
+             "요인 값이 결측인 대상자는 해당 요인의 검정에서 제외하였다. 백분율의 분모는 각 구분의 대상자 수이다.",
+             f"요인과 구분은 {ko.ADR} 요인 분석과 같다(같은 요인 목록, 같은 구분)."]
+    if "PRLINES" in found.groupings:
+        pl = found.groupings["PRLINES"]
+        foot2.append(f"이전 치료 차수 구분: {', '.join(pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
+                     "경계값은 위 구간에 포함).")
+    if found.ungrouped:
+        foot2.append("구분 기준(study settings의 groups.PRLINESGR)이 없어 분석하지 않은 요인: "
+                     f"{', '.join(found.ungrouped)}.")
     out.append(TableResult(output_ids[1], "요인별 반응률 (유효성 평가대상자)", ard2, display2, foot2,
                            section="efficacy_factors"))
-    out.append(_logistic_table(model, univariate, settings, output_ids[2]))
+    out.append(_logistic_table(model, found, selected, set_aside, p_by_factor, settings, output_ids[2]))
     out.append(_response_figure(ard_bor, settings, output_ids[3]))
     return out
 
 
-def _logistic_table(model, univariate: pd.DataFrame, settings, output_id: str) -> TableResult:
+def _logistic_table(model, found: FactorFrame, selected: list[str], set_aside: dict[str, str],
+                    p_by_factor: dict[str, float], settings, output_id: str) -> TableResult:
+    """The logistic regression of response: per factor its reference level (참조), then each other level's
+    odds ratio with its Wald interval and p-value."""
     conv = settings.conventions
     level_pct = fmt.fmt_num(conv.ci_level * 100, 0)
     entry = fmt.fmt_num(conv.multivariable_entry_p, 2)
     records = []
     rows = []
+    for dropped, kept in set_aside.items():
+        records.append(stat_row(output_id, dropped, None, "p.value", p_by_factor[dropped], analysis_set="EFFFL",
+                                group2="entered_instead", group2_level=kept, context="logistic_set_aside"))
     if model is None:
-        records.append(_record(output_id, "..model..", None, "factors_entered", 0, analysis_set="EFFFL",
-                               context="logistic", stat_label="Factors entered"))
+        records.append(stat_row(output_id, "..model..", None, "factors_entered", 0, analysis_set="EFFFL",
+                                context="logistic", stat_label="Factors entered"))
         rows.append([f"단변량 분석에서 p<{entry}인 요인이 없어 다변량 분석을 하지 않았다.", "", "", ""])
     else:
-        records.append(_record(output_id, "..model..", None, "n_obs", model.n_obs, analysis_set="EFFFL",
-                               context="logistic", stat_label="Subjects in the model"))
-        records.append(_record(output_id, "..model..", None, "n_events", model.n_events, analysis_set="EFFFL",
-                               context="logistic", stat_label="Responders in the model"))
+        records.append(stat_row(output_id, "..model..", None, "n_obs", model.n_obs, analysis_set="EFFFL",
+                                context="logistic", stat_label="Subjects in the model"))
+        records.append(stat_row(output_id, "..model..", None, "n_events", model.n_events, analysis_set="EFFFL",
+                                context="logistic", stat_label="Responders in the model"))
+        shown = set()
         for term in model.terms.itertuples(index=False):
+            if term.factor not in shown:
+                shown.add(term.factor)
+                rows.append([variable_label(term.factor, settings), value_label(term.factor, term.reference),
+                             ko.REFERENCE, ""])
             for stat, value in (("OR", term.odds_ratio), ("conf.low", term.ci_lower), ("conf.high", term.ci_upper),
                                 ("conf.level", conv.ci_level), ("p.value", term.p)):
-                records.append(_record(output_id, term.factor, term.level, stat, value, analysis_set="EFFFL",
-                                       group2="reference", group2_level=term.reference, context="logistic",
-                                       stat_label={"OR": "Odds ratio"}.get(stat, stat)))
-            rows.append([variable_label(term.factor, settings),
-                         f"{value_label(term.factor, term.level)} (기준: {value_label(term.factor, term.reference)})",
+                records.append(stat_row(output_id, term.factor, term.level, stat, value, analysis_set="EFFFL",
+                                        group2="reference", group2_level=term.reference, context="logistic",
+                                        stat_label={"OR": "Odds ratio"}.get(stat)))
+            rows.append(["", value_label(term.factor, term.level),
                          fmt.fmt_or_ci(term.odds_ratio, term.ci_lower, term.ci_upper, 2, estimable=bool(term.estimable)),
                          fmt.fmt_p(term.p) if term.estimable else "NE"])
-    records.append(_record(output_id, "..model..", None, "conf.level", conv.ci_level, analysis_set="EFFFL",
-                           context="logistic", stat_label="CI Confidence Level"))
-    display = pd.DataFrame(rows, columns=["요인", "구분", f"교차비 ({level_pct}% 신뢰구간)", "p-value"])
+    records.append(stat_row(output_id, "..model..", None, "conf.level", conv.ci_level, analysis_set="EFFFL",
+                            context="logistic"))
+    display = pd.DataFrame(rows, columns=["요인", "구분", f"{ko.ODDS_RATIO} ({level_pct}% 신뢰구간)", "p-value"])
     display.attrs.update(label_columns=2, col_widths_mm=[50, 50, 45, 25])
-    foot = [f"단변량 분석에서 p<{entry}인 요인을 다변량 로지스틱 회귀 모형에 투입하였다(유효성 평가대상자 중 투입 "
-            "요인이 모두 있는 대상자).",
-            "교차비 > 1: 반응 가능성이 기준 범주보다 높음. 신뢰구간과 p-value는 Wald 방법.",
-            "NE: 분리(separation) 등으로 추정할 수 없음."]
+    foot = selection_notes(found, selected, set_aside, entry_p=conv.multivariable_entry_p,
+                           name_of=lambda f: variable_label(f, settings), level_of=value_label)
+    foot += ["대상: 유효성 평가대상자 중 투입 요인이 모두 있는 대상자.",
+             f"{ko.ODDS_RATIO} > 1: 반응 가능성이 기준 수준보다 높음. 신뢰구간과 p-value는 Wald 방법.",
+             "NE: 분리(separation) 등으로 추정할 수 없음."]
     if model is not None:
-        foot.insert(1, f"모형에 포함된 대상자 {model.n_obs}명, 반응자 {model.n_events}명.")
+        foot.insert(len(foot) - 2, f"모형에 포함된 대상자 {fmt.fmt_count(model.n_obs)}명, "
+                                   f"반응자 {fmt.fmt_count(model.n_events)}명.")
         if model.note:
             foot.append(f"참고: {model.note}")
-    return TableResult(output_id, "반응에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", _rows_frame(records), display,
+    return TableResult(output_id, "반응에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", rows_frame(records), display,
                        foot, section="efficacy_factors")
 
 
@@ -911,7 +872,7 @@ def _response_figure(ard_bor: pd.DataFrame, settings, output_id: str) -> FigureR
     from .docx import figure_png
 
     digits = _digits(settings)
-    look = _Lookup(ard_bor)
+    look = ArdLookup(ard_bor)
     levels = [lv for lv in pd.unique(ard_bor["variable_level"])]
     n = [look("n", "BOR", lv) for lv in levels]
     N = look("N", "BOR", levels[0])
@@ -924,12 +885,12 @@ def _response_figure(ard_bor: pd.DataFrame, settings, output_id: str) -> FigureR
     bars = ax.bar(range(len(levels)), pct, color=colors, edgecolor="black", linewidth=0.6)
     for bar, k, p in zip(bars, n, pct):
         ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.8,
-                f"{k}\n({fmt.fmt_num(p, digits)}%)", ha="center", va="bottom", fontsize=8, fontfamily=font)
+                f"{fmt.fmt_count(k)}\n({fmt.fmt_num(p, digits)}%)", ha="center", va="bottom", fontsize=8, fontfamily=font)
     ax.set_xticks(range(len(levels)))
     ax.set_xticklabels([str(lv) if lv != "Missing" else "결측" for lv in levels], fontfamily=font)
     ax.set_ylabel("대상자 비율(%)", fontfamily=font)
     ax.set_ylim(0, max(pct + [10.0]) * 1.3)
-    ax.set_title(f"최량 전체 반응 분포 (유효성 평가대상자, N={N})", fontfamily=font, fontsize=10)
+    ax.set_title(f"최량 전체 반응 분포 (유효성 평가대상자, N={fmt.fmt_count(N)})", fontfamily=font, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     png = figure_png(fig)
     return FigureResult(output_id, "최량 전체 반응 분포", png, _set_output(ard_bor, output_id),
@@ -981,7 +942,7 @@ def _causality_ko(settings) -> dict:
     return {c.code: c.label_ko for c in settings.conventions.causality}
 
 
-LISTING_COLUMNS = [("대상자 번호", 22), ("연령/성별", 16), ("기본 용어(PT)", 40), ("발현일", 20), ("종료일", 20),
+LISTING_COLUMNS = [("대상자 번호", 22), ("연령/성별", 16), (ko.PT_ABBR, 40), ("발현일", 20), ("종료일", 20),
                    ("중대성 기준", 40), ("인과관계", 22), ("결과", 24), ("이 약 조치", 22)]
 
 
@@ -1016,10 +977,10 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
     widths = [w for _, w in LISTING_COLUMNS] + [w for _, w, _ in extra]
     n_subjects = int(events[ID].nunique()) if len(events) else 0
     records = [
-        _record(output_id, "..events..", None, "events", int(len(events)), analysis_set=analysis_set,
-                context="listing", stat_label="Records listed"),
-        _record(output_id, "..events..", None, "n", n_subjects, analysis_set=analysis_set, context="listing",
-                stat_label="Subjects listed"),
+        stat_row(output_id, "..events..", None, "events", int(len(events)), analysis_set=analysis_set,
+                 context="listing", stat_label="Records listed"),
+        stat_row(output_id, "..events..", None, "n", n_subjects, analysis_set=analysis_set, context="listing",
+                 stat_label="Subjects listed"),
     ]
     if not rows:
         rows = [["해당 사례 없음"] + [""] * (len(columns) - 1)]
@@ -1027,8 +988,8 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
     display.attrs.update(label_columns=len(columns), col_widths_mm=widths, listing_rows=int(len(events)))
     footnotes = list(footnotes) + [
         f"MedDRA 버전 {settings.dictionaries.meddra_version}. 날짜는 수집된 그대로(부분 날짜 포함) 표시하였다.",
-        f"표시된 사례 {len(events)}건, 대상자 {n_subjects}명."]
-    return TableResult(output_id, title, _rows_frame(records), display, footnotes, landscape=True, kind="listing",
+        f"표시된 사례 {fmt.fmt_count(len(events))}건, 대상자 {fmt.fmt_count(n_subjects)}명."]
+    return TableResult(output_id, title, rows_frame(records), display, footnotes, landscape=True, kind="listing",
                        section="listings")
 
 
@@ -1042,7 +1003,7 @@ def _safety_events(adae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
 
 
 def _te_note(settings) -> str:
-    return (f"안전성 평가대상자의 투여 중 발현 이상사례(첫 투여일부터 마지막 투여 후 "
+    return (f"안전성 평가대상자의 {ko.TREATMENT_EMERGENT} {ko.AE}(첫 투여일부터 마지막 투여 후 "
             f"{settings.conventions.treatment_emergent_days}일까지 발현).")
 
 
@@ -1053,9 +1014,9 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
     events = _safety_events(adae, adsl)
     adr_codes = ", ".join(f"{c.label_ko}({c.code})" for c in settings.conventions.causality
                           if c.code in settings.conventions.adr_causality)
-    unexpected = [("예상하지 못한", 16, lambda r: "예" if r.get("UNEXPFL") == "Y" else "아니오")]
+    unexpected = [(ko.UNEXPECTED, 16, lambda r: "예" if r.get("UNEXPFL") == "Y" else "아니오")]
     out = [_event_listing(events[flagged(events["AESER"])], adsl, settings=settings, output_id=output_ids[0],
-                          title="중대한 이상사례 목록", footnotes=[_te_note(settings)],
+                          title=f"{ko.SAE} 목록", footnotes=[_te_note(settings)],
                           extra=unexpected if "UNEXPFL" in events.columns else ())]
 
     # Deaths: fatal events of the safety set (whatever the onset), and deaths without a fatal event.
@@ -1064,13 +1025,13 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
     fatal = all_events[_fatal_mask(all_events)]
     dead = safety[flagged(safety["DTHFL"])] if "DTHFL" in safety.columns else safety.iloc[0:0]
     without = dead[~dead[ID].isin(set(fatal[ID]))]
-    filler = pd.DataFrame({ID: without[ID], "AEDECOD": "(사망 관련 이상사례 없음)"})
+    filler = pd.DataFrame({ID: without[ID], "AEDECOD": f"(사망 관련 {ko.AE} 없음)"})
     deaths = pd.concat([fatal, filler], ignore_index=True) if len(filler) else fatal
     dth_dates = dict(zip(dead[ID], dead["DTHDT"])) if "DTHDT" in dead.columns else {}
     reasons = dict(zip(dead[ID], dead["DCSREASP"])) if "DCSREASP" in dead.columns else {}
     out.append(_event_listing(deaths, adsl, settings=settings, output_id=output_ids[1], title="사망 사례 목록",
-                              footnotes=["안전성 평가대상자 중 사망한 대상자: 결과가 사망인 이상사례(발현 시기와 무관), "
-                                         "사망 관련 이상사례가 없는 사망은 한 줄로 표시하였다."],
+                              footnotes=[f"안전성 평가대상자 중 사망한 대상자: 결과가 사망인 {ko.AE}(발현 시기와 무관), "
+                                         f"사망 관련 {ko.AE}가 없는 사망은 한 줄로 표시하였다."],
                               extra=[("사망일", 20, lambda r: _date_text(dth_dates.get(r[ID]))),
                                      ("비고", 30, lambda r: "" if is_missing(reasons.get(r[ID]))
                                       else str(reasons.get(r[ID])))]))
@@ -1080,10 +1041,10 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
         require_columns(events, [flag], "ADAE")
         cond &= flagged(events[flag])
     out.append(_event_listing(events[cond], adsl, settings=settings, output_id=output_ids[2],
-                              title="예상하지 못한 중대한 약물이상반응 목록",
+                              title=f"{ko.USADR} 목록",
                               footnotes=[_te_note(settings),
-                                         f"약물이상반응: 인과관계가 {adr_codes}인 이상사례(인과관계를 배제할 수 없음).",
-                                         "예상하지 못한: 기본 용어(PT)가 허가사항 용어표(label terms)에 없는 사례."]))
+                                         f"{ko.ADR}: 인과관계가 {adr_codes}인 {ko.AE}(인과관계를 배제할 수 없음).",
+                                         f"{ko.UNEXPECTED}: {ko.PT_ABBR}가 허가사항 용어표(label terms)에 없는 사례."]))
     return out
 
 

@@ -16,14 +16,16 @@ the usual names:
 - SOCs and PTs: descending subject count (all columns together), ties alphabetical.
 
 Study conventions (CI level, Fisher threshold, entry p, ADR causality set, treatment-emergent
-window, MedDRA version, age groups) come from `StudySettings`; with `settings=None` generic
-defaults are used (for another study's ADaM).
+window, MedDRA version, groups and their reference levels, the children's age cut, the
+re-examination period) come from `StudySettings`; with `settings=None` generic defaults are used
+(for another study's ADaM). Korean terms come from `glossary`; every number shown is looked up
+in the table's ARD (`ard_value`, `ArdLookup`), and a number missing there is an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,17 +33,37 @@ import pandas as pd
 from ..errors import Problem, SubError
 from ..study import Grouping, StudySettings
 from . import fmt
-from ._frames import flagged, is_missing, levels_of, require_columns
-from .ard import _TOTAL, ANY_EVENT, _population, ard_hierarchical, ard_incidence, ard_to_frame, ard_value, plain_value
-from .stats import contingency_table, factor_test, logistic_regression, select_factors
+from . import glossary as ko
+from ._frames import flagged, is_missing, require_columns
+from .ard import (
+    _TOTAL,
+    ANY_EVENT,
+    STAT_LABELS,
+    ArdLookup,
+    _population,
+    ard_hierarchical,
+    ard_incidence,
+    ard_to_frame,
+    ard_value,
+    plain_value,
+    rows_frame,
+)
+from .factors import FACTORS, SOURCES, factor_frame, selection_notes
+from .stats import (
+    contingency_table,
+    factor_test,
+    logistic_regression,
+    one_per_source,
+    select_factors,
+)
 from .table import FigureResult, TableResult, register
 
 # Report sections (the keys of report.RESULT_SECTIONS).
 SECTION = "safety"
 SPECIAL_SECTION = "special_populations"
 FACTORS_SECTION = "safety_factors"
-MISSING_KO = "결측"
-ALL_KO = "전체"
+MISSING_KO = ko.MISSING
+ALL_KO = ko.TOTAL
 PT_INDENT = "  "
 
 
@@ -61,7 +83,8 @@ class Conventions:
     treatment_emergent_days: int | None = None
     long_term_use_days: int | None = None
     groups: Mapping[str, Grouping] = field(default_factory=dict)
-    follow_up_years: int | None = None
+    reexamination_years: int | None = None
+    child_age_below: float = 19  # generic default (Korean convention); the study's is a setting
     drug_ko: str = "이 약"
 
     @classmethod
@@ -75,8 +98,8 @@ class Conventions:
                    meddra_version=meddra_version or settings.dictionaries.meddra_version,
                    adr_causality_ko=tuple(labels.get(code, code) for code in c.adr_causality),
                    treatment_emergent_days=c.treatment_emergent_days, long_term_use_days=c.long_term_use_days,
-                   groups=dict(c.groups), follow_up_years=settings.dates.max_follow_up_years,
-                   drug_ko=settings.study.drug_ko)
+                   groups=dict(c.groups), reexamination_years=settings.dates.reexamination_period_years,
+                   child_age_below=c.child_age_below, drug_ko=settings.study.drug_ko)
 
 
 def _conv(settings, meddra_version=None) -> Conventions:
@@ -103,21 +126,22 @@ class Subset:
 
 
 SUBSETS: dict[str, Subset] = {s.key: s for s in (
-    Subset("AE", (), "유해사례", "Adverse events", "A"),
-    Subset("ADR", ("ADRFL",), "약물유해반응", "Adverse drug reactions", "AR"),
-    Subset("SAE", ("AESER",), "중대한 유해사례", "Serious adverse events", "SE"),
-    Subset("SADR", ("ADRFL", "AESER"), "중대한 약물유해반응", "Serious adverse drug reactions", "SR"),
-    Subset("UAE", ("UNEXPFL",), "예상하지 못한 유해사례", "Unexpected adverse events", "UE"),
-    Subset("UADR", ("UNEXPFL", "ADRFL"), "예상하지 못한 약물유해반응", "Unexpected adverse drug reactions", "UR"),
-    Subset("USAE", ("UNEXPFL", "AESER"), "예상하지 못한 중대한 유해사례", "Unexpected serious adverse events", "XE"),
-    Subset("USADR", ("UNEXPFL", "ADRFL", "AESER"), "예상하지 못한 중대한 약물유해반응",
-           "Unexpected serious adverse drug reactions", "XR"),
-    Subset("AEDISC", ("AEDISCFL",), "투여 중단을 초래한 유해사례", "Adverse events leading to discontinuation"),
-    Subset("FATAL", ("FATALFL",), "사망에 이른 유해사례", "Adverse events with fatal outcome"),
+    Subset("AE", (), ko.AE, "Adverse events", "A"),
+    Subset("ADR", ("ADRFL",), ko.ADR, "Adverse drug reactions", "AR"),
+    Subset("SAE", ("AESER",), ko.SAE, "Serious adverse events", "SE"),
+    Subset("SADR", ("ADRFL", "AESER"), ko.SADR, "Serious adverse drug reactions", "SR"),
+    Subset("UAE", ("UNEXPFL",), ko.UAE, "Unexpected adverse events", "UE"),
+    Subset("UADR", ("UNEXPFL", "ADRFL"), ko.UADR, "Unexpected adverse drug reactions", "UR"),
+    Subset("USAE", ("UNEXPFL", "AESER"), ko.USAE, "Unexpected serious adverse events", "XE"),
+    Subset("USADR", ("UNEXPFL", "ADRFL", "AESER"), ko.USADR, "Unexpected serious adverse drug reactions", "XR"),
+    Subset("AEDISC", ("AEDISCFL",), ko.AE_DISCONTINUATION, "Adverse events leading to discontinuation"),
+    Subset("FATAL", ("FATALFL",), ko.AE_FATAL, "Adverse events with fatal outcome"),
 )}
 SOC_PT_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR", "USAE", "USADR")
 OVERVIEW_SUBSETS = (*SOC_PT_SUBSETS, "AEDISC", "FATAL")
-SUMMARY_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR")
+# The subsets of the label sentences: MFDS's pattern (AE, ADR, SAE, SADR, unexpected AE and ADR)
+# and the unexpected serious ADRs, which the re-examination addresses first (domain.md section 2).
+SUMMARY_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR", "USADR")
 
 OUTPUT_IDS = {
     "overview": "T-05",
@@ -181,7 +205,7 @@ def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> li
 
 
 def _header(level, N: int) -> str:
-    return f"{ALL_KO} (N={N})" if level is None else f"{level} (N={N})"
+    return f"{ALL_KO} (N={fmt.fmt_count(N)})" if level is None else f"{level} (N={fmt.fmt_count(N)})"
 
 
 def _key(value) -> tuple:
@@ -190,33 +214,9 @@ def _key(value) -> tuple:
     return (text.casefold(), text)
 
 
-def _stat(ard: pd.DataFrame, name: str, **where):
-    try:
-        return ard_value(ard, name, **where)
-    except KeyError:
-        return None
-
-
-class _Lookup:
-    """Statistics of an ARD by their full key, for building displays without rescanning the ARD per cell."""
-
-    KEYS = ("stat_name", "variable", "variable_level", "group1_level", "group2_level", "group3_level")
-
-    def __init__(self, ard: pd.DataFrame):
-        columns = [ard[k] if k in ard.columns else pd.Series([None] * len(ard), index=ard.index) for k in self.KEYS]
-        self.values: dict = {}
-        for *key, stat in zip(*columns, ard["stat"]):
-            self.values[tuple(None if is_missing(v) else v for v in key)] = stat
-
-    def __call__(self, stat: str, variable, level=None, group=None, parent=None, child=None):
-        return self.values.get((stat, variable, level, group, parent, child))
-
-
 def _cell(n, N, events, digits: int) -> str:
     if N == 0:
-        return "해당 없음"
-    if n is None:
-        return ""
+        return ko.NOT_APPLICABLE
     return fmt.fmt_n_pct_events(int(n), int(N), int(events), digits, zero="0")
 
 
@@ -240,7 +240,8 @@ def _with_output_id(ard: pd.DataFrame, output_id: str) -> pd.DataFrame:
 
 
 def _stats_rows(base: dict, stats: Mapping) -> list[dict]:
-    return [{**base, "stat_name": name, "stat_label": name, "stat": _plain(value)} for name, value in stats.items()]
+    return [{**base, "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": _plain(value)}
+            for name, value in stats.items()]
 
 
 _plain = plain_value
@@ -265,21 +266,21 @@ def _footnotes(conv: Conventions, pop: str | None, subject_flag: str | None, gro
         notes.append("n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 한 대상자에게 여러 번 발현한 경우 대상자는 한 번, 건수는 모두 센다.")
     if subject_flag:
         window = (f"이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 발현한 사례"
-                  if conv.treatment_emergent_days is not None else "치료 중 발현한 사례")
-        notes.append(f"치료 후 발생(treatment-emergent, {subject_flag}='Y'): {window}.")
+                  if conv.treatment_emergent_days is not None else "투여 기간 중 발현한 사례")
+        notes.append(f"{ko.TREATMENT_EMERGENT}(treatment-emergent, {subject_flag}='Y'): {window}.")
     flags = {f for s in subsets for f in s.flags}
     if "ADRFL" in flags:
         causality = ", ".join(conv.adr_causality_ko) if conv.adr_causality_ko else "인과관계를 배제할 수 없는 범주"
-        notes.append(f"약물유해반응(ADRFL='Y'): 이 약과의 인과관계를 배제할 수 없는 유해사례"
+        notes.append(f"{ko.ADR}(ADRFL='Y'): 이 약과의 인과관계를 배제할 수 없는 {ko.AE}"
                      f"(인과관계 평가 {causality}; 인과관계 평가가 없는 경우 포함).")
     if "AESER" in flags:
         notes.append("중대한(AESER='Y'): 사망 또는 생명 위협, 입원 또는 입원 기간 연장, 지속적 또는 중대한 장애, "
                      "선천적 기형, 기타 의학적으로 중요한 상황.")
     if "UNEXPFL" in flags:
-        notes.append("예상하지 못한(UNEXPFL='Y'): 허가사항(label-terms 표)에 기재되지 않은 PT.")
+        notes.append(f"{ko.UNEXPECTED}(UNEXPFL='Y'): 허가사항(허가사항 용어표)에 기재되지 않은 {ko.PT_ABBR}.")
     if meddra:
         version = conv.meddra_version or "(미지정)"
-        notes.append(f"MedDRA 버전 {version}; SOC: 기관별 대분류(System Organ Class), PT: 기본 단어(Preferred Term).")
+        notes.append(f"MedDRA 버전 {version}; {ko.SOC_DEFINITION}, {ko.PT_DEFINITION}.")
     return notes
 
 
@@ -326,21 +327,22 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         row = {"구분": subset.name_ko}
         for level, N in groups:
             where = dict(variable=subset.key, group1_level=level)
-            n, events = _stat(ard, "n", **where), _stat(ard, "events", **where)
+            n, events = ard_value(ard, "n", **where), ard_value(ard, "events", **where)
             row[f"{_header(level, N)}\nn (%) [건]"] = _cell(n, N, events, conv.pct_table)
-            row[f"{_header(level, N)}\n{ci_name}"] = fmt.fmt_ci_pct(_stat(ard, "conf.low", **where),
-                                                                     _stat(ard, "conf.high", **where), conv.pct_table)
+            low, high = ard_value(ard, "conf.low", **where), ard_value(ard, "conf.high", **where)
+            row[f"{_header(level, N)}\n{ci_name}"] = fmt.fmt_ci_pct(low, high, conv.pct_table)
         rows.append(row)
     display = pd.DataFrame(rows)
     notes = _footnotes(conv, pop, subject_flag, groups, subsets=shown)
     notes.append(f"{ci_name}: 발현율의 Clopper-Pearson 정확 신뢰구간(%).")
     if "FATAL" in [s.key for s in shown]:
-        notes.append("사망에 이른 유해사례(FATALFL='Y'): 결과가 사망(AEOUT='FATAL')이거나 사망을 초래한(AESDTH='Y') 유해사례.")
+        notes.append(f"{ko.AE_FATAL}(FATALFL='Y'): 결과가 사망(AEOUT='FATAL')이거나 사망을 초래한(AESDTH='Y') {ko.AE}.")
     if "AEDISC" in [s.key for s in shown]:
-        notes.append("투여 중단을 초래한 유해사례(AEDISCFL='Y'): 유해사례로 이 약의 투여를 영구 중단한 경우(AEACN='DRUG WITHDRAWN').")
+        notes.append(f"{ko.AE_DISCONTINUATION}(AEDISCFL='Y'): {ko.AE}로 이 약의 투여를 영구 중단한 경우"
+                     "(AEACN='DRUG WITHDRAWN').")
     if absent:
         notes.append("자료에 해당 변수가 없어 제시하지 않음: " + "; ".join(absent) + ".")
-    return TableResult(output_id, "유해사례 및 약물유해반응 발현 현황 요약", ard, display, notes,
+    return TableResult(output_id, f"{ko.AE} 및 {ko.ADR} 발현 현황 요약", ard, display, notes,
                        landscape=len(groups) > 2, section=SECTION)
 
 
@@ -458,7 +460,7 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
     soc_order, pt_order = _rank_soc_pt(ard, soc_var, pt_var, g.total)
     ard = _order_hierarchical(ard, soc_order, pt_order, soc_var, pt_var)
 
-    look = _Lookup(ard)
+    look = ArdLookup(ard)
 
     def cells(variable, level, parent=None) -> dict:
         out = {}
@@ -476,7 +478,7 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
             rows.append({label: PT_INDENT + str(pt), **cells(pt_var, pt, soc)})
     notes = _footnotes(conv, pop, subject_flag, groups, subsets=[subset])
     notes.append("SOC와 PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
-    return TableResult(output_id, f"기관별 대분류(SOC) 및 기본 단어(PT)별 {subset.name_ko} 발현 현황", ard,
+    return TableResult(output_id, f"{ko.SOC_ABBR} 및 {ko.PT_ABBR}별 {subset.name_ko} 발현 현황", ard,
                        _display(rows), notes, landscape=len(groups) > 3, section=SECTION)
 
 
@@ -512,7 +514,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
               levels: Sequence[str], level_labels: Mapping[str, str], worst: bool, missing_label: str,
               missing_worst: bool = True,
               by, denom_by, pop, subject_flag, by_levels, total, soc_var, pt_var, id_var, output_id, title,
-              what: str) -> TableResult:
+              what: str, context: str) -> TableResult:
     require_columns(adae, [id_var, var, *subset.flags, soc_var, pt_var, subject_flag, by], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
@@ -561,7 +563,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                 at = part[part[soc_var].eq(parent) & part[pt_var].eq(level)]
                 g2 = dict(group2=soc_var, group2_level=parent, group3=pt_var, group3_level=level)
             base = dict(output_id=output_id, analysis_set=pop, group1=g.by if grp.level is not None else None,
-                        group1_level=glevel, context=what, **g2)
+                        group1_level=glevel, context=context, **g2)
             if worst:
                 per_subject = at.groupby(id_var)["__level__"].agg(lambda s: max(s, key=rank.__getitem__))
             n_any = int(at[id_var].nunique())
@@ -575,9 +577,9 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                 rows += _stats_rows({**base, "variable": var, "variable_level": lv},
                                     {"n": n, "N": N, "p": n / N if N else None,
                                      "events": int(at["__level__"].eq(lv).sum())})
-    ard = ard_to_frame(pd.DataFrame(rows))
+    ard = ard_to_frame(rows_frame(rows))
 
-    look = _Lookup(ard)
+    look = ArdLookup(ard)
 
     def value(stat, glevel, variable, level, kind, ctx_level, parent):
         if kind == ANY_EVENT:
@@ -622,7 +624,8 @@ def adr_by_severity(adsl, adae, settings=None, *, subset: str | Subset = "ADR", 
     return _by_level(adsl, adae, _conv(settings), subset=subset, var=var, levels=levels, level_labels=SEVERITY_KO,
                      worst=True, missing_label=MISSING_KO, by=by, denom_by=denom_by, pop=pop,
                      subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
-                     id_var=id_var, output_id=output_id, title=f"중증도별 {subset.name_ko} 발현 현황", what="중증도")
+                     id_var=id_var, output_id=output_id, title=f"중증도별 {subset.name_ko} 발현 현황", what="중증도",
+                     context="severity")
 
 
 def adr_by_grade(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ATOXGR",
@@ -635,7 +638,7 @@ def adr_by_grade(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var
                      worst=True, missing_label="등급 미평가", missing_worst=False, by=by, denom_by=denom_by, pop=pop,
                      subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
                      id_var=id_var, output_id=output_id, title=f"CTCAE 등급별 {subset.name_ko} 발현 현황",
-                     what="CTCAE 등급")
+                     what="CTCAE 등급", context="grade")
 
 
 def adr_by_outcome(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "AEOUT",
@@ -647,13 +650,14 @@ def adr_by_outcome(adsl, adae, settings=None, *, subset: str | Subset = "ADR", v
     return _by_level(adsl, adae, _conv(settings), subset=subset, var=var, levels=levels, level_labels=OUTCOME_KO,
                      worst=False, missing_label=MISSING_KO, by=by, denom_by=denom_by, pop=pop,
                      subject_flag=subject_flag, by_levels=by_levels, total=total, soc_var=soc_var, pt_var=pt_var,
-                     id_var=id_var, output_id=output_id, title=f"결과별 {subset.name_ko} 발현 현황", what="결과")
+                     id_var=id_var, output_id=output_id, title=f"결과별 {subset.name_ko} 발현 현황", what="결과",
+                     context="outcome")
 
 
 # --------------------------------------------------------------------------- 8. factors affecting ADR incidence
 
-FACTORS = ("SEX", "AGEGR1", "AGEGR2", "BMIGR1", "ISSBL", "CRCLGR1", "HEPIMPFL", "PRLINES", "PRSCTFL", "STDOSE",
-           "RECRTRT", "ANYMHFL", "ALLERGFL", "ANYCMFL")
+# The factors, their categories, level order and reference levels: `factors.factor_frame`, shared
+# with the efficacy factor analysis (tables_base.efficacy).
 FACTOR_KO = {
     "SEX": "성별", "AGEGR1": "연령(세)", "AGEGR2": "연령(세)", "BMIGR1": "체질량지수(kg/m²)", "ISSBL": "ISS 병기",
     "CRCLGR1": "크레아티닌 청소율(mL/min)", "HEPIMPFL": "간장애 병력", "PRLINES": "이전 치료 차수",
@@ -662,69 +666,32 @@ FACTOR_KO = {
 }
 LEVEL_KO = {"SEX": {"M": "남", "F": "여"}, "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"}}
 YN_KO = {"Y": "있음", "N": "없음"}
-# Prior lines of therapy grouped 0-1 / 2 / >=3 unless the study settings define groups.PRLINES
-# or the caller passes another grouping.
-PRIOR_LINES = Grouping(label="Prior lines of therapy", cuts=[2, 3], labels=["0-1", "2", ">=3"])
 OUTCOME_COLUMN = "__ADR__"
-
-
-def _yn_levels(values: pd.Series) -> list:
-    present = set(v for v in values if not is_missing(v))
-    return ["N", "Y"] if present <= {"N", "Y"} else levels_of(values)
-
-
-def _factor_levels(name: str, values: pd.Series, conv: Conventions, prior_lines: Grouping) -> list:
-    group = conv.groups.get(name)
-    if name == "PRLINES":
-        return list(prior_lines.labels)
-    if group is not None:
-        levels = list(group.labels)
-        if group.dialysis_label:
-            levels.append(group.dialysis_label)
-        return levels + [v for v in levels_of(values) if v not in levels]
-    if name == "STDOSE":
-        doses = sorted({v for v in values if not is_missing(v)}, key=lambda t: -float(t.split()[0]))
-        return doses
-    if name == "ISSBL":
-        known = ["I", "II", "III"]
-        return known + [v for v in levels_of(values) if v not in known]
-    if name.endswith("FL"):
-        return _yn_levels(values)
-    return levels_of(values)
 
 
 def adr_factor_frame(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, factors: Sequence[str] = FACTORS,
                      outcome: str | Subset = "ADR", pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL",
-                     prior_lines: Grouping | None = None, id_var: str = "USUBJID") -> tuple[pd.DataFrame, dict, list]:
-    """One row per population subject: the factors as categories and the outcome (Y: at least one ADR).
-
-    PRLINES (a count) is grouped by `prior_lines` (else the settings' groups.PRLINES, else 0-1/2/>=3);
-    STDOSE (mg) becomes a category per dose. Returns (frame, levels per factor, factors absent from ADSL).
+                     prior_lines: Grouping | None = None, id_var: str = "USUBJID"):
+    """`factors.factor_frame` of the population plus the outcome column OUTCOME_COLUMN (Y: at least
+    one qualifying ADR). PRLINES is grouped by `prior_lines`, else the settings' groups.PRLINESGR.
+    Returns the `FactorFrame` (frame, factors, levels, reference levels, absent and ungrouped factors).
     """
     conv = _conv(settings)
     subset = _subset(outcome)
-    prior_lines = prior_lines or conv.groups.get("PRLINES") or PRIOR_LINES
-    require_columns(adsl, [id_var, pop], "ADSL")
+    groups = dict(conv.groups)
+    if prior_lines is not None:
+        groups["PRLINESGR"] = prior_lines
     require_columns(adae, [id_var, subject_flag, *subset.flags], "ADAE")
-    subjects = adsl[flagged(adsl[pop])] if pop else adsl
-    present = [f for f in factors if f in subjects.columns]
-    absent = [f for f in factors if f not in subjects.columns]
-    frame = subjects[[id_var, *present]].copy().astype(object)
-    if "PRLINES" in present:
-        frame["PRLINES"] = [prior_lines.label_of(None if is_missing(v) else float(v)) for v in subjects["PRLINES"]]
-    if "STDOSE" in present:
-        frame["STDOSE"] = [None if is_missing(v) else f"{float(v):g} mg" for v in subjects["STDOSE"]]
-    for name in present:
-        frame[name] = [None if is_missing(v) or (isinstance(v, str) and not v.strip()) else v for v in frame[name]]
-    events = adae[adae[id_var].isin(set(subjects[id_var])) & _subset_mask(adae, subset)]
+    found = factor_frame(adsl, groups, factors=factors, pop=pop, id_var=id_var)
+    frame = found.frame.copy()
+    events = adae[adae[id_var].isin(set(frame[id_var])) & _subset_mask(adae, subset)]
     if pop and pop in events.columns:
         events = events[flagged(events[pop])]
     if subject_flag:
         events = events[flagged(events[subject_flag])]
     with_event = set(events[id_var])
     frame[OUTCOME_COLUMN] = ["Y" if s in with_event else "N" for s in frame[id_var]]
-    levels = {name: _factor_levels(name, frame[name], conv, prior_lines) for name in present}
-    return frame.reset_index(drop=True), levels, absent
+    return replace(found, frame=frame)
 
 
 def _factor_name(name: str, conv: Conventions) -> str:
@@ -753,13 +720,16 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
 
     Univariate: incidence per level, Pearson chi-square, or Fisher's exact test when an expected
     count is below `fisher_expected_below` (the test is named per factor). Factors with p below
-    `multivariable_entry_p` enter a logistic regression (reference: each factor's first level).
+    `multivariable_entry_p` enter a logistic regression, at most one grouping per source variable
+    (AGEGR1/AGEGR2: the smaller p); reference levels: the settings groupings' `reference`, else
+    each factor's first level.
     """
     conv = _conv(settings)
     subset = _subset(outcome)
-    frame, levels, absent = adr_factor_frame(adsl, adae, conv, factors=factors, outcome=subset, pop=pop,
-                                             subject_flag=subject_flag, prior_lines=prior_lines, id_var=id_var)
-    present = [f for f in factors if f in levels]
+    found = adr_factor_frame(adsl, adae, conv, factors=factors, outcome=subset, pop=pop, subject_flag=subject_flag,
+                             prior_lines=prior_lines, id_var=id_var)
+    frame, levels = found.frame, found.levels
+    present = list(found.factors)
     names = {f: _factor_name(f, conv) for f in present}
     uid, mid, fid = output_ids
     N_all = len(frame)
@@ -777,7 +747,7 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
             base = _base(uid, pop, None, None, name, level, "factor_incidence")
             rows += _stats_rows(base, {"n": int(n_event), "N": N, "p": n_event / N if N else None})
             display.append({"요인": names[name] if first else "",
-                            "수준": _level_label(name, level), "대상자 수": str(N),
+                            "수준": _level_label(name, level), "대상자 수": fmt.fmt_count(N),
                             f"{subset.name_ko} n (%)": fmt.fmt_n_pct(int(n_event), N, conv.pct_table) if N else "0",
                             "검정": result.test_ko if first else "", "p-value": fmt.fmt_p(result.p) if first else ""})
             first = False
@@ -787,7 +757,7 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
             N_miss = int(missing.sum())
             rows += _stats_rows(_base(uid, pop, None, None, name, MISSING_KO, "factor_incidence"),
                                 {"n": n_miss, "N": N_miss, "p": n_miss / N_miss})
-            display.append({"요인": "", "수준": f"{MISSING_KO}*", "대상자 수": str(N_miss),
+            display.append({"요인": "", "수준": f"{MISSING_KO}*", "대상자 수": fmt.fmt_count(N_miss),
                             f"{subset.name_ko} n (%)": fmt.fmt_n_pct(n_miss, N_miss, conv.pct_table),
                             "검정": "", "p-value": ""})
         rows += _stats_rows(_base(uid, pop, None, None, name, None, "factor_test"),
@@ -795,30 +765,37 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                              "statistic": result.statistic, "parameter": result.df,
                              "min_expected": result.min_expected, "n_tested": int(table.to_numpy().sum()),
                              "threshold": conv.fisher_expected_below, "note": result.note or None})
-    uni_ard = ard_to_frame(pd.DataFrame(rows)) if rows else ard_to_frame()
+    uni_ard = ard_to_frame(rows_frame(rows)) if rows else ard_to_frame()
     tests_used = sorted({t.test_ko for t in tests.values()})
+    window = f"{ko.TREATMENT_EMERGENT}({subject_flag}='Y') " if subject_flag else ""
     uni_notes = [
-        f"대상: 안전성 평가대상자({pop}='Y'), N={N_all}. 백분율의 분모는 각 수준의 대상자 수이다.",
-        f"{subset.name_ko}: 치료 후 발생({subject_flag}='Y') {subset.name_ko}이 한 건 이상 있는 대상자.",
+        f"대상: 안전성 평가대상자({pop}='Y'), N={fmt.fmt_count(N_all)}. 백분율의 분모는 각 수준의 대상자 수이다.",
+        f"{subset.name_ko}: {window}{subset.name_ko}이 한 건 이상 있는 대상자.",
         f"검정: 카이제곱 검정(연속성 수정 없음); 기대빈도가 {conv.fisher_expected_below:g} 미만인 칸이 있으면 "
         "Fisher의 정확 검정(2×2보다 큰 표는 Freeman-Halton 확장). 요인마다 사용한 검정을 '검정' 열에 적는다"
         f"(이 표에서 사용: {', '.join(tests_used) or '없음'}).",
         f"* {MISSING_KO}: 해당 요인 값이 없는 대상자는 검정에서 제외했다.",
     ]
-    if "PRLINES" in present:
-        pl = prior_lines or conv.groups.get("PRLINES") or PRIOR_LINES
+    if "PRLINES" in found.groupings:
+        pl = found.groupings["PRLINES"]
         uni_notes.append(f"이전 치료 차수 구분: {', '.join(pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
                          "경계값은 위 구간에 포함).")
-    if absent:
-        uni_notes.append(f"ADSL에 없어 분석하지 않은 요인: {', '.join(absent)}.")
+    if found.ungrouped:
+        uni_notes.append(f"구분 기준(study settings의 groups.PRLINESGR)이 없어 분석하지 않은 요인: "
+                         f"{', '.join(found.ungrouped)}.")
+    if found.absent:
+        uni_notes.append(f"ADSL에 없어 분석하지 않은 요인: {', '.join(found.absent)}.")
     univariate = TableResult(uid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 단변량 분석", uni_ard,
                              pd.DataFrame(display), uni_notes, section=FACTORS_SECTION)
 
-    selected = select_factors(p_by_factor, conv.entry_p)
-    model = logistic_regression(frame, OUTCOME_COLUMN, selected, levels=levels, level=conv.ci_level) if selected else None
+    candidates = select_factors(p_by_factor, conv.entry_p)
+    selected, set_aside = one_per_source(candidates, p_by_factor, SOURCES)
+    model = (logistic_regression(frame, OUTCOME_COLUMN, selected, levels=levels, reference=found.reference,
+                                 level=conv.ci_level) if selected else None)
     mrows = []
     mdisplay = []
     ci_name = f"{fmt.fmt_num(conv.ci_level * 100, 0)}% CI"
+    or_column = f"OR ({ci_name})"
     model_base = _base(mid, pop, None, None, "..model..", None, "logistic")
     mrows += _stats_rows(model_base, {"entry_p": conv.entry_p, "n_factors": len(selected),
                                       "n_obs": model.n_obs if model else None,
@@ -826,33 +803,40 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                                       "converged": model.converged if model else None,
                                       "status": model.status if model else "no factor entered",
                                       "note": (model.note or None) if model else None})
+    for dropped, kept in set_aside.items():
+        mrows += _stats_rows(_base(mid, pop, None, None, dropped, None, "logistic_set_aside"),
+                             {"p.value": p_by_factor[dropped], "entered_instead": kept, "source": SOURCES[dropped]})
     if model is not None:
+        shown_reference = set()
         for term in model.terms.itertuples(index=False):
+            if term.factor not in shown_reference:
+                shown_reference.add(term.factor)
+                mdisplay.append({"요인": names.get(term.factor, term.factor),
+                                 "수준": _level_label(term.factor, term.reference),
+                                 or_column: ko.REFERENCE, "p-value": ""})
             base = _base(mid, pop, None, None, term.factor, term.level, "logistic")
             mrows += _stats_rows(base, {"reference": term.reference, "n": term.n, "events": term.events,
                                         "estimate": term.odds_ratio, "conf.low": term.ci_lower,
                                         "conf.high": term.ci_upper, "p.value": term.p, "coef": term.coef,
                                         "std.error": term.se, "estimable": bool(term.estimable),
                                         "conf.level": conv.ci_level})
-            mdisplay.append({"요인": names.get(term.factor, term.factor),
-                             "수준 (기준)": f"{_level_label(term.factor, term.level)} "
-                                          f"(기준: {_level_label(term.factor, term.reference)})",
-                             f"OR ({ci_name})": fmt.fmt_or_ci(term.odds_ratio, term.ci_lower, term.ci_upper, 2,
-                                                             estimable=bool(term.estimable)),
+            mdisplay.append({"요인": "", "수준": _level_label(term.factor, term.level),
+                             or_column: fmt.fmt_or_ci(term.odds_ratio, term.ci_lower, term.ci_upper, 2,
+                                                      estimable=bool(term.estimable)),
                              "p-value": fmt.fmt_p(term.p) if term.estimable else "NE"})
         for name, p in model.factor_p.items():
             mrows += _stats_rows(_base(mid, pop, None, None, name, None, "logistic_factor"), {"p.value": p})
     else:
         mdisplay.append({"요인": f"단변량 분석에서 p < {conv.entry_p:g}인 요인이 없어 다변량 분석을 하지 않았다.",
-                         "수준 (기준)": "", f"OR ({ci_name})": "", "p-value": ""})
-    mv_ard = ard_to_frame(pd.DataFrame(mrows))
-    mv_notes = [
-        f"단변량 분석에서 p < {conv.entry_p:g}인 요인을 다변량 로지스틱 회귀분석에 포함했다"
-        f"({', '.join(names[f] + f'({f})' for f in selected) or '없음'}).",
-        f"OR: 오즈비, {ci_name}: Wald 신뢰구간, p-value: Wald 검정. 기준: 각 요인의 첫 수준. NE: 추정 불가(분리 또는 수렴 실패).",
-    ]
+                         "수준": "", or_column: "", "p-value": ""})
+    mv_ard = ard_to_frame(rows_frame(mrows))
+    mv_notes = selection_notes(found, selected, set_aside, entry_p=conv.entry_p,
+                               name_of=lambda f: names.get(f, f), level_of=_level_label)
+    mv_notes.append(f"OR: {ko.ODDS_RATIO}, {ci_name}: Wald 신뢰구간, p-value: Wald 검정. "
+                    "NE: 추정 불가(분리 또는 수렴 실패).")
     if model is not None:
-        mv_notes.append(f"분석 대상: 모든 포함 요인 값이 있는 대상자 {model.n_obs}명({subset.name_ko} 발현 {model.n_events}명).")
+        mv_notes.append(f"분석 대상: 모든 포함 요인 값이 있는 대상자 {fmt.fmt_count(model.n_obs)}명"
+                        f"({subset.name_ko} 발현 {fmt.fmt_count(model.n_events)}명).")
         if model.note:
             mv_notes.append(f"참고: {model.note}.")
     multivariable = TableResult(mid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", mv_ard,
@@ -940,12 +924,14 @@ class SpecialPopulation:
     group1: str | None = None  # the ARD's group1 for a derived variable
 
 
-def special_population_definitions(settings=None, *, child_age_below: float = 19, age_var: str = "AGE",
+def special_population_definitions(settings=None, *, child_age_below: float | None = None, age_var: str = "AGE",
                                    pregnancy_var: str | None = None) -> list[SpecialPopulation]:
     """The study's special populations: elderly (AGEGR1, AGEGR2), renal impairment (CRCLGR1), hepatic
-    impairment (HEPIMPFL), long-term use (LTUSEFL), children (AGE < `child_age_below`, Korean
-    convention 19) and, when a pregnancy flag exists, pregnant women."""
+    impairment (HEPIMPFL), long-term use (LTUSEFL), children (AGE < `child_age_below`, default the
+    settings' conventions.child_age_below) and, when a pregnancy flag exists, pregnant women."""
     conv = _conv(settings)
+    if child_age_below is None:
+        child_age_below = conv.child_age_below
     out = []
     for name, key in (("AGEGR1", "ELDERLY1"), ("AGEGR2", "ELDERLY2")):
         grp = conv.groups.get(name)
@@ -1031,11 +1017,11 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         for lv in levels:
             if lv == MISSING_KO:
                 continue
-            n = _stat(ard_adr, "n", group1_level=lv)
-            N = _stat(ard_adr, "N", group1_level=lv)
+            n = ard_value(ard_adr, "n", group1_level=lv)
+            N = ard_value(ard_adr, "N", group1_level=lv)
             counts.append((n, N - n))
         test = factor_test(np.array(counts), fisher_expected_below=conv.fisher_expected_below)
-        parts.append(pd.DataFrame(_stats_rows(_base(output_id, pop, var, None, "ADR", None, "factor_test"),
+        parts.append(rows_frame(_stats_rows(_base(output_id, pop, var, None, "ADR", None, "factor_test"),
                                               {"p.value": test.p, "method": test.test, "method_ko": test.test_ko,
                                                "statistic": test.statistic, "parameter": test.df,
                                                "min_expected": test.min_expected})))
@@ -1047,12 +1033,12 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     if group1 != var:
         ard["group1"] = ard["group1"].map(lambda g: group1 if g == var else g)
 
-    groups = [(lv, int(_stat(ard, "N", variable="AE", group1_level=lv) or 0)) for lv in levels] \
+    groups = [(lv, int(ard_value(ard, "N", variable="AE", group1_level=lv))) for lv in levels] \
         if "AE" in set(ard["variable"]) else []
     labels = sp.level_labels
 
     def header(lv, N):
-        return f"{labels.get(lv, lv)} (N={N})"
+        return f"{labels.get(lv, lv)} (N={fmt.fmt_count(N)})"
 
     rows = []
     for key in ("AE", "ADR"):
@@ -1060,8 +1046,8 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
             continue
         row = {"구분": SUBSETS[key].name_ko}
         for lv, N in groups:
-            row[header(lv, N)] = _cell(_stat(ard, "n", variable=key, group1_level=lv), N,
-                                       _stat(ard, "events", variable=key, group1_level=lv), conv.pct_table)
+            row[header(lv, N)] = _cell(ard_value(ard, "n", variable=key, group1_level=lv), N,
+                                       ard_value(ard, "events", variable=key, group1_level=lv), conv.pct_table)
         rows.append(row)
     if test is not None:
         row = {"구분": f"{SUBSETS['ADR'].name_ko} p-value"}
@@ -1073,7 +1059,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         order = sorted(totals.index, key=lambda p: (-int(totals[p]), *_key(p)))
         if order:
             rows.append({"구분": f"{SUBSETS['ADR'].name_ko} (PT)", **{header(lv, N): "" for lv, N in groups}})
-        look = _Lookup(ard)
+        look = ArdLookup(ard)
         for pt in order:
             row = {"구분": PT_INDENT + str(pt)}
             for lv, N in groups:
@@ -1091,7 +1077,8 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     if empty:
         notes.append(f"{', '.join(empty)}: 해당 대상자가 등록되지 않았다(해당 없음).")
     if sp.derive is not None:
-        notes.append(f"{sp.name_ko}: {sp.group1} 기준으로 구분(기준값은 인수로 정한다).")
+        notes.append(f"{sp.name_ko}: {sp.group1} 기준으로 구분(기준 연령은 study settings의 "
+                     "conventions.child_age_below).")
     return TableResult(output_id, f"특수 환자군: {sp.name_ko}", ard, _display(rows), notes,
                        landscape=len(groups) > 4, section=SPECIAL_SECTION)
 
@@ -1116,7 +1103,7 @@ def pregnancy_table(settings=None, *, pregnancy_var: str | None = None,
     """Pregnant women: no data source in this study's ADaM, reported as 해당 없음 with the reason."""
     conv = _conv(settings)
     note = PREGNANCY_NOTE
-    ard = ard_to_frame(pd.DataFrame(_stats_rows(_base(output_id, None, None, None, "PREGNANT", None, "not_available"),
+    ard = ard_to_frame(rows_frame(_stats_rows(_base(output_id, None, None, None, "PREGNANT", None, "not_available"),
                                                 {"n": None, "available": False, "note": note})))
     display = pd.DataFrame([{"구분": "임부", "결과": "해당 없음", "사유": note}])
     notes = [f"{conv.drug_ko}: 임부 자료 없음. 임신 여부 변수(예: {pregnancy_var or 'PREGFL'})가 ADSL에 있으면 "
@@ -1125,7 +1112,8 @@ def pregnancy_table(settings=None, *, pregnancy_var: str | None = None,
 
 
 def special_populations(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
-                        subject_flag: str | None = "TRTEMFL", child_age_below: float = 19, age_var: str = "AGE",
+                        subject_flag: str | None = "TRTEMFL", child_age_below: float | None = None,
+                        age_var: str = "AGE",
                         pregnancy_var: str | None = None, pt_var: str = "AEDECOD",
                         id_var: str = "USUBJID") -> list[TableResult]:
     """Table 9: a summary over the special populations, then one table per population (see
@@ -1158,28 +1146,28 @@ def _special_summary(tables: list[TableResult], definitions: list[SpecialPopulat
             continue
         ard = table.ard
         for lv in sp.special:
-            N = _stat(ard, "N", variable="AE", group1_level=lv)
-            if N is None:
-                continue
+            N = ard_value(ard, "N", variable="AE", group1_level=lv)  # every special level is a column of its table
             keep = ard["group1_level"].eq(lv) & ard["variable"].isin(["AE", "ADR"]) & ard["context"].eq("incidence")
             part = _with_output_id(ard[keep], output_id)
             part["group2"], part["group2_level"] = "POPULATION", sp.key
             parts.append(part)
-            row = {"특수 환자군": sp.name_ko, "구분": sp.level_labels.get(lv, lv), "대상자 수": str(int(N))}
+            row = {"특수 환자군": sp.name_ko, "구분": sp.level_labels.get(lv, lv), "대상자 수": fmt.fmt_count(N)}
             for key in ("AE", "ADR"):
-                row[f"{SUBSETS[key].name_ko} n (%) [건]"] = _cell(_stat(ard, "n", variable=key, group1_level=lv), int(N),
-                                                                _stat(ard, "events", variable=key, group1_level=lv),
+                row[f"{SUBSETS[key].name_ko} n (%) [건]"] = _cell(ard_value(ard, "n", variable=key, group1_level=lv),
+                                                                int(N),
+                                                                ard_value(ard, "events", variable=key, group1_level=lv),
                                                                 conv.pct_table)
             rows.append(row)
     if "T-09-PREGNANT" in by_id:
-        rows.append({"특수 환자군": "임부", "구분": "", "대상자 수": "해당 없음",
-                     f"{SUBSETS['AE'].name_ko} n (%) [건]": "해당 없음", f"{SUBSETS['ADR'].name_ko} n (%) [건]": "해당 없음"})
+        rows.append({"특수 환자군": "임부", "구분": "", "대상자 수": ko.NOT_APPLICABLE,
+                     f"{SUBSETS['AE'].name_ko} n (%) [건]": ko.NOT_APPLICABLE,
+                     f"{SUBSETS['ADR'].name_ko} n (%) [건]": ko.NOT_APPLICABLE})
         parts.append(_with_output_id(by_id["T-09-PREGNANT"].ard, output_id))
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
     notes = [f"백분율의 분모는 각 특수 환자군의 안전성 평가대상자({pop}='Y') 수('대상자 수')이다.",
              "n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 각 환자군의 세부 표 참조.",
              "임부: " + PREGNANCY_NOTE if "T-09-PREGNANT" in by_id else ""]
-    return TableResult(output_id, "특수 환자군별 유해사례 및 약물유해반응 발현 현황 요약", ard, pd.DataFrame(rows),
+    return TableResult(output_id, f"특수 환자군별 {ko.AE} 및 {ko.ADR} 발현 현황 요약", ard, pd.DataFrame(rows),
                        [n for n in notes if n], section=SPECIAL_SECTION)
 
 
@@ -1204,7 +1192,7 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
     socs = list(dict.fromkeys(ard.loc[ard["variable"].eq(soc_var), "variable_level"]))
     values = []
     for soc in socs:
-        n, N = _stat(ard, "n", variable=soc_var, variable_level=soc), _stat(ard, "N", variable=soc_var, variable_level=soc)
+        n, N = ard_value(ard, "n", variable=soc_var, variable_level=soc), ard_value(ard, "N", variable=soc_var, variable_level=soc)
         values.append((soc, int(n), int(N)))
     with matplotlib.rc_context(_korean_rc()):
         fig = _new_figure(7.5, max(2.0, 0.35 * len(values) + 1.2))
@@ -1220,14 +1208,15 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
             ax.set_yticklabels([soc for soc, _, _ in values])
             top = max(pcts) if pcts else 1.0
             for yy, pct, (_, n, N) in zip(y, pcts, values):
-                label = f"{fmt.fmt_num(fmt.percent(n, N), conv.pct_table)}% ({n}/{N})" if N else "0"
+                label = (f"{fmt.fmt_num(fmt.percent(n, N), conv.pct_table)}% ({fmt.fmt_count(n)}/{fmt.fmt_count(N)})"
+                         if N else "0")
                 ax.text(pct + top * 0.01, yy, label, va="center", fontsize=8)
             ax.set_xlim(0, top * 1.25 + 0.1)
-            ax.set_xlabel(f"발현율(%, 분모: 안전성 평가대상자 N={values[0][2]})")
+            ax.set_xlabel(f"발현율(%, 분모: 안전성 평가대상자 N={fmt.fmt_count(values[0][2])})")
         png = figure_png(fig)
-    notes = [f"막대: 기관별 대분류(SOC)별 {subset.name_ko} 발현 대상자 비율(%). 분모는 안전성 평가대상자({pop}='Y') 수.",
+    notes = [f"막대: {ko.SOC_ABBR}별 {subset.name_ko} 발현 대상자 비율(%). 분모는 안전성 평가대상자({pop}='Y') 수.",
              f"MedDRA 버전 {conv.meddra_version or '(미지정)'}. SOC는 발현 대상자 수의 내림차순(같으면 알파벳순)."]
-    return FigureResult(output_id, f"기관별 대분류(SOC)별 {subset.name_ko} 발현율", png, ard_out, notes, section=SECTION)
+    return FigureResult(output_id, f"{ko.SOC_ABBR}별 {subset.name_ko} 발현율", png, ard_out, notes, section=SECTION)
 
 
 # --------------------------------------------------------------------------- 13. label-style summary sentences
@@ -1244,18 +1233,23 @@ class SummaryResult(TableResult):
         return iter(self.sentences)
 
 
+# One sentence per subset: `{inc}` is the label incidence (x.xx%(n/N명, k건)).
 _SENTENCE = {
-    "AE": "유해사례의 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
-    "ADR": "이 중 이 약과 인과관계를 배제할 수 없는 약물유해반응 발현율은 {inc}로 보고되었다.",
-    "SAE": "중대한 유해사례 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
-    "SADR": "중대한 약물유해반응 발현율은 {inc}로 보고되었다.",
-    "UAE": "예상하지 못한 유해사례 발현율은 인과관계와 상관없이 {inc}로 보고되었다.",
-    "UADR": "예상하지 못한 약물유해반응 발현율은 {inc}로 보고되었다.",
+    "AE": f"{ko.AE}의 발현율은 인과관계와 상관없이 {{inc}}로 보고되었다.",
+    "ADR": f"이 중 이 약과 인과관계를 배제할 수 없는 {ko.ADR} 발현율은 {{inc}}로 보고되었다.",
+    "SAE": f"{ko.SAE} 발현율은 인과관계와 상관없이 {{inc}}로 보고되었다.",
+    "SADR": f"{ko.SADR} 발현율은 {{inc}}로 보고되었다.",
+    "UAE": f"{ko.UAE} 발현율은 인과관계와 상관없이 {{inc}}로 보고되었다.",
+    "UADR": f"{ko.UADR} 발현율은 {{inc}}로 보고되었다.",
+    "USADR": f"{ko.USADR} 발현율은 {{inc}}로 보고되었다.",
 }
+# The sentence of a subset without any subject (plain text, no placeholder).
 _NONE = {
-    "AE": "유해사례는 보고되지 않았다.", "ADR": "이 중 이 약과 인과관계를 배제할 수 없는 약물유해반응은 보고되지 않았다.",
-    "SAE": "중대한 유해사례는 보고되지 않았다.", "SADR": "중대한 약물유해반응은 보고되지 않았다.",
-    "UAE": "예상하지 못한 유해사례는 보고되지 않았다.", "UADR": "예상하지 못한 약물유해반응은 보고되지 않았다.",
+    "AE": f"{ko.AE}는 보고되지 않았다.",
+    "ADR": f"이 중 이 약과 인과관계를 배제할 수 없는 {ko.ADR}은 보고되지 않았다.",
+    "SAE": f"{ko.SAE}는 보고되지 않았다.", "SADR": f"{ko.SADR}은 보고되지 않았다.",
+    "UAE": f"{ko.UAE}는 보고되지 않았다.", "UADR": f"{ko.UADR}은 보고되지 않았다.",
+    "USADR": f"{ko.USADR}은 보고되지 않았다.",
 }
 
 
@@ -1270,11 +1264,13 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
 
     "국내에서 재심사를 위하여 {years}년 동안 {N}명을 대상으로 실시한 사용성적조사 결과 유해사례의 발현율은
     인과관계와 상관없이 12.34%(77/624명, 120건)로 보고되었다." and so on for ADRs, SAEs, serious ADRs,
-    unexpected AEs and ADRs, each followed by its PTs in descending frequency. Every number is
+    unexpected AEs and ADRs and unexpected serious ADRs, each followed by its PTs in descending
+    frequency. Counts carry thousands separators (1,638건). Every number is
     read from the overview's ARD rows (and the SOC/PT tables' PT rows), so the sentences and the
     overview table cannot disagree. Percentages: `percent_decimals_summary`, rounded half up.
 
-    `period_years`: the survey period of the sentence (default: the settings' max_follow_up_years).
+    `period_years`: the re-examination period of the sentence (default: the settings'
+    dates.reexamination_period_years; not the follow-up length).
     PT names: `pt_ko_var` (an ADAE column of Korean PT names) or `pt_names_ko` (PT -> Korean name);
     otherwise, or for a PT without one, the MedDRA English PT name.
 
@@ -1284,7 +1280,7 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
         adam, settings = adsl, (adae if settings is None else settings)
         adsl, adae = adam["ADSL"], adam["ADAE"]
     conv = _conv(settings)
-    years = period_years if period_years is not None else conv.follow_up_years
+    years = period_years if period_years is not None else conv.reexamination_years
     if overview is None:
         overview = safety_overview(adsl, adae, conv, pop=pop, subject_flag=subject_flag, subsets=subsets, id_var=id_var)
     ov = overview.ard
@@ -1304,16 +1300,15 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
         if rows.empty:
             continue
         parts.append(_with_output_id(rows, output_id))
-        n, N, events = (int(_stat(ov, s, variable=key)) for s in ("n", "N", "events"))
+        n, N, events = (int(ard_value(ov, s, variable=key)) for s in ("n", "N", "events"))
         N_overall = N if N_overall is None else N_overall
-        drug = conv.drug_ko
         if n == 0:
-            text = _NONE[key].format(drug=drug)
+            text = _NONE[key]
         else:
-            text = _SENTENCE[key].format(inc=fmt.label_incidence(n, N, events, conv.pct_summary), drug=drug)
+            text = _SENTENCE[key].format(inc=fmt.label_incidence(n, N, events, conv.pct_summary))
         if key == "AE":
             period = f"{years}년 동안 " if years else ""
-            text = f"국내에서 재심사를 위하여 {period}{N}명을 대상으로 실시한 사용성적조사 결과 " + text
+            text = f"국내에서 재심사를 위하여 {period}{fmt.fmt_count(N)}명을 대상으로 실시한 사용성적조사 결과 " + text
         if n > 0:
             table = (soc_pt_tables or {}).get(key) or ae_by_soc_pt(adsl, adae, conv, subset=subset, pop=pop,
                                                                   subject_flag=subject_flag, soc_var=soc_var,
@@ -1337,19 +1332,21 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
                 listed.append(f"{name or pt} {fmt.label_incidence(pn, pN, pev, conv.pct_summary)}")
             if listed:
                 text = text[:-len("로 보고되었다.")] + "로 보고되었으며, 빈도순으로 나열하면 다음과 같다: " + ", ".join(listed)
-                text += f" 외 {len(rest)}개 PT." if rest else "."
+                text += f" 외 {fmt.fmt_count(len(rest))}개 {ko.PT}." if rest else "."
         sentences.append(text)
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
     pt_names = "ko" if used_ko and not used_en else ("mixed" if used_ko else "en")
     display = pd.DataFrame({"구분": [_subset(k).name_ko for k in subsets if not ov[ov["variable"].eq(k)].empty],
                             "문장": sentences})
-    notes = [f"백분율: 소수점 {conv.pct_summary}자리(반올림), 분모는 안전성 평가대상자({pop}='Y') N={N_overall}.",
-             "숫자는 유해사례 발현 현황 요약 표(" + overview.output_id + ")와 SOC/PT 표의 같은 ARD 행에서 가져온다.",
-             {"en": "PT명: MedDRA 영문 PT명(한글 PT명 자료 없음).",
-              "ko": "PT명: 한글 PT명.",
-              "mixed": "PT명: 한글 PT명이 있는 경우 한글, 없는 경우 MedDRA 영문 PT명."}[pt_names]]
+    notes = [f"백분율: 소수점 {conv.pct_summary}자리(반올림), 분모는 안전성 평가대상자({pop}='Y') "
+             f"N={fmt.fmt_count(N_overall) if N_overall is not None else ''}.",
+             f"숫자는 {ko.AE} 발현 현황 요약 표(" + overview.output_id + ")와 SOC/PT 표의 같은 ARD 행에서 가져온다.",
+             {"en": f"{ko.PT_ABBR}: MedDRA 영문 PT명(한글 PT명 자료 없음).",
+              "ko": f"{ko.PT_ABBR}: 한글 PT명.",
+              "mixed": f"{ko.PT_ABBR}: 한글 PT명이 있는 경우 한글, 없는 경우 MedDRA 영문 PT명."}[pt_names]]
     if years:
-        notes.append(f"'{years}년': 조사 기간(study settings의 max_follow_up_years 또는 인수 period_years).")
+        notes.append(f"'{years}년': 재심사 기간(study settings의 dates.reexamination_period_years 또는 인수 "
+                     "period_years).")
     notes.append(f"MedDRA 버전 {conv.meddra_version or '(미지정)'}.")
     return SummaryResult(output_id, "재심사 결과 요약(허가사항 기재 문안)", ard, display, notes, section=SECTION,
                          sentences=sentences, pt_names=pt_names)
@@ -1359,7 +1356,7 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
 
 def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
                   subject_flag: str | None = "TRTEMFL", by: str | None = None, denom_by: str | None = None,
-                  total: str | None = None, prior_lines: Grouping | None = None, child_age_below: float = 19,
+                  total: str | None = None, prior_lines: Grouping | None = None, child_age_below: float | None = None,
                   pregnancy_var: str | None = None, period_years: int | None = None,
                   pt_names_ko: Mapping[str, str] | None = None,
                   include_summary: bool = True) -> list[TableResult | FigureResult]:
