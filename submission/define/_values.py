@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 COMPARATORS = ("EQ", "NE", "LT", "LE", "GT", "GE", "IN", "NOTIN")
@@ -31,10 +32,15 @@ def as_text(value: object) -> str | None:
 
 
 def texts(series: pd.Series) -> pd.Series:
-    """The column as `as_text` values (None for missing)."""
+    """The column as `as_text` values (None for missing), converting each distinct value once."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.map(lambda v: None if pd.isna(v) else pd.Timestamp(v).isoformat())
-    return series.astype(object).map(as_text)
+        codes, uniques = pd.factorize(series)
+        converted = [pd.Timestamp(v).isoformat() for v in uniques]
+    else:
+        codes, uniques = pd.factorize(series.astype(object))
+        converted = [as_text(v) for v in uniques]
+    lookup = np.array([*converted, None], dtype=object)  # code -1 (missing) takes the last entry
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
 def _number(text: str | None) -> float | None:
