@@ -148,17 +148,11 @@ def show(value: object) -> str | None:
 
 
 def texts(series: pd.Series) -> pd.Series:
-    """Values as text (None for missing or blank), whole numbers without '.0', as an object Series.
+    """Values as text (None for missing or blank), whole numbers without '.0', dates as ISO: the one
+    text form define.xml checks use too."""
+    from ..define._values import texts as define_texts
 
-    Built element by element: pandas 3 would infer its `str` dtype from a map and turn None into NaN.
-    """
-    from ..define._values import as_text
-
-    if pd.api.types.is_datetime64_any_dtype(series):
-        values = [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in series]
-    else:  # most values are non-empty text: keep them without a call
-        values = [v if type(v) is str and v else as_text(v) for v in series.astype(object).tolist()]
-    return pd.Series(values, index=series.index, dtype=object)
+    return define_texts(series)
 
 
 def examples_of(member: Member, mask: pd.Series, values: pd.Series | None = None) -> list[Example]:
