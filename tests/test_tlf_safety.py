@@ -280,8 +280,8 @@ def test_factor_table_p_values_equal_scipy_and_fisher_is_chosen_below_the_expect
     assert ard_value(ard, "n", variable="SEX", variable_level="M") == 14
     assert ard_value(ard, "N", variable="SEX", variable_level="M") == 20
     shown = uni.display.set_index("수준")
-    assert shown.loc["남", "약물유해반응 n (%)"] == "14 (70.0%)"
-    assert shown.loc["남", "검정"] == "카이제곱 검정" or shown.loc["여", "검정"] == "카이제곱 검정"
+    assert shown.loc["남성", "약물유해반응 n (%)"] == "14 (70.0%)"
+    assert shown.loc["남성", "검정"] == "카이제곱 검정" or shown.loc["여성", "검정"] == "카이제곱 검정"
     assert "Fisher의 정확 검정" in set(uni.display["검정"])
 
     # SEX (p < 0.05) enters the model, HEPIMPFL (p = 0.23) does not; OR and CI are in the ARD

@@ -43,3 +43,17 @@ ODDS_RATIO = "오즈비"               # odds ratio (not 교차비)
 
 # The synonyms that must not appear in the report (tests scan the outputs for them).
 AVOIDED = ("이상사례", "약물이상반응", "기본 단어", "기관별 대분류", "치료 후 발생", "교차비")
+
+
+# Korean labels of coded ADaM values, shared by every table (demographics, factors, populations).
+VALUES: dict[str, dict] = {
+    "SEX": {"F": "여성", "M": "남성"},
+    "RACE": {"ASIAN": "아시아인"},
+    "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"},
+    "ISSBL": {"I": "I기", "II": "II기", "III": "III기"},
+    "MPROTYP": {"IGG": "IgG", "IGA": "IgA", "IGD": "IgD", "IGM": "IgM", "LIGHT CHAIN": "경쇄형",
+                "NON-SECRETORY": "비분비형"},
+    "STDOSFRQ": {"QD": "1일 1회", "QOD": "격일 1회"},
+    "ECOGBL": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
+    "CRCLGR1": {"Dialysis": "투석"},
+}

@@ -68,17 +68,7 @@ VARIABLE_KO = {
 
 YES_NO_KO = {"Y": "예", "N": "아니오"}
 
-VALUE_KO: dict[str, dict] = {
-    "SEX": {"F": "여성", "M": "남성"},
-    "RACE": {"ASIAN": "아시아인"},
-    "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"},
-    "ISSBL": {"I": "I기", "II": "II기", "III": "III기"},
-    "MPROTYP": {"IGG": "IgG", "IGA": "IgA", "IGD": "IgD", "IGM": "IgM", "LIGHT CHAIN": "경쇄형",
-                "NON-SECRETORY": "비분비형"},
-    "STDOSFRQ": {"QD": "1일 1회", "QOD": "격일 1회"},
-    "ECOGBL": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
-    "CRCLGR1": {"Dialysis": "투석"},
-}
+VALUE_KO = ko.VALUES
 FLAG_VARIABLES = {"PRSCTFL", "RENIMPFL", "HEPIMPFL", "ALLERGFL", "ANYMHFL", "ANYCMFL", "DIALYFL", "LTUSEFL",
                   "DOSREDFL", "INTRFL", "DEXUSE", "SAFFL", "EFFFL"}
 # Table order of codes (the ADaM codelists); values not listed follow, sorted.

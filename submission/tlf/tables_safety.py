@@ -664,7 +664,7 @@ FACTOR_KO = {
     "PRSCTFL": "이전 조혈모세포이식", "STDOSE": "시작 용량", "RECRTRT": "등록 경로", "ANYMHFL": "병력",
     "ALLERGFL": "알레르기 병력", "ANYCMFL": "병용약물",
 }
-LEVEL_KO = {"SEX": {"M": "남", "F": "여"}, "RECRTRT": {"DUE": "사용성적조사", "PAP": "환자접근프로그램(PAP)"}}
+LEVEL_KO = ko.VALUES
 YN_KO = {"Y": "있음", "N": "없음"}
 OUTCOME_COLUMN = "__ADR__"
 
