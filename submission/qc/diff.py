@@ -1044,6 +1044,13 @@ def diff_frames(base, compare, *, keys: Sequence[str] = (), tolerance: float = 0
                           max_examples=max_examples, name=name or tb.name)
 
 
+def _one_side(rel: str, kind: str, x: Path | None, y: Path | None, finding: str, what: str) -> Comparison:
+    """A file present in only one of the two folders: one finding naming the side that has it."""
+    side = "base" if y is None else "compare"
+    return Comparison(rel, kind, str(x) if x else None, str(y) if y else None,
+                      [Finding(f"{finding}_only_in_{side}", rel, None, 1, [{"file": rel}], f"{what}{rel} only in {side}")])
+
+
 def diff_folders(base: Path, compare: Path, *, keys: Sequence[str] | None = None, tolerance: float = 0.0,
                  max_examples: int = DEFAULT_MAX_EXAMPLES, specs_dir: Path | None = None) -> DiffResult:
     """Two packages (or folders of datasets): datasets by file name, define.xml files, the ARD."""
@@ -1054,28 +1061,21 @@ def diff_folders(base: Path, compare: Path, *, keys: Sequence[str] | None = None
     for stem in _pair_names(pb.datasets, pc.datasets):
         x, y = pb.datasets.get(stem), pc.datasets.get(stem)
         if x is None or y is None:
-            side = "base" if y is None else "compare"
-            present = x or y
-            rel = present.relative_to(base if x else compare).as_posix()
-            comparisons.append(Comparison(rel, "dataset", str(x) if x else None, str(y) if y else None, [Finding(
-                f"dataset_only_in_{side}", rel, None, 1, [{"file": rel}], f"dataset {rel} only in {side}")]))
+            rel = (x or y).relative_to(base if x else compare).as_posix()
+            comparisons.append(_one_side(rel, "dataset", x, y, "dataset", "dataset "))
             continue
         comparisons.append(diff_datasets(x, y, keys=keys, tolerance=tolerance, max_examples=max_examples, specs=specs,
                                          strict_keys=False, name=x.relative_to(base).as_posix()))
     for rel in _pair_names(pb.defines, pc.defines):
         x, y = pb.defines.get(rel), pc.defines.get(rel)
         if x is None or y is None:
-            side = "base" if y is None else "compare"
-            comparisons.append(Comparison(rel, "define", str(x) if x else None, str(y) if y else None, [Finding(
-                f"file_only_in_{side}", rel, None, 1, [{"file": rel}], f"{rel} only in {side}")]))
+            comparisons.append(_one_side(rel, "define", x, y, "file", ""))
             continue
         comparisons.append(compare_defines(x, y, name=rel))
     for rel in _pair_names(pb.ards, pc.ards):
         x, y = pb.ards.get(rel), pc.ards.get(rel)
         if x is None or y is None:
-            side = "base" if y is None else "compare"
-            comparisons.append(Comparison(rel, "ard", str(x) if x else None, str(y) if y else None, [Finding(
-                f"file_only_in_{side}", rel, None, 1, [{"file": rel}], f"{rel} only in {side}")]))
+            comparisons.append(_one_side(rel, "ard", x, y, "file", ""))
             continue
         comparisons.append(compare_ards(x, y, name=rel, tolerance=tolerance, max_examples=max_examples))
     if not comparisons:

@@ -136,15 +136,13 @@ def skipped(what: str, why: str, member: Member | None = None, *, dataset: str |
 
 def show(value: object) -> str | None:
     """A value as shown in an example: text as is, whole numbers without '.0', dates as ISO."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
+    from ..define._values import as_text
+
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, str):
+        return value  # shown as it is, blank included
+    return as_text(value)
 
 
 def texts(series: pd.Series) -> pd.Series:
