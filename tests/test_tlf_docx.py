@@ -140,13 +140,12 @@ def test_caption_toc_and_page_fields():
 def _figure_document():
     from matplotlib.figure import Figure
 
-    from submission.tlf.docx import matplotlib_korean_font
+    from submission.tlf.fonts import korean_font
 
     fig = Figure(figsize=(4, 3))
     ax = fig.add_subplot()
-    family = matplotlib_korean_font()
     ax.bar(["sCR", "CR", "VGPR", "PR"], [3, 10, 20, 30])
-    ax.set_title("최량 반응" if family else "Best response", family=family or "sans-serif")
+    ax.set_title("최량 반응", family=korean_font())
     doc = ReportDocument(created=CREATED)
     number = doc.figure(fig, caption="최량 반응 분포", width_mm=100)
     return doc, number

@@ -712,20 +712,3 @@ def figure_png(fig, dpi: int = 200) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
     return buffer.getvalue()
-
-
-def matplotlib_korean_font(preferred: Sequence[str] = (DEFAULT_FONT_ALT, FALLBACK_FONT)) -> str | None:
-    """The first of `preferred` that matplotlib can find, to set as `font.family` for Korean labels."""
-    from matplotlib import font_manager
-
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    found = next((name for name in preferred if name in available), None)
-    if found is None:
-        # matplotlib's font cache may predate the installation of the Korean fonts: register them.
-        for path in sorted(font_manager.findSystemFonts()):
-            if re.search(r"nanum|malgun", Path(path).name, re.IGNORECASE):
-                font_manager.fontManager.addfont(path)
-        available = {f.name for f in font_manager.fontManager.ttflist}
-        found = next((name for name in preferred if name in available), None)
-    return found
-

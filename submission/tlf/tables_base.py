@@ -485,13 +485,9 @@ def _disposition_figure(ard: pd.DataFrame, look: ArdLookup, group, saf_reasons, 
 
 
 def _korean_font() -> str:
-    from .docx import matplotlib_korean_font
+    from .fonts import korean_font
 
-    font = matplotlib_korean_font()
-    if font is None:
-        raise SubError(Problem("matplotlib", None, None, None,
-                               "no Korean font found for the figures; install fonts-nanum"))
-    return font
+    return korean_font()
 
 
 # --------------------------------------------------------------------------- 2. demographics

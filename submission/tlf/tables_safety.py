@@ -847,13 +847,9 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
 
 
 def _korean_rc() -> dict:
-    from .docx import matplotlib_korean_font
+    from .fonts import korean_rc
 
-    font = matplotlib_korean_font()
-    rc = {"svg.hashsalt": "sub", "axes.unicode_minus": False}
-    if font:
-        rc["font.family"] = font
-    return rc
+    return korean_rc()
 
 
 def _new_figure(width: float, height: float):
