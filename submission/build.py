@@ -157,13 +157,16 @@ def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
               cutoff: dt.date | None = None) -> BuildResult:
     """The whole chain; with `cutoff`, on the data known at that date (a periodic safety report)."""
+    from .outdir import check_output, input_paths
+
+    check_output(out_dir, input_paths(raw=raw_dir, specs=specs_dir))
     result = BuildResult(Path(out_dir))
     log = result.log
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff)
     from .qc.manifest import RUN_LOG, write_manifest
 
     out = Path(out_dir)
-    with staged_folder(out_dir) as stage:
+    with staged_folder(out_dir, log) as stage:
         (stage / "sdtm").mkdir()
         write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=out / "sdtm")
         write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm")
@@ -181,12 +184,14 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
 
 def run_adam(sdtm_dir: Path, specs_dir: Path, out_dir: Path) -> BuildResult:
     """Only the ADaM stage, from an SDTM folder: OUT/adam is replaced, the rest of OUT is left as it is."""
+    from .outdir import check_output, input_paths
     from .study import load_settings
 
+    check_output(Path(out_dir) / "adam", input_paths(sdtm=sdtm_dir, specs=specs_dir), parent_output=out_dir)
     result = BuildResult(Path(out_dir) / "adam")
     settings = load_settings(specs_dir)
     adam = run_adam_stage(Path(sdtm_dir), specs_dir, settings, result.log)
-    with staged_folder(Path(out_dir) / "adam") as stage:
+    with staged_folder(Path(out_dir) / "adam", result.log) as stage:
         write_datasets(stage, adam, settings, "ADaM", shown=Path(out_dir) / "adam")
         write_define(stage, specs_dir, settings, "ADaM", result.log, shown=Path(out_dir) / "adam")
     return result
@@ -203,8 +208,11 @@ def run_define(folder: Path, specs_dir: Path, standard: str) -> BuildResult:
 
 def run_sdtm(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8") -> BuildResult:
     """Only the SDTM stage: OUT/sdtm is replaced, the rest of OUT is left as it is."""
+    from .outdir import check_output, input_paths
+
+    check_output(Path(out_dir) / "sdtm", input_paths(raw=raw_dir, specs=specs_dir), parent_output=out_dir)
     result = BuildResult(Path(out_dir) / "sdtm")
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=result.log)
-    with staged_folder(Path(out_dir) / "sdtm") as stage:
+    with staged_folder(Path(out_dir) / "sdtm", result.log) as stage:
         write_datasets(stage, sdtm, settings, "SDTM", shown=Path(out_dir) / "sdtm")
     return result

@@ -1,8 +1,9 @@
 """The `sub` command line: parse, call, print, exit. No logic lives here.
 
 Imports of pandas and friends happen inside the commands so that `sub --help` starts fast.
-Exit codes: 0 success; 1 bad input (every problem printed, file/row/column/value); 2 usage
-error; 3 an internal error (a bug: please report it with `--debug` output).
+Exit codes: 0 success; 1 bad input (every problem printed, file/row/column/value) or a write the
+machine refused (full or read-only disk, permission: path and cause); 2 usage error; 3 an internal
+error (a bug: please report it with `--debug` output); 130 interrupted (Ctrl-C), 143 terminated.
 """
 
 from __future__ import annotations
@@ -29,8 +30,28 @@ def _default_raw() -> Path:
     return bundled_raw()
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that staging folders are removed on the way out."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised through a subprocess test
+    raise _Terminated()
+
+
 class _Group(click.Group):
     """Turn bad input into one clear message and an exit code instead of a traceback."""
+
+    def main(self, *args, **kwargs):
+        import signal
+
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (e.g. an embedding test runner): leave it alone
+            pass
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         from .errors import SubError
@@ -40,8 +61,19 @@ class _Group(click.Group):
         except SubError as exc:
             click.echo(f"sub: {exc.render(limit=SHOWN_PROBLEMS)}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+        except (KeyboardInterrupt, _Terminated) as exc:
+            click.echo("sub: interrupted; no output was changed (the previous output, if any, is untouched)",
+                       err=True)
+            ctx.exit(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 128 + 15)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:  # the machine refused: a full or read-only disk, a permission, a missing path
+            if ctx.params.get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"sub: {where}{exc.strerror or exc} (errno {exc.errno}); "
+                       "no output was changed (the previous output, if any, is untouched)", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
         except Exception as exc:  # a bug, not bad input
             if ctx.params.get("debug"):
                 raise
@@ -125,6 +157,9 @@ def define(specs_dir: Path | None, out_dir: Path) -> None:
     """Write define.xml 2.1 (+ HTML) for OUT/sdtm and OUT/adam, validated and checked."""
     from .build import run_define
 
+    from .outdir import check_output
+
+    check_output(out_dir, replaces=False)
     for standard in ("SDTM", "ADaM"):
         folder = out_dir / standard.lower()
         if folder.is_dir():
@@ -142,6 +177,9 @@ def synth(subjects: int, seed: int, out_dir: Path, specs_dir: Path | None) -> No
     from .raw.synth import synthesize, write_extract
     from .study import load_settings
 
+    from .outdir import check_output, input_paths
+
+    check_output(out_dir, input_paths(specs=specs_dir or _default_specs()), replaces=False)
     settings = load_settings(specs_dir or _default_specs())
     frames = synthesize(settings, n_subjects=subjects, seed=seed)
     written = write_extract(frames, out_dir)
@@ -332,8 +370,11 @@ def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: s
     adr-severity, adr-grade, adr-outcome, adr-factors, special-populations, adr-soc-figure,
     summary, safety (all of them), demographics.
     """
+    from .outdir import check_output, input_paths
     from .study import load_settings
     from .tlf.tlf_command import run_tlf
+
+    check_output(out_dir, input_paths(adam=adam_dir, specs=specs_dir), replaces=False)
 
     settings = load_settings(specs_dir or _default_specs())
     for path in run_tlf(table, adam_dir, out_dir, by, denom_by, pop, subject_flag, settings):
@@ -353,8 +394,13 @@ def report(adam_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None
     from .study import load_settings
     from .tlf.report import REPORT_DIR, TLF_DIR, build_report, read_adam
 
+    from .outdir import check_output, input_paths
+
+    adam_dir = adam_dir or out_dir / "adam"
+    for stage in (TLF_DIR, REPORT_DIR):
+        check_output(out_dir / stage, input_paths(adam=adam_dir, specs=specs_dir), parent_output=out_dir)
     settings = load_settings(specs_dir or _default_specs())
-    adam = read_adam(adam_dir or out_dir / "adam")
+    adam = read_adam(adam_dir)
     with staged_folder(out_dir / TLF_DIR) as tlf_stage, staged_folder(out_dir / REPORT_DIR) as report_stage:
         paths = build_report(adam, settings, out_dir, creation_time(settings), tlf_dir=tlf_stage,
                              report_dir=report_stage)

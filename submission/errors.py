@@ -24,8 +24,19 @@ class Problem:
             where += f", row {self.row}"
         if self.column:
             where += f", column {self.column}"
-        shown = "" if self.value is None else f" (value {self.value!r})"
+        shown = "" if self.value is None else f" (value {shorten(self.value)!r})"
         return f"{where}: {self.message}{shown}"
+
+
+SHOWN_VALUE = 60  # characters of an offending value shown in a message
+
+
+def shorten(value, limit: int = SHOWN_VALUE) -> str:
+    """A value cut to a readable length for a message: a 10 MB cell is not echoed whole."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
 
 
 class SubError(Exception):
