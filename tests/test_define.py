@@ -28,7 +28,7 @@ from submission.spec import SHEETS, load_spec
 from submission.study import load_settings
 from submission.xpt import write_xpt
 
-from .conftest import SHARED, SPECS, write_csv
+from .conftest import SHARED, SPECS, needs_reference as _needs_reference, write_csv
 
 CREATED = dt.datetime(2024, 3, 1, 9, 30, 0)
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
@@ -38,7 +38,7 @@ REFERENCE_XSD = REFERENCE / "schema" / "cdisc-define-2.1" / "define2-1-0.xsd"
 REFERENCE_ARM_XSD = REFERENCE / "schema" / "cdisc-arm-1.0" / "arm1-0-0.xsd"
 EXAMPLES = REFERENCE / "examples"
 PILOT_DEFINES = sorted((SHARED / "reference" / "cdisc-pilot" / "define").glob("*/define.xml"))
-needs_reference = pytest.mark.skipif(not REFERENCE_XSD.exists(), reason="shared/reference/define-xml-2.1 not present")
+needs_reference = _needs_reference(REFERENCE_XSD)
 
 
 # --------------------------------------------------------------------------- tiny specs
@@ -533,7 +533,7 @@ def test_reader_reads_cdiscs_examples_without_loss(example):
         assert ds.klass and (ds.standard or ds.non_standard) and ds.variables
 
 
-@pytest.mark.skipif(not PILOT_DEFINES, reason="shared/reference/cdisc-pilot not present")
+@_needs_reference(SHARED / "reference" / "cdisc-pilot" / "define")
 @pytest.mark.parametrize("path", PILOT_DEFINES, ids=lambda p: p.parent.name)
 def test_reader_reads_define_xml_2_0(path):
     define = read_define(path)

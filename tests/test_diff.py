@@ -27,11 +27,11 @@ from submission.qc.diff import (
 from submission.tlf.ard import ARD_COLUMNS, write_ard_csv
 from submission.xpt import read_xpt, write_xpt
 
-from .conftest import SHARED
+from .conftest import SHARED, needs_reference
 
 CREATED = dt.datetime(2024, 3, 1, 9, 30)
 PILOT = SHARED / "reference" / "cdisc-pilot"
-needs_pilot = pytest.mark.skipif(not (PILOT / "sdtm" / "ae.xpt").exists(), reason="CDISC pilot files not present")
+needs_pilot = needs_reference(PILOT / "sdtm" / "ae.xpt")
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 
 

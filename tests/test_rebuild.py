@@ -85,10 +85,10 @@ def test_built_defines_are_valid_against_the_reference_schemas(two_builds):
     schema, both from ../shared/reference; every dataset beside them is in the rendered HTML."""
     from lxml import etree
 
-    from .conftest import SHARED
+    from .conftest import REFERENCE, require_reference
 
     _, first, _ = two_builds
-    schemas = SHARED / "reference" / "define-xml-2.1" / "schema"
+    schemas = require_reference(REFERENCE / "define-xml-2.1" / "schema")
     for folder, xsd in (("sdtm", schemas / "cdisc-define-2.1" / "define2-1-0.xsd"),
                         ("adam", schemas / "cdisc-arm-1.0" / "arm1-0-0.xsd")):
         schema = etree.XMLSchema(etree.parse(str(xsd)))

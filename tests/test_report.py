@@ -33,7 +33,7 @@ from submission.tlf.tables_base import (
     listings,
 )
 
-from .conftest import SHARED, SPECS
+from .conftest import SHARED, SPECS, needs_reference
 
 SETTINGS = load_settings(SPECS)
 CREATED = dt.datetime(2016, 12, 7)
@@ -172,7 +172,7 @@ def test_demographics_by_group_skips_variables_the_frame_lacks():
     assert table.display.columns[1].endswith("(N=4)")
 
 
-@pytest.mark.skipif(not PILOT_ADSL.exists(), reason="the CDISC pilot ADSL is not in shared/reference")
+@needs_reference(PILOT_ADSL)
 def test_demographics_on_the_cdisc_pilot_adsl_by_treatment():
     from submission.xpt import read_xpt
 

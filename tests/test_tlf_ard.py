@@ -25,7 +25,7 @@ from submission.tlf.ard import (
 from submission.tlf.stats import clopper_pearson
 from submission.xpt import read_xpt
 
-from .conftest import SHARED
+from .conftest import SHARED, require_reference
 
 PILOT = SHARED / "reference" / "cdisc-pilot" / "adam"
 
@@ -271,8 +271,7 @@ def test_counts_are_integers_not_floats():
 
 @pytest.fixture(scope="module")
 def pilot():
-    if not (PILOT / "adae.xpt").is_file():
-        pytest.skip(f"CDISC pilot ADaM not found at {PILOT}")
+    require_reference(PILOT / "adae.xpt")
     return read_xpt(PILOT / "adsl.xpt").frame, read_xpt(PILOT / "adae.xpt").frame
 
 

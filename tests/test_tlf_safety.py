@@ -40,7 +40,7 @@ from submission.tlf.tables_safety import (
     summary_sentences,
 )
 
-from .conftest import SHARED, SPECS
+from .conftest import SHARED, SPECS, needs_reference
 
 PILOT = SHARED / "reference" / "cdisc-pilot" / "adam"
 SETTINGS = load_settings(SPECS)
@@ -464,6 +464,7 @@ def test_summary_sentence_percentages_round_half_up(N, decimals, expected):
 
 # --------------------------------------------------------------------------- sub tlf on another study's ADaM
 
+@needs_reference(PILOT)
 def test_sub_tlf_on_the_cdisc_pilot_gives_a_column_per_arm_with_its_adsl_n(tmp_path):
     from docx import Document
 
@@ -487,6 +488,7 @@ def test_sub_tlf_on_the_cdisc_pilot_gives_a_column_per_arm_with_its_adsl_n(tmp_p
     assert header[1:] == [f"{arm} (N={N})" for arm, N in arms.items()]  # protocol order from TRT01AN
 
 
+@needs_reference(PILOT)
 def test_sub_tlf_names_the_known_tables_for_an_unknown_one(tmp_path):
     from submission.cli import main
 

@@ -36,11 +36,11 @@ from submission.qc.validate import (
 )
 from submission.xpt import read_xpt, write_xpt
 
-from .conftest import SHARED, SPECS
+from .conftest import SHARED, SPECS, needs_reference, require_reference
 
 CREATED = dt.datetime(2020, 1, 1)
 PILOT_SDTM = SHARED / "reference" / "cdisc-pilot" / "sdtm"
-needs_pilot = pytest.mark.skipif(not PILOT_SDTM.is_dir(), reason="shared/reference/cdisc-pilot not present")
+needs_pilot = needs_reference(PILOT_SDTM)
 
 
 # --- the clean package, once per module ------------------------------------------------------
@@ -471,8 +471,8 @@ def test_every_rule_has_a_defect_case():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.rule for c in CASES])
 def test_rule_fires_on_its_defect(case, env, tmp_path):
-    if case.pilot and not PILOT_SDTM.is_dir():
-        pytest.skip("shared/reference/cdisc-pilot not present")
+    if case.pilot:
+        require_reference(PILOT_SDTM)
     made = case.make(env, tmp_path)
     if isinstance(made, Package):
         findings = run_rules(made)
