@@ -71,6 +71,7 @@ class ReportPaths:
     docx: Path
     outputs: list[str] = field(default_factory=list)  # output ids in report order
     toc_pages: bool = False  # whether the table of contents carries page numbers
+    toc_note: str = ""  # why it does not, for build.log
     results: list = field(default_factory=list, repr=False)  # the TableResults/FigureResults, in report order
     sentences: list[str] = field(default_factory=list, repr=False)  # the conclusion's summary sentences
 
@@ -371,24 +372,35 @@ def build_document(results: list, sentences: list[str], ard: pd.DataFrame, setti
     return doc
 
 
-def _toc_page_numbers(doc, workdir: Path) -> list[int | None] | None:
-    """Render once with LibreOffice and find each heading's page; None without LibreOffice."""
+def _toc_page_numbers(doc, workdir: Path, *, required: bool = False) -> tuple[list[int | None] | None, str]:
+    """Render once with LibreOffice and find each heading's page.
+
+    Returns (pages, note): pages is None without LibreOffice, or when it fails or runs out of
+    time (then the contents keep their entries and Word fills in the numbers on opening; `note`
+    says why, for build.log). With `required`, a failure is an error instead.
+    """
     from .render import docx_to_pdf, heading_pages, pdf_page_texts, poppler_available, soffice_path
 
     if soffice_path() is None or not poppler_available():
-        return None
+        return None, "LibreOffice not available"
     draft = workdir / "draft.docx"
     draft.write_bytes(doc.to_bytes())
-    pdf = docx_to_pdf(draft, workdir)
+    try:
+        pdf = docx_to_pdf(draft, workdir)
+    except SubError as exc:
+        if required:
+            raise
+        reason = exc.problems[0].message if exc.problems else str(exc)
+        return None, f"{reason}; the page numbers are left for Word to fill in when the document is opened"
     headings = [text for _, text in doc.headings]
     if not headings:
-        return None
+        return None, "the document has no headings"
     # The table of contents lists every heading: search the body from the page after the one
     # that holds the last entry of the table of contents.
     pages = pdf_page_texts(pdf)
     last = "".join(headings[-1].split())
     toc_end = next((i for i in range(2, len(pages) + 1) if last in "".join(pages[i - 1].split())), 2)
-    return heading_pages(pdf, headings, start_page=toc_end + 1)
+    return heading_pages(pdf, headings, start_page=toc_end + 1), ""
 
 
 def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created: dt.datetime, *,
@@ -410,7 +422,7 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     ard = report_ard(results)
 
     doc = build_document(results, sentences, ard, settings, created)
-    pages = None
+    pages, note = None, "not asked for"
     if toc_pass is not False:
         from .render import poppler_available, soffice_path
 
@@ -419,14 +431,14 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
 
             raise SubError(Problem("soffice (LibreOffice)", None, None, None, f"not installed; {INSTALL_HINT}"))
         with tempfile.TemporaryDirectory(prefix="sub-report-") as tmp:
-            pages = _toc_page_numbers(doc, Path(tmp))
+            pages, note = _toc_page_numbers(doc, Path(tmp), required=bool(toc_pass))
         if pages is not None:
             doc.toc_pages = pages  # the table of contents is written anew on saving
 
     tlf_dir.mkdir(parents=True, exist_ok=True)
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(tlf_dir / ARD_CSV, tlf_dir / ARD_JSON, report_dir / DOCX_NAME,
-                        [r.output_id for r in results], toc_pages=pages is not None and any(pages),
+                        [r.output_id for r in results], toc_pages=pages is not None and any(pages), toc_note=note,
                         results=results, sentences=sentences)
     write_ard_csv(ard, paths.ard_csv)
     write_ard_json(ard, paths.ard_json)
