@@ -151,7 +151,7 @@ def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
     paths = run_report_stage(adam_dir, settings, stage, creation_time(settings))
     log.append(f"report written from {adam_dir.name}/ ({time.perf_counter() - started:.2f} s): "
                f"{len(paths.outputs)} tables, listings and figures; table of contents with page numbers: "
-               f"{'yes' if paths.toc_pages else 'no (LibreOffice not available)'}")
+               f"{'yes' if paths.toc_pages else 'no (' + (paths.toc_note or 'no heading found in the rendering') + ')'}")
 
 
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
