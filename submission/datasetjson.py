@@ -158,32 +158,117 @@ def structure_problems(obj: object, file: str) -> list[Problem]:
     return out
 
 
-def read_dataset_json(path: Path) -> Dataset:
+def load_json(path: Path, what: str = "JSON") -> object:
+    """A JSON file parsed, or SubError naming the file: unreadable, not UTF-8, not JSON, or nested
+    too deep for Python's parser (it raises RecursionError; no real dataset nests beyond a few levels)."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SubError(Problem(str(path), None, None, None, f"not readable as Dataset-JSON: {exc}")) from None
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise SubError(Problem(str(path), None, None, None, "is a folder, not a file")) from None
+    except OSError as exc:
+        raise SubError(Problem(str(path), None, None, None, f"cannot read the file: {exc.strerror or exc}")) from None
+    except UnicodeDecodeError as exc:
+        raise SubError(Problem(str(path), None, None, None, f"not readable as {what}: not UTF-8 ({exc.reason} "
+                                                            f"at byte {exc.start})")) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubError(Problem(str(path), exc.lineno, None, None, f"not readable as {what}: {exc.msg} "
+                                                                  f"(line {exc.lineno}, column {exc.colno})")) from None
+    except RecursionError:
+        raise SubError(Problem(str(path), None, None, None, f"not readable as {what}: nested too deep")) from None
+
+
+_KINDS = {"string": "text", "integer": "integer", "double": "float", "float": "float", "decimal": "float",
+          "date": "date", "datetime": "datetime", "time": "time", "boolean": "integer", "URI": "text"}
+
+
+def _table_problems(obj: object, file: str) -> list[Problem]:
+    """What read_dataset_json cannot read past: each naming the attribute, column or row."""
+    def bad(where: str | None, message: str) -> Problem:
+        return Problem(file, None, where, None, message)
+
+    if not isinstance(obj, dict):
+        return [bad(None, f"not Dataset-JSON: the top level is a JSON {_json_kind(obj)}, not an object")]
+    out = []
+    for key in ("name", "columns", "rows"):
+        if key not in obj:
+            out.append(bad(key, "not Dataset-JSON: required attribute is missing"))
+    if "name" in obj and not (isinstance(obj["name"], str) and obj["name"]):
+        out.append(bad("name", f"not Dataset-JSON: expected a non-empty string, found a JSON {_json_kind(obj['name'])}"))
+    for key in ("columns", "rows"):
+        if key in obj and not isinstance(obj[key], list):
+            out.append(bad(key, f"not Dataset-JSON: expected an array, found a JSON {_json_kind(obj[key])}"))
+    if out:
+        return out
+    names = []
+    for i, col in enumerate(obj["columns"]):
+        if not isinstance(col, dict):
+            out.append(bad(f"columns[{i}]", f"expected an object, found a JSON {_json_kind(col)}"))
+            continue
+        if not isinstance(col.get("name"), str) or not col["name"]:
+            out.append(bad(f"columns[{i}].name", "a column needs a name (a non-empty string)"))
+        else:
+            names.append(col["name"])
+        if "label" in col and not isinstance(col["label"], str | None):
+            out.append(bad(f"columns[{i}].label", f"expected a string, found a JSON {_json_kind(col['label'])}"))
+        if col.get("dataType") not in _KINDS:
+            out.append(bad(f"columns[{i}].dataType", f"expected one of {', '.join(sorted(_KINDS))} "
+                                                     f"(value {str(col.get('dataType'))[:40]!r})"))
+        if "keySequence" in col and (not isinstance(col["keySequence"], int) or isinstance(col["keySequence"], bool)):
+            out.append(bad(f"columns[{i}].keySequence", "expected an integer"))
+        if len(out) > 20:
+            return out
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        out.append(bad("columns", f"column names appear twice: {', '.join(twice[:5])}"))
+    width = len(obj["columns"])
+    for r, row in enumerate(obj["rows"]):
+        if not isinstance(row, list) or len(row) != width:
+            found = f"{len(row)} values" if isinstance(row, list) else f"a JSON {_json_kind(row)}"
+            out.append(bad(f"rows[{r}]", f"expected an array of {width} values, found {found}"))
+            if len(out) > 20:
+                break
+    return out
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__)
+
+
+def read_dataset_json(path: Path) -> Dataset:
+    """A Dataset-JSON file as a Dataset; SubError naming the file (and attribute, column or row)
+    when it is not JSON or lacks what makes a table (name, columns with names and types, rows)."""
+    path = Path(path)
+    obj = load_json(path, "Dataset-JSON")
     # Read leniently (files from elsewhere bend the rules; `structure_problems` reports that),
     # but not without the parts that make a table.
-    if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ("columns", "rows")) \
-            or not isinstance(obj.get("name"), str):
-        raise SubError(Problem(str(path), None, None, None, "not Dataset-JSON: needs name, columns and rows"))
-    kinds = {"string": "text", "integer": "integer", "double": "float", "float": "float", "decimal": "float",
-             "date": "date", "datetime": "datetime", "time": "time", "boolean": "integer", "URI": "text"}
-    columns = [Column(c["name"], c["label"], kinds[c["dataType"]], c.get("displayFormat")) for c in obj["columns"]]
+    problems = _table_problems(obj, str(path))
+    if problems:
+        raise SubError(problems, f"{path}: not readable as Dataset-JSON")
+    columns = [Column(c["name"], c.get("label") or "", _KINDS[c["dataType"]], c.get("displayFormat")
+                      if isinstance(c.get("displayFormat"), str) else None) for c in obj["columns"]]
     frame = pd.DataFrame(obj["rows"], columns=[c.name for c in columns], dtype=object)
     for i, col in enumerate(columns):
-        if col.kind in ("integer", "float"):
-            try:
-                frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
-            except (TypeError, ValueError):  # numbers stored as text, e.g. "  NA": keep the text as it is
-                columns[i] = Column(col.name, col.label, "text", col.format)
-        elif col.kind in ("date", "datetime"):
-            frame[col.name] = pd.to_datetime(frame[col.name])
-        elif col.kind == "time":
-            frame[col.name] = frame[col.name].map(
-                lambda t: None if t is None else sum(int(p) * m for p, m in zip(t.split(":"), (3600, 60, 1))))
+        values = frame[col.name]
+        try:
+            if col.kind in ("integer", "float"):
+                try:
+                    frame[col.name] = pd.to_numeric(values).astype("float64")
+                except (TypeError, ValueError):  # numbers stored as text, e.g. "  NA": keep the text as it is
+                    columns[i] = Column(col.name, col.label, "text", col.format)
+            elif col.kind in ("date", "datetime"):
+                frame[col.name] = pd.to_datetime(values)
+            elif col.kind == "time":
+                frame[col.name] = values.map(
+                    lambda t: None if t is None else sum(int(p) * m for p, m in zip(t.split(":"), (3600, 60, 1))))
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise SubError(Problem(str(path), None, col.name, None,
+                                   f"not a {col.kind} column: {str(exc)[:200]}")) from None
     keys = [c["name"] for c in sorted((c for c in obj["columns"] if "keySequence" in c), key=lambda c: c["keySequence"])]
-    label = obj["label"] if isinstance(obj["label"], str) else ""
+    label = obj.get("label") if isinstance(obj.get("label"), str) else ""
     return Dataset(obj["name"].upper(), label, frame, columns, keys)

@@ -158,7 +158,14 @@ READSTAT_DATE_FORMATS = frozenset({
     "IS8601DA", "E8601DA", "B8601DA", "YYMMDDB", "YYMMDDD", "YYMMDDN", "YYMMDDP", "YYMMDDS"})
 READSTAT_DATETIME_FORMATS = frozenset({"DATETIME", "E8601DT", "DATEAMPM", "MDYAMPM", "IS8601DT", "B8601DT", "B8601DN"})
 READSTAT_TIME_FORMATS = frozenset({"TIME", "HHMM", "TOD", "TIMEAMPM", "IS8601TM", "E8601TM", "B8601TM"})
-_FORMAT_NAME = re.compile(r"^([A-Z][A-Z0-9]+[A-Z])(\d+)?(?(2)(?:\.\d+)?$|$)")
+_FORMAT_NAME = re.compile(r"^([A-Z][A-Z0-9]+[A-Z])(\d+)?(?(2)(?:\.\d*)?$|$)")
+_READSTAT_18_DOT = re.compile(r"(?<=\d)\.$")
+
+
+def readstat_spelling(fmt: str | None) -> str | None:
+    """A format as pyreadstat 1.3.7 spells it: pyreadstat 1.3.8 adds a period after a width with no
+    decimals (DATE9., BEST12., 8.), 1.3.7 does not (DATE9, BEST12, 8); decimals are spelled alike (8.2)."""
+    return _READSTAT_18_DOT.sub("", fmt) if fmt else fmt
 
 
 def format_kind(fmt: str | None) -> str:
@@ -399,16 +406,108 @@ def ibm_to_float(raw: np.ndarray) -> np.ndarray:
     return values
 
 
+_V8_LIBRARY = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
+_RECORD = 80  # XPT is written in 80-byte records
+_LIBRARY_BYTES = 3 * _RECORD  # the library header record and its two records
+_MEMBER_BYTES = 5 * _RECORD  # MEMBER, DSCRPTR, two member records, NAMESTR header
+
+
+def _whole_file_problem(size: int) -> str | None:
+    if size % _RECORD:
+        return (f"truncated or damaged: an XPT file is whole {_RECORD}-byte records, file has {size:,} bytes "
+                f"({size % _RECORD} past the last whole record)")
+    return None
+
+
+def xpt_size_problem(path: Path) -> str | None:
+    """Why the size of an XPT file disagrees with its headers (cut short, cut mid-record, or bytes after
+    the last record that are not the blank padding of its last 80-byte record); None when it agrees.
+
+    Reads the headers of every v5 member (TS-140) and checks that the file holds each header whole
+    and, after the last member's headers, whole records of the member's record length followed by
+    at most 79 blanks (trailing records that are all blanks pass as records; the reader drops them
+    as padding, as ReadStat does). A v5 file does not store its number of records, so a cut exactly
+    at a record boundary that is also an 80-byte boundary cannot be told from a shorter dataset. A file that does
+    not start like XPT at all is left to the reader, which says so; of a v8 file only the 80-byte
+    records are checked. OSError when the file cannot be opened.
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return f"truncated: the file is empty (0 bytes); an XPT file starts with a {_LIBRARY_BYTES}-byte library header"
+        head = handle.read(_LIBRARY_BYTES)
+        v8 = head.startswith(_V8_LIBRARY) or (len(head) < len(_V8_LIBRARY) and _V8_LIBRARY.startswith(head))
+        if not (head.startswith(_LIBRARY) or (len(head) < len(_LIBRARY) and _LIBRARY.startswith(head)) or v8):
+            return None  # not XPT at all: the reader says so
+        if size < _LIBRARY_BYTES:
+            return f"truncated: header says the library header has {_LIBRARY_BYTES} bytes, file has {size:,} bytes"
+        if v8:
+            return _whole_file_problem(size)
+        buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    with buffer:
+        offset = _LIBRARY_BYTES
+        while True:  # one member after another
+            if size < offset + _MEMBER_BYTES:
+                return (f"truncated: header says a member header of {_MEMBER_BYTES} bytes from byte {offset:,}, "
+                        f"file has {size:,} bytes")
+            member = buffer[offset:offset + _MEMBER_BYTES]
+            if not (member.startswith(_MEMBER) and member[80:].startswith(_DSCRPTR)
+                    and member[320:].startswith(_NAMESTR)):
+                return None  # not laid out as TS-140 says: the reader reports it
+            try:
+                namestr_size, nvar = int(member[74:78]), int(member[320 + 54:320 + 58])
+            except ValueError:
+                return None
+            if namestr_size not in (136, 140):
+                return None
+            namestr_at = offset + _MEMBER_BYTES
+            obs_at = namestr_at + (nvar * namestr_size + _RECORD - 1) // _RECORD * _RECORD
+            data_start = obs_at + _RECORD
+            if size < data_start:
+                return (f"truncated: header says {nvar} variables, whose descriptions and the observation header "
+                        f"end at byte {data_start:,}, file has {size:,} bytes")
+            if not buffer[obs_at:data_start].startswith(_OBS):
+                return None
+            record = sum(struct.unpack_from(">h", buffer, namestr_at + i * namestr_size + 4)[0] for i in range(nvar))
+            end = buffer.find(_MEMBER, data_start)
+            while end >= 0 and end % _RECORD:
+                end = buffer.find(_MEMBER, end + 1)
+            last = end < 0
+            end = size if last else end
+            if last and (why := _whole_file_problem(size)):
+                return why
+            if record > 0:
+                whole, rest = divmod(end - data_start, record)
+                tail = buffer[data_start + whole * record:end]
+                if rest >= _RECORD or tail.strip(b" "):
+                    what = "blank bytes, more than the padding of one 80-byte record" if not tail.strip(b" ") \
+                        else "bytes that are not blank padding (a cut record, or bytes after the data)"
+                    return (f"truncated or damaged: header says {nvar} variables in records of {record} bytes from "
+                            f"byte {data_start:,}, file has {size:,} bytes: {whole:,} whole records, then {rest} {what}")
+            if last:
+                return None
+            offset = end
+
+
+def check_xpt_size(path: Path) -> None:
+    """SubError naming the file when its size disagrees with its headers (`xpt_size_problem`)."""
+    why = xpt_size_problem(path)
+    if why is not None:
+        raise SubError(Problem(str(path), None, None, None, why))
+
+
 def read_xpt_records(path: Path) -> XptMember | None:
     """The one member of an XPT v5 file, read through a memory map (nothing is copied yet).
 
     None for what this reader leaves to pyreadstat: not v5 (v8/v9), more than one member, a NAMESTR
     size other than 140 or 136, variables not laid out one after another, numbers shorter than 3
     bytes, duplicate or non-ASCII names or formats, labels that are neither UTF-8 nor Windows-1252.
-    OSError when the file cannot be opened. Trailing records that are all blanks are padding of the
-    last 80-byte record, as pyreadstat takes them.
+    OSError when the file cannot be opened; SubError when its size disagrees with its headers
+    (`xpt_size_problem`). Trailing records that are all blanks are padding of the last 80-byte
+    record, as pyreadstat takes them.
     """
     path = Path(path)
+    check_xpt_size(path)
     with open(path, "rb") as handle:
         head = handle.read(640)
         if len(head) < 640 or not head.startswith(_LIBRARY) or not head[240:].startswith(_MEMBER) \
@@ -570,7 +669,7 @@ def _read_xpt_pyreadstat(path: Path) -> Dataset:
     storage = meta.readstat_variable_types or {}
     for name in meta.column_names:
         label = (meta.column_names_to_labels or {}).get(name) or ""
-        fmt = (meta.original_variable_types or {}).get(name) or None
+        fmt = readstat_spelling((meta.original_variable_types or {}).get(name) or None)
         values = frame[name]
         if storage.get(name) == "string":
             out[name] = values.astype(object).where(values.notna() & values.astype(str).ne(""), None)

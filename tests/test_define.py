@@ -465,8 +465,10 @@ def test_external_xml_is_parsed_without_entities_or_dtds(tmp_path):
     evil.write_text(f'<?xml version="1.0"?><!DOCTYPE ODM [<!ENTITY x SYSTEM "file://{secret}">]>'
                     '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><Study OID="S"><GlobalVariables>'
                     '<StudyName>&x;</StudyName></GlobalVariables></Study></ODM>')
-    define = read_define(evil)
-    assert "TOP SECRET" not in (define.study_name or "")
+    with pytest.raises(SubError) as err:  # a DTD is refused outright (submission/safexml.py)
+        read_define(evil)
+    assert err.value.problems[0].file == str(evil) and "DTD" in err.value.problems[0].message
+    assert "TOP SECRET" not in str(err.value)
 
 
 def test_write_define_folder_writes_xml_html_and_stylesheet(tmp_path, sdtm, settings):

@@ -7,7 +7,7 @@ kept as written, so two defines can be compared by OID or by name.
 
 Define-XML 2.0 differs in details the reader smooths over: def:Class is an attribute there, the
 standard is named on MetaDataVersion, and origins are "CRF", "eDT" and the like.
-The file is parsed without DTDs, entities or network access.
+The file is parsed by submission/safexml.py (no DTD, entity or network access).
 """
 
 from __future__ import annotations
@@ -391,4 +391,8 @@ def read_define(source: Source, *, name: str | None = None) -> Define:
     root = tree.getroot()
     if etree.QName(root).namespace != NS_ODM or etree.QName(root).localname != "ODM":
         raise SubError(Problem(label, None, None, None, "not a define.xml: the root element is not an ODM element"))
-    return _Reader(root).read(label)
+    try:
+        return _Reader(root).read(label)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:  # a shape no define has
+        raise SubError(Problem(label, None, None, None,
+                               f"not a readable define.xml: {type(exc).__name__}: {str(exc)[:200]}")) from None

@@ -9,7 +9,8 @@ CodeListRef -> CodeList, MethodOID, CommentOID, ValueListRef, WhereClauseRef, Ra
 def:ItemOID, def:StandardOID, ARM ItemGroupOID/ItemOID/ParameterOID), and OIDs of one kind are
 unique: Define-XML 2.1 requires it, the schema does not check it.
 
-A define.xml from elsewhere is parsed without DTDs, entities or network access.
+A define.xml from elsewhere is parsed by submission/safexml.py: no DTD, entity or network access,
+and a document that declares a DTD is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .. import safexml
 from ..errors import Problem, SubError
 
 NS_ODM = "http://www.cdisc.org/ns/odm/v1.3"
@@ -30,25 +32,18 @@ Source = Path | bytes | etree._ElementTree | etree._Element
 
 
 def safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """The project's one XML parser (submission/safexml.py)."""
+    return safexml.parser()
 
 
 def parse(source: Source, *, name: str | None = None) -> etree._ElementTree:
-    """An XML document from a path, bytes or a tree; SubError when it is not well-formed."""
+    """An XML document from a path, bytes or a tree; SubError when it is not well-formed or declares a DTD."""
     if isinstance(source, etree._ElementTree):
         return source
     if isinstance(source, etree._Element):
         return source.getroottree()
     label = name or (str(source) if isinstance(source, Path) else "define.xml")
-    try:
-        if isinstance(source, bytes):
-            return etree.ElementTree(etree.fromstring(source, safe_parser()))
-        return etree.parse(str(source), safe_parser())
-    except OSError as exc:
-        raise SubError(Problem(label, None, None, None, f"cannot read the file: {exc}")) from None
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        raise SubError(Problem(label, line, None, None, f"not well-formed XML: {exc.msg}")) from None
+    return safexml.parse(source, name=label)
 
 
 def _package() -> Path:
@@ -69,12 +64,12 @@ def stylesheet_path() -> Path:
 
 @lru_cache(maxsize=4)
 def _schema(path: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(path, safe_parser()))
+    return etree.XMLSchema(safexml.parse(Path(path), allow_doctype=True))
 
 
 @lru_cache(maxsize=1)
 def _transform() -> etree.XSLT:
-    sheet = etree.parse(str(stylesheet_path()), safe_parser())
+    sheet = safexml.parse(stylesheet_path(), allow_doctype=True)
     return etree.XSLT(sheet, access_control=etree.XSLTAccessControl.DENY_ALL)
 
 

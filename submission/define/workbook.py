@@ -7,9 +7,10 @@ writes the CSVs into a temporary folder, runs the spec's own checks there and re
 spec's CSVs only when nothing is wrong; every problem is reported at once by sheet, row and
 column of the workbook. Export then import changes no byte.
 
-Cells are always written as text: a value that starts with = + - @ is marked as text (Excel's
-quote prefix) so that no spreadsheet ever evaluates it as a formula; a real formula found on
-import is a problem, never evaluated.
+Cells are always written as text (submission/spreadsheet.py): a value that starts with = + - @ is a
+string cell with Excel's quote prefix, so that no spreadsheet ever evaluates it as a formula; a
+real formula found on import is a problem, never evaluated. A workbook is opened only after
+`open_workbook` checked it (a zip of sane size, no external links, no sheet of millions of cells).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from ..csvio import read_table
 from ..errors import Problem, SubError
 from ..spec import SHEETS, check_spec
+from ..spreadsheet import open_workbook, set_cell, workbook_bytes
 from ..study import StudySettings
 
 # The sheets and their columns in the P21 Define-XML 2.1 workbook's order (docs/specs.md); the
@@ -55,7 +57,6 @@ ARM_SHEETS: dict[str, list[str]] = {
                          "Join Comment", "Documentation", "Documentation Refs", "Programming Context",
                          "Programming Code", "Programming Document", "Pages"],
 }
-FORMULA_START = ("=", "+", "-", "@")
 MAX_WIDTH = 60
 STANDARDS = {"sdtm": "SDTMIG 3.4", "adam": "ADaMIG 1.3"}
 
@@ -99,12 +100,8 @@ def _read_sheet_csv(path: Path, columns: list[str], problems: list[Problem]) -> 
 
 
 def _text_cell(ws, row: int, column: int, value: str):
-    cell = ws.cell(row=row, column=column)
-    cell.value = value
-    cell.data_type = "s"  # never a formula, whatever the text looks like
+    cell = set_cell(ws, row, column, str(value))  # a string cell, never a formula, whatever the text looks like
     cell.number_format = "@"
-    if value.startswith(FORMULA_START):
-        cell.quotePrefix = True
     return cell
 
 
@@ -156,9 +153,7 @@ def export_workbook(spec_folder: Path, xlsx: Path, *, standard: str, settings: S
         _write_table(wb.create_sheet(sheet), columns, rows)
         counts[sheet] = len(rows)
     wb.properties.creator = "sub"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    write_atomic(Path(xlsx), buffer.getvalue())
+    write_atomic(Path(xlsx), workbook_bytes(wb))
     return counts
 
 
@@ -286,16 +281,7 @@ def _standard_of(text: str) -> str | None:
 
 
 def _open(xlsx: Path):
-    import zipfile
-
-    import openpyxl
-
-    try:
-        return openpyxl.load_workbook(Path(xlsx), data_only=False)
-    except FileNotFoundError:
-        raise SubError(Problem(str(xlsx), None, None, None, "workbook not found")) from None
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise SubError(Problem(str(xlsx), None, None, None, f"not a readable .xlsx workbook: {exc}")) from None
+    return open_workbook(Path(xlsx))  # checked for size, zip bombs and links before openpyxl reads it
 
 
 def _read_workbook(xlsx: Path, spec_folder: Path | None, *, standard: str | None,

@@ -173,21 +173,28 @@ def _read_xpt_member(member: Member, findings: list[Finding]) -> None:
                                 file=str(member.xpt)))
 
 
+def _problems_text(problems: list[Problem]) -> str:
+    """A reader's problems in one finding message (the finding names the file)."""
+    return "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in problems)[:300]
+
+
 def _read_json_member(member: Member, findings: list[Finding]) -> None:
-    from ..datasetjson import read_dataset_json
+    from ..datasetjson import load_json, read_dataset_json
 
     try:
-        obj = json.loads(member.json.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        findings.append(finding("SUB-SYS-002", member, None, 1, f"not readable as JSON: {exc}"[:300],
+        obj = load_json(member.json)
+    except SubError as exc:
+        findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
+        return
+    if not isinstance(obj, dict):
+        findings.append(finding("SUB-SYS-002", member, None, 1, "not Dataset-JSON: the top level is not a JSON object",
                                 file=str(member.json)))
         return
     member.json_obj = obj
     try:
         member.json_data = read_dataset_json(member.json)
     except SubError as exc:
-        findings.append(finding("SUB-SYS-002", member, None, 1, "; ".join(p.message for p in exc.problems)[:300],
-                                file=str(member.json)))
+        findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
         return
     except Exception as exc:  # noqa: BLE001 - as for XPT: a finding, not a crash
         findings.append(finding("SUB-SYS-002", member, None, 1, f"{type(exc).__name__}: {exc}"[:300],
@@ -336,7 +343,9 @@ def _examples_text(examples: list[Example], limit: int = SHOWN_EXAMPLES) -> str:
 
 def render_console(report: Report) -> list[str]:
     rows = [(f.rule, f.severity, f.dataset or "", f.variable or "", str(f.count),
-             f.message + (f" [{ex}]" if (ex := _examples_text(f.examples)) else "")) for f in report.findings]
+             f.message + (f" [{ex}]" if (ex := _examples_text(f.examples)) else "")
+             + (f" (file {f.file})" if f.rule == "SUB-SYS-002" and f.file and f.file not in f.message else ""))
+            for f in report.findings]
     header = ("RULE", "SEVERITY", "DATASET", "VARIABLE", "COUNT", "FINDING (first examples: USUBJID: value)")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = []
@@ -386,10 +395,11 @@ def write_report(report: Report, path: Path) -> None:
 
 
 def _xlsx_bytes(report: Report) -> bytes:
-    import io
-
+    """The findings workbook: every cell a string or a number, never a formula (submission/spreadsheet.py)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from ..spreadsheet import workbook_bytes, write_rows
 
     book = Workbook()
     sheets = {
@@ -408,12 +418,9 @@ def _xlsx_bytes(report: Report) -> bytes:
         sheet = book.active if first else book.create_sheet()
         first = False
         sheet.title = title
-        sheet.append(list(header))
+        write_rows(sheet, [header])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(["" if v is None else v for v in row])
+        write_rows(sheet, (["" if v is None else v for v in row] for row in rows), first_row=2)
         sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)

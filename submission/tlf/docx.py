@@ -306,7 +306,9 @@ class ReportDocument:
             return
         from lxml import etree
 
-        root = etree.fromstring(part.blob)
+        from ..safexml import fromstring
+
+        root = fromstring(part.blob, name=f"the Word template's {part.partname}")
         ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
         names = {self.fonts.east_asia, self.fonts.latin}
         for name in sorted(names):
