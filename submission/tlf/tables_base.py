@@ -19,6 +19,7 @@ L-USADR-01 listings.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,19 +41,30 @@ from .ard import (
     rows_frame,
     stat_row,
 )
-from .factors import ISS_STAGES, SOURCES, FactorFrame, factor_frame, selection_notes
-from .stats import factor_tests, logistic_regression, one_per_source, select_factors
+from .factors import ISS_STAGES, SOURCES, FactorFrame, factor_clause, factor_frame, selection_notes
+from .stats import (
+    FISHER_MC,
+    MONTE_CARLO_RESAMPLES,
+    TEST_NAMES_KO,
+    factor_test,
+    factor_tests,
+    logistic_regression,
+    one_per_source,
+    select_factors,
+)
 from .table import FigureResult, TableResult, register
+from .where import Source, all_of, definition, eq, has_records
 
 ID = "USUBJID"
 TOTAL_KO = ko.TOTAL
 
 # --------------------------------------------------------------------------- Korean display text
 
-POPULATION_KO = {"ENRLFL": "등록 대상자", "SAFFL": "안전성 평가대상자", "EFFFL": "유효성 평가대상자", None: "전체 대상자"}
+POPULATION_KO = {"ENRLFL": "등록 대상자", "SAFFL": "안전성 평가대상자", "EFFFL": "유효성 평가대상자", None: "전체 대상자",
+                 "ITTFL": "ITT 대상자", "FASFL": "최대 분석 대상자(FAS)", "PPROTFL": "계획서 순응 대상자(PP)"}
 
 VARIABLE_KO = {
-    "AGE": "연령(세)", "SEX": "성별", "RACE": "인종", "RECRTRT": "등록 경로",
+    "AGE": "연령(세)", "SEX": "성별", "RACE": "인종", "ETHNIC": "민족", "RECRTRT": "등록 경로",
     "HEIGHTBL": "신장(cm)", "WEIGHTBL": "체중(kg)", "BMIBL": "체질량지수(kg/m²)",
     "CREATBL": "혈청 크레아티닌(mg/dL)", "CRCLBL": "크레아티닌 청소율(mL/min)", "DIALYFL": "투석 여부",
     "ISSBL": "ISS 병기(진단 시)", "MPROTYP": "M-단백 유형", "ECOGBL": "ECOG 수행능력",
@@ -120,8 +132,8 @@ DECIMALS = {"AGE": 0, "HEIGHTBL": 1, "WEIGHTBL": 1, "BMIBL": 1, "CREATBL": 2, "C
             "DEXCUMD": 0, "DEXDINT": 1, "DEXSTD": 1, "RVLDDAYS": 0, "RVLMDD": 1}
 
 DEMOGRAPHIC_VARIABLES = [  # (variable, kind) in table order; absent variables are skipped
-    ("AGE", "cont"), ("AGEGR1", "cat"), ("AGEGR2", "cat"), ("SEX", "cat"), ("RACE", "cat"),
-    ("HEIGHTBL", "cont"), ("WEIGHTBL", "cont"), ("BMIBL", "cont"), ("BMIGR1", "cat"),
+    ("AGE", "cont"), ("AGEGR1", "cat"), ("AGEGR2", "cat"), ("SEX", "cat"), ("RACE", "cat"), ("ETHNIC", "cat"),
+    ("HEIGHTBL", "cont"), ("WEIGHTBL", "cont"), ("BMIBL", "cont"), ("BMIGR1", "cat"), ("BMIBLGR1", "cat"),
     ("CREATBL", "cont"), ("CRCLBL", "cont"), ("CRCLGR1", "cat"), ("DIALYFL", "cat"),
     ("ISSBL", "cat"), ("MPROTYP", "cat"), ("ECOGBL", "cat"), ("PRLINES", "cont"), ("PRSCTFL", "cat"),
     ("RENIMPFL", "cat"), ("HEPIMPFL", "cat"), ("ALLERGFL", "cat"), ("ANYMHFL", "cat"), ("ANYCMFL", "cat"),
@@ -204,14 +216,50 @@ def _integral(series: pd.Series) -> pd.Series:
     return pd.Series([None if is_missing(v) else int(v) for v in series], index=series.index, dtype=object)
 
 
+def _group_labels(settings, var: str) -> list:
+    group = settings.conventions.groups[var]
+    return list(group.labels) + ([group.dialysis_label] if group.dialysis_label else [])
+
+
+def _settings_group_fits(frame: pd.DataFrame, var: str, settings) -> bool:
+    """Is `var` of this frame the settings' grouping of that name? Only when every value present is
+    one of its labels: another study's AGEGR1 ("65-80", ">80") is that study's own grouping."""
+    if settings is None or var not in settings.conventions.groups or var not in frame.columns:
+        return False
+    labels = set(_group_labels(settings, var))
+    return all(v in labels for v in pd.unique(frame[var]) if not is_missing(v))
+
+
+def adam_label(frame: pd.DataFrame, var: str) -> str | None:
+    """The variable's label as the ADaM file gives it (`frame.attrs["labels"]`, set by the readers of `sub tlf`)."""
+    labels = getattr(frame, "attrs", {}).get("labels") or {}
+    label = labels.get(var)
+    return label if label and label.strip() else None
+
+
+_RANGE = re.compile(r"^\s*(<=|<|>=|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(-|–|to)?\s*(<=|<)?\s*(\d+(?:\.\d+)?)?\s*$")
+_BOUND_RANK = {"<": 0, "<=": 1, "≤": 1, None: 2, ">=": 3, "≥": 3, ">": 4}
+
+
+def _range_key(value) -> tuple | None:
+    """Sort key of a range label ("<25", "25-<30", ">=30", "65-80", ">80"): by its lower bound, a
+    "below" label first; None when the value is not such a label (then the levels sort as text)."""
+    if not isinstance(value, str):
+        return None
+    match = _RANGE.match(value)
+    if match is None:
+        return None
+    sign, first = match.group(1), float(match.group(2))
+    return (first, _BOUND_RANK[sign], value)
+
+
 def _levels(frame: pd.DataFrame, var: str, settings=None) -> list:
     """Table order of a categorical variable: settings groups, codelist order, a numeric companion
     (AGEGR1N for AGEGR1), else sorted; every value present gets a level, so nothing is dropped."""
     present = [v for v in pd.unique(frame[var]) if not is_missing(v)]
     order: list | None = None
-    if settings is not None and var in settings.conventions.groups:
-        group = settings.conventions.groups[var]
-        order = list(group.labels) + ([group.dialysis_label] if group.dialysis_label else [])
+    if _settings_group_fits(frame, var, settings):
+        order = _group_labels(settings, var)
     elif var in VALUE_ORDER:
         order = list(VALUE_ORDER[var])
     elif var in FLAG_VARIABLES or set(present) <= {"Y", "N"}:
@@ -219,6 +267,8 @@ def _levels(frame: pd.DataFrame, var: str, settings=None) -> list:
     elif f"{var}N" in frame.columns:
         pairs = frame[[var, f"{var}N"]].dropna().drop_duplicates()
         order = [v for v, _ in sorted(zip(pairs[var], pairs[f"{var}N"]), key=lambda p: (float(p[1]), str(p[0])))]
+    if order is None and present and all(_range_key(v) is not None for v in present):
+        return sorted(present, key=_range_key)
     if order is None:
         return sorted(present, key=lambda v: (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v)))
     # Every level of the order gets a row (0 where nobody has it); unexpected values follow.
@@ -237,6 +287,7 @@ class _Item:
     ard_variable: str | None = None   # the name in the ARD when the data's column is generic (AVAL)
     digits: int | None = None
     levels: list | None = None
+    source: Source | None = None      # the ADaM records behind `data` (None: ADSL itself)
 
 
 @dataclass
@@ -251,19 +302,26 @@ def _population_rows(adsl: pd.DataFrame, *, by: str | None, pop: str | None, by_
     frame = adsl[flagged(adsl[pop])] if pop else adsl
     records = []
     keys = []
+    pop_clause = eq(pop, "Y") if pop else None
+
+    def counted(*clauses) -> dict:
+        return definition("ADSL", None, all_of(pop_clause, *clauses), "population")
+
     if by is None:
         records.append(stat_row(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
-                                context="population", stat_label="N"))
+                                context="population", stat_label="N", **counted()))
         keys.append(None)
     else:
         for level in by_levels:
             n = int(frame.loc[frame[by].eq(level), ID].nunique())
             records.append(stat_row(output_id, "..N..", None, "N", n, analysis_set=pop, group1=by,
-                                    group1_level=level, context="population", stat_label="N"))
+                                    group1_level=level, context="population", stat_label="N",
+                                    **counted(eq(by, level))))
             keys.append(level)
         if total is not None:
             records.append(stat_row(output_id, "..N..", None, "N", int(frame[ID].nunique()), analysis_set=pop,
-                                    group1=by, group1_level=total, context="population", stat_label="N"))
+                                    group1=by, group1_level=total, context="population", stat_label="N",
+                                    **counted()))
             keys.append(total)
     return rows_frame(records), keys
 
@@ -307,7 +365,7 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
             if by is not None and by not in data.columns:
                 data = data.merge(adsl[[ID, by]], on=ID, how="left")
         common = dict(by=by, pop_flag=pop, adsl=keys_only, denom_by=denom_by, by_levels=by_levels, total=total_label,
-                      output_id=output_id)
+                      output_id=output_id, source=item.source or Source("ADSL"))
         if item.kind == "cont":
             ard = ard_continuous(data, item.var, **common)
         else:
@@ -377,7 +435,7 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
     digits = _digits(settings)
     total = TOTAL_KO if by else None
     by_levels = _levels(adsl[flagged(adsl["ENRLFL"])], by, settings) if by else None
-    common = dict(by=by, by_levels=by_levels, total=total, output_id=output_id)
+    common = dict(by=by, by_levels=by_levels, total=total, output_id=output_id, source=Source("ADSL"))
     enrolled = adsl[flagged(adsl["ENRLFL"])]
     in_safety = enrolled[flagged(enrolled["SAFFL"])]
     saf_reasons = _reason_levels(enrolled.loc[~flagged(enrolled["SAFFL"]), "SAFEXRS"], SAFEXRS_KO)
@@ -492,30 +550,148 @@ def _korean_font() -> str:
 
 # --------------------------------------------------------------------------- 2. demographics
 
+ANOVA = "anova"
+KRUSKAL = "kruskal"
+CONTINUOUS_TESTS = {ANOVA: "One-way ANOVA", KRUSKAL: "Kruskal-Wallis test"}
+CONTINUOUS_TESTS_KO = {ANOVA: "일원분산분석(ANOVA)", KRUSKAL: "Kruskal-Wallis 검정"}
+TEST_KO = {**{CONTINUOUS_TESTS[k]: v for k, v in CONTINUOUS_TESTS_KO.items()}, **TEST_NAMES_KO,
+           FISHER_MC.format(n=MONTE_CARLO_RESAMPLES):
+               f"Fisher의 정확 검정(Monte Carlo {fmt.fmt_count(MONTE_CARLO_RESAMPLES)}회, 고정 시드)"}
+
+
 def demographics(adsl: pd.DataFrame, *, by: str | None = None, denom_by: str | None = None, pop: str | None = "SAFFL",
                  settings=None, total: bool = True, output_id: str = "T-DEM-01",
-                 title: str | None = None) -> TableResult:
+                 title: str | None = None, tests: bool = False, continuous_test: str = ANOVA) -> TableResult:
     """Demographics and baseline characteristics: n, mean (SD), median, min-max; n (%) per level.
 
     Works on any ADSL: variables the frame lacks are skipped (e.g. the CDISC pilot ADSL with
     by="TRT01A"). `by`/`denom_by` give one column per group (plus a total column when `total`).
+    A grouping variable (AGEGR1, ...) takes the settings' levels and name only when its values
+    are the settings' labels; otherwise it is the ADaM's own grouping, shown with its own levels
+    and label. `tests` (with a grouping): a p-value per characteristic across the groups
+    (`demographic_tests`).
     """
     require_columns(adsl, [ID, pop, by, denom_by], "ADSL")
     items = []
     for var, kind in DEMOGRAPHIC_VARIABLES:
         if var not in adsl.columns or var in (by, denom_by):
             continue
-        items.append(_Item(var, kind, variable_label(var, settings)))
+        items.append(_Item(var, kind, _demographic_label(adsl, var, settings)))
     ard, display = _summary_table(adsl, items, by=by, denom_by=denom_by, pop=pop, total=total,
                                   output_id=output_id, settings=settings)
-    pop_name = POPULATION_KO.get(pop, pop)
-    footnotes = [f"대상: {pop_name}" + (f" ({_set_definition(pop, settings)})" if _set_definition(pop, settings) else "")
-                 + ".", _percent_note(pop, settings),
+    pop_name = POPULATION_KO.get(pop, f"{pop}='Y'인 대상자" if pop else "전체 대상자")
+    definition = _set_definition(pop, settings) or _flag_definition(adsl, pop, settings)
+    footnotes = [f"대상: {pop_name}" + (f" ({definition})" if definition else "") + ".", _percent_note(pop, settings),
                  "연속형 변수: n, 평균 (표준편차), 중앙값, 최소, 최대. 결측: 해당 값이 없는 대상자 수."]
     if settings is not None and "CRCLBL" in adsl.columns:
         footnotes.append("크레아티닌 청소율: Cockcroft-Gault 식; 투석 중인 대상자는 청소율과 관계없이 투석군으로 분류하였다.")
+    if tests and (by or denom_by):
+        group = denom_by or by
+        threshold = settings.conventions.fisher_expected_below if settings is not None else 5.0
+        population = adsl[flagged(adsl[pop])] if pop else adsl
+        results = demographic_tests(population, items, group, _levels(population, group, settings),
+                                    fisher_expected_below=threshold, continuous_test=continuous_test)
+        records = []
+        for item in items:
+            res = results[item.var]
+            common = dict(analysis_set=pop, group1=by or group, context="comparison")
+            records.append(stat_row(output_id, item.var, None, "p.value", res.p, stat_label=f"p-value ({res.test})",
+                                    **common))
+            records.append(stat_row(output_id, item.var, None, "method", res.test, stat_label="Test", **common))
+        ard = ard_to_frame(ard, rows_frame(records))
+        look = ArdLookup(ard)
+        cells = [""] * len(display)
+        for row, item in zip(display.attrs["bold_rows"], items):
+            cells[row] = fmt.fmt_p(look("p.value", item.var), missing="-")
+        display["p-value"] = cells
+        used = "; ".join(f"{item.label}: {TEST_KO.get(results[item.var].test, results[item.var].test)}"
+                         for item in items)
+        footnotes.append(
+            f"p-value: {value_label_header(group)} 간 비교(전체 열 제외, 결측 제외). 범주형 변수: 카이제곱 검정"
+            f"(연속성 수정 없음), 기대빈도가 {fmt.fmt_num(threshold, 0)} 미만인 칸이 있으면 Fisher의 정확 검정"
+            "(2×2보다 큰 표는 Freeman-Halton 확장; 두 열 모두 2 수준을 넘으면 Monte Carlo); 연속형 변수: "
+            f"{CONTINUOUS_TESTS_KO[continuous_test]}. '-': 검정할 수 없음. 사용한 검정: {used}.")
     return TableResult(output_id, title or f"인구학적 정보 및 기저 특성 ({pop_name})", ard, display, footnotes,
                        section="demographics")
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    test: str
+    p: float | None
+    statistic: float | None = None
+
+
+def continuous_group_test(samples: Sequence[Sequence[float]], test: str = ANOVA) -> GroupTest:
+    """One-way ANOVA (scipy `f_oneway`) or Kruskal-Wallis (`kruskal`) across the groups with values.
+
+    Not testable (p None) with fewer than two groups holding values, or when nothing varies."""
+    from scipy import stats as sps
+
+    name = CONTINUOUS_TESTS.get(test)
+    if name is None:
+        raise SubError(Problem("sub tlf", None, "--continuous-test", test,
+                               f"unknown test; known: {', '.join(CONTINUOUS_TESTS)}"))
+    groups = [np.asarray(x, dtype=float) for x in samples]
+    groups = [x[~np.isnan(x)] for x in groups]
+    groups = [x for x in groups if x.size]
+    if len(groups) < 2 or sum(x.size for x in groups) <= len(groups):
+        return GroupTest(name, None)
+    if np.ptp(np.concatenate(groups)) == 0:
+        return GroupTest(name, None)
+    result = sps.f_oneway(*groups) if test == ANOVA else sps.kruskal(*groups)
+    p = float(result.pvalue)
+    return GroupTest(name, None if np.isnan(p) else p, float(result.statistic))
+
+
+def demographic_tests(population: pd.DataFrame, items: Sequence, group: str, group_levels: Sequence, *,
+                      fisher_expected_below: float = 5.0, continuous_test: str = ANOVA) -> dict[str, GroupTest]:
+    """A test per characteristic across the levels of `group` (subjects without a value left out):
+    categorical ones by `stats.factor_test` (chi-square, or Fisher's exact test when an expected
+    count is below `fisher_expected_below`), continuous ones by `continuous_group_test`."""
+    out = {}
+    for item in items:
+        var = item.var
+        if item.kind == "cont":
+            samples = [pd.to_numeric(population.loc[population[group].eq(g), var], errors="coerce").to_numpy(dtype=float)
+                       for g in group_levels]
+            out[var] = continuous_group_test(samples, continuous_test)
+            continue
+        values = _integral(population[var])
+        keep = ~values.map(is_missing)
+        levels = [v for v in pd.unique(values[keep])]
+        table = np.array([[int((values[keep].eq(level) & population.loc[keep, group].eq(g)).sum())
+                           for g in group_levels] for level in levels], dtype=np.int64).reshape(len(levels),
+                                                                                               len(group_levels))
+        result = factor_test(table, fisher_expected_below=fisher_expected_below)
+        out[var] = GroupTest(result.test, None if np.isnan(result.p) else float(result.p), result.statistic)
+    return out
+
+
+def value_label_header(group: str) -> str:
+    return {"TRT01A": "투여군", "TRT01P": "투여군", "TRTA": "투여군", "TRTP": "투여군", "ARM": "투여군",
+            "ACTARM": "투여군"}.get(group, group)
+
+
+def _demographic_label(adsl: pd.DataFrame, var: str, settings) -> str:
+    """The row label: the settings' name of a grouping only when the data are that grouping; a variable
+    this module does not name takes the ADaM label (another study's AGEGR1: 'Pooled Age Group 1')."""
+    grouping = var in ("AGEGR1", "AGEGR2", "BMIGR1", "CRCLGR1") or (
+        settings is not None and var in settings.conventions.groups)
+    if grouping and not _settings_group_fits(adsl, var, settings):
+        return adam_label(adsl, var) or VARIABLE_KO.get(var, var)
+    label = variable_label(var, settings)
+    if label == var:
+        return adam_label(adsl, var) or label
+    return label
+
+
+def _flag_definition(adsl: pd.DataFrame, pop: str | None, settings) -> str:
+    """Without the study's definition of the analysis set: the flag and its ADaM label."""
+    if settings is not None or not pop:
+        return ""
+    label = adam_label(adsl, pop)
+    return f"{pop}='Y'" + (f", {label}" if label else "")
 
 
 def _set_definition(pop: str | None, settings) -> str:
@@ -544,11 +720,15 @@ def exposure(adsl: pd.DataFrame, adex: pd.DataFrame, *, settings, by: str | None
     dex = adex[adex["PARCAT1"].eq("DEXAMETHASONE")]
     users = adsl.copy()
     users["DEXUSE"] = np.where(adsl[ID].isin(set(dex[ID])), "Y", "N")
-    items.append(_Item("DEXUSE", "cat", variable_label("DEXUSE"), data=users, levels=["Y", "N"]))
+    dex_where = eq("PARCAT1", "DEXAMETHASONE")
+    used = has_records("ADEX", dex_where)
+    items.append(_Item("DEXUSE", "cat", variable_label("DEXUSE"), data=users, levels=["Y", "N"],
+                       source=Source("ADSL", levels={"DEXUSE": {"Y": used, "N": f"not {used}"}})))
     for code in ("DEXDUR", "DEXCUMD", "DEXDINT", "DEXSTD"):
         part = dex[dex["PARAMCD"].eq(code)][[ID, "AVAL"]]
         if len(part):
-            items.append(_Item("AVAL", "cont", "  " + variable_label(code), data=part, ard_variable=code))
+            items.append(_Item("AVAL", "cont", "  " + variable_label(code), data=part, ard_variable=code,
+                               source=Source("ADEX", all_of(dex_where, eq("PARAMCD", code)))))
     ard, display = _summary_table(adsl, items, by=by, denom_by=None, pop="SAFFL", total=True,
                                   output_id=output_id, settings=settings)
     footnotes = [f"대상: 안전성 평가대상자 ({settings.analysis_sets.safety_ko}).", _percent_note("SAFFL", settings),
@@ -605,7 +785,7 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
     out = []
 
     ard1 = ard_hierarchical(admh, adsl, by=None, variables=["MHCAT"], subject_flag=None, pop_flag="SAFFL",
-                            output_id=output_ids[0])
+                            output_id=output_ids[0], source=Source("ADMH"))
     look = ArdLookup(ard1)
     rows = [["과거 병력 또는 동반 질환이 있는 대상자", _n_pct(look, "..any..", digits=digits, events=True)]]
     present = list(pd.unique(ard1.loc[ard1["variable"].eq("MHCAT"), "variable_level"]))
@@ -620,7 +800,8 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
 
     general = admh[~admh["MHCAT"].eq("PRIMARY DIAGNOSIS")]
     ard2 = ard_hierarchical(general, adsl, by=None, variables=["MHBODSYS", "MHDECOD"], subject_flag=None,
-                            pop_flag="SAFFL", output_id=output_ids[1])
+                            pop_flag="SAFFL", output_id=output_ids[1],
+                            source=Source("ADMH", "MHCAT != 'PRIMARY DIAGNOSIS'"))
     look = ArdLookup(ard2)
     rows, indent, bold = _hierarchy_rows(look, ard2, ["MHBODSYS", "MHDECOD"], [None], digits)
     rows[0][0] = "과거 병력 또는 동반 질환이 있는 대상자"
@@ -643,7 +824,7 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
     ards = []
     for flag, code, _ in periods:
         part = ard_hierarchical(adcm, adsl, by=None, variables=["CMCLAS", "CMDECOD"], subject_flag=flag,
-                                pop_flag="SAFFL", output_id=output_id)
+                                pop_flag="SAFFL", output_id=output_id, source=Source("ADCM"))
         part = part.copy()
         part["group1"] = "CMPERIOD"
         part["group1_level"] = code
@@ -654,7 +835,7 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
     n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
     # Union of classes and drugs over both periods (every level has a row in each period's ARD only
     # when seen there): a level missing in one period shows 0.
-    ard = _complete_levels(ard, keys, output_id, n_safety)
+    ard = _complete_levels(ard, keys, output_id, n_safety, flags={code: flag for flag, code, _ in periods})
     look = ArdLookup(ard)
     rows, indent, bold = _hierarchy_rows(look, ard, ["CMCLAS", "CMDECOD"], keys, digits, sort_group="CONCOMITANT")
     rows[0][0] = "약물을 투여받은 대상자"
@@ -670,9 +851,30 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
                        landscape=False, section="history")
 
 
-def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int) -> pd.DataFrame:
-    """Zero rows for hierarchy levels seen in one group but not another (both from ard_hierarchical)."""
+def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int,
+                     flags: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Zero rows for hierarchy levels seen in one group but not another (both from ard_hierarchical).
+
+    `flags` (group -> its record flag, e.g. CONCOMITANT -> ONTRTFL): the added rows' analysis
+    definition is the other group's with that group's flag."""
     have = {(r.group1_level, r.group2_level, r.variable, r.variable_level) for r in ard.itertuples()}
+    template = {}
+    if flags and "where" in ard.columns:
+        for r in ard.itertuples():
+            template.setdefault((r.group2_level, r.variable, r.variable_level, r.stat_name),
+                                (r.group1_level, {c: getattr(r, c) for c in ("source", "where", "population",
+                                                                             "counts")}))
+
+    def defined(key, rec, stat) -> dict:
+        found = template.get((rec.group2_level, rec.variable, rec.variable_level, stat))
+        if found is None:
+            return {}
+        other, columns = found
+        where = columns["where"]
+        if where and other in flags and key in flags:
+            where = where.replace(eq(flags[other], "Y"), eq(flags[key], "Y"), 1)
+        return {**columns, "where": where}
+
     levels = ard[["group2", "group2_level", "variable", "variable_level"]].drop_duplicates()
     add = []
     group1 = ard["group1"].iloc[0] if len(ard) else None
@@ -683,7 +885,8 @@ def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int) -> p
             for stat, value in (("n", 0), ("N", N), ("p", 0.0), ("events", 0)):
                 add.append(stat_row(output_id, rec.variable, rec.variable_level, stat, value, analysis_set="SAFFL",
                                     group1=group1, group1_level=key, group2=rec.group2, group2_level=rec.group2_level,
-                                    context="hierarchical", stat_label={"p": "%", "events": "Events"}.get(stat, stat)))
+                                    context="hierarchical", stat_label={"p": "%", "events": "Events"}.get(stat, stat),
+                                    **defined(key, rec, stat)))
     return ard_to_frame(ard, rows_frame(add)) if add else ard
 
 
@@ -711,14 +914,17 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
 
     bor = adrs[adrs["PARAMCD"].eq("BOR")]
     ard_bor = ard_categorical(bor, "AVALC", adsl=adsl, pop_flag="EFFFL", levels=order + sorted(
-        set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0])
+        set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0],
+        source=Source("ADRS", eq("PARAMCD", "BOR")))
     ard_bor["variable"] = "BOR"
     rates = []
     for code, _, _ in RESPONSE_PARAMS:
         part = adrs[adrs["PARAMCD"].eq(code)].copy()
         part["RESPFL"] = part["AVALC"]
         rates.append(ard_incidence(part, adsl, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
-                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0]))
+                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0],
+                                   source=Source("ADRS", eq("PARAMCD", code),
+                                                 levels={"RESPFL": {"Y": eq("AVALC", "Y")}})))
     ard1 = ard_to_frame(ard_bor, *rates)
     look = ArdLookup(ard1)
     N = look("N", "RSP", "Y")
@@ -762,10 +968,16 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
         for level in levels[f]:
             at = valid[valid[f].eq(level)]
             n, n_all = int(flagged(at["RSP"]).sum()), int(len(at))
+            population = all_of(eq("EFFFL", "Y"), factor_clause(f, level, found.groupings),
+                                has_records("ADRS", all_of(eq("PARAMCD", "RSP"), "AVALC is not missing")))
+            responders = all_of(eq("EFFFL", "Y"), eq("PARAMCD", "RSP"), eq("AVALC", "Y"))
+            kinds = {"n": definition("ADRS", responders, population, "subjects"),
+                     "N": definition("ADSL", None, population, "population"),
+                     "p": definition("ADRS", responders, population, "ratio")}
             for stat, value in (("n", n), ("N", n_all), ("p", n / n_all if n_all else None)):
                 records.append(stat_row(output_ids[1], "RSP", "Y", stat, value, analysis_set="EFFFL", group1=f,
                                         group1_level=level, context="factor_rate",
-                                        stat_label={"p": "%"}.get(stat, stat)))
+                                        stat_label={"p": "%"}.get(stat, stat), **kinds[stat]))
     ard2 = rows_frame(records)
     rows, indent, bold = [], [], []
     tests = dict(zip(univariate["factor"], univariate["test_ko"]))
@@ -934,8 +1146,12 @@ LISTING_COLUMNS = [("대상자 번호", 22), ("연령/성별", 16), (ko.PT_ABBR,
 
 def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output_id: str, title: str,
                    footnotes: list[str], analysis_set: str = "SAFFL",
-                   extra: Sequence[tuple[str, float, Callable]] = ()) -> TableResult:
-    """One row per event: subject, age/sex, PT, onset and end, seriousness criteria, causality, outcome, action."""
+                   extra: Sequence[tuple[str, float, Callable]] = (), where: str | None = None,
+                   subjects: dict | None = None) -> TableResult:
+    """One row per event: subject, age/sex, PT, onset and end, seriousness criteria, causality, outcome, action.
+
+    `where`: the ADAE filter of the listed events (their analysis definition); `subjects`: the
+    definition of the subjects listed when they are not those of the events (deaths)."""
     events = _with_subject_vars(events, adsl, ["SUBJID", "AGE", "SEX"])
     sort = [c for c in (ID, "ASTDT", "AESEQ") if c in events.columns]
     events = events.sort_values(sort, kind="mergesort", na_position="last").reset_index(drop=True)
@@ -962,11 +1178,14 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
     columns = [name for name, _ in LISTING_COLUMNS] + [name for name, _, _ in extra]
     widths = [w for _, w in LISTING_COLUMNS] + [w for _, w, _ in extra]
     n_subjects = int(events[ID].nunique()) if len(events) else 0
+    population = eq(analysis_set, "Y") if analysis_set else None
+    listed = definition("ADAE", where, population, "records") if where is not None else definition(None, None, None, "none")
     records = [
         stat_row(output_id, "..events..", None, "events", int(len(events)), analysis_set=analysis_set,
-                 context="listing", stat_label="Records listed"),
+                 context="listing", stat_label="Records listed", **listed),
         stat_row(output_id, "..events..", None, "n", n_subjects, analysis_set=analysis_set, context="listing",
-                 stat_label="Subjects listed"),
+                 stat_label="Subjects listed",
+                 **(subjects or ({**listed, "counts": "subjects"} if where is not None else listed))),
     ]
     if not rows:
         rows = [["해당 사례 없음"] + [""] * (len(columns) - 1)]
@@ -1001,9 +1220,10 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
     adr_codes = ", ".join(f"{c.label_ko}({c.code})" for c in settings.conventions.causality
                           if c.code in settings.conventions.adr_causality)
     unexpected = [(ko.UNEXPECTED, 16, lambda r: "예" if r.get("UNEXPFL") == "Y" else "아니오")]
+    te = eq("TRTEMFL", "Y") if "TRTEMFL" in adae.columns else None
     out = [_event_listing(events[flagged(events["AESER"])], adsl, settings=settings, output_id=output_ids[0],
                           title=f"{ko.SAE} 목록", footnotes=[_te_note(settings)],
-                          extra=unexpected if "UNEXPFL" in events.columns else ())]
+                          extra=unexpected if "UNEXPFL" in events.columns else (), where=all_of(te, eq("AESER", "Y")))]
 
     # Deaths: fatal events of the safety set (whatever the onset), and deaths without a fatal event.
     safety = adsl[flagged(adsl["SAFFL"])]
@@ -1015,7 +1235,12 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
     deaths = pd.concat([fatal, filler], ignore_index=True) if len(filler) else fatal
     dth_dates = dict(zip(dead[ID], dead["DTHDT"])) if "DTHDT" in dead.columns else {}
     reasons = dict(zip(dead[ID], dead["DCSREASP"])) if "DCSREASP" in dead.columns else {}
+    fatal_where = " or ".join(f"{v} = 'Y'" for v in ("FATALFL", "AESDTH") if v in adae.columns)
+    fatal_where = " or ".join(p for p in (fatal_where, "AEOUT = 'FATAL'" if "AEOUT" in adae.columns else "") if p)
+    died = " or ".join(p for p in ("DTHFL = 'Y'" if "DTHFL" in adsl.columns else "",
+                                   has_records("ADAE", fatal_where) if fatal_where else "") if p)
     out.append(_event_listing(deaths, adsl, settings=settings, output_id=output_ids[1], title="사망 사례 목록",
+                              subjects=definition("ADSL", died, eq("SAFFL", "Y"), "subjects") if died else None,
                               footnotes=[f"안전성 평가대상자 중 사망한 대상자: 결과가 사망인 {ko.AE}(발현 시기와 무관), "
                                          f"사망 관련 {ko.AE}가 없는 사망은 한 줄로 표시하였다."],
                               extra=[("사망일", 20, lambda r: _date_text(dth_dates.get(r[ID]))),
@@ -1028,6 +1253,7 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
         cond &= flagged(events[flag])
     out.append(_event_listing(events[cond], adsl, settings=settings, output_id=output_ids[2],
                               title=f"{ko.USADR} 목록",
+                              where=all_of(te, eq("AESER", "Y"), eq("ADRFL", "Y"), eq("UNEXPFL", "Y")),
                               footnotes=[_te_note(settings),
                                          f"{ko.ADR}: 인과관계가 {adr_codes}인 {ko.AE}(인과관계를 배제할 수 없음).",
                                          f"{ko.UNEXPECTED}: {ko.PT_ABBR}가 허가사항 용어표(label terms)에 없는 사례."]))
