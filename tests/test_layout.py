@@ -19,11 +19,11 @@ def test_layout_cross_checks(specs_copy):
     def damage(rows):
         rows[0]["codelist"] = "NOPE"          # a codelist on an id field
         rows[4]["codelist"] = ""              # a code field without codelist
-        rows[6]["not_before"] = "NOCOLUMN"
+        rows[6]["required_when"] = "NOCOLUMN=Y"
         rows[7]["type"] = "number"
 
     edit_csv(specs_copy / "raw" / "fields.csv", damage)
     layout, problems = check_layout(specs_copy / "raw")
     assert layout is None
     found = {(p.row, p.column) for p in problems}
-    assert {(2, "codelist"), (6, "codelist"), (8, "not_before"), (9, "type")} <= found
+    assert {(2, "codelist"), (6, "codelist"), (8, "required_when"), (9, "type")} <= found

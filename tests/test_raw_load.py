@@ -94,7 +94,7 @@ def _one(problems, column):
         ("AE", "STDAT", "30/04/2014", "expected a date"),
         ("AE", "SEV", "9", "unknown code"),
         ("AE", "STDAT", "2017-01-03", "after the data cut-off"),
-        ("AE", "ENDAT", "2014-03-01", "earlier than STDAT"),
+        ("AE", "ENDAT", "2014-03-01", "before STDAT 2014-04-02"),
         ("RVLDOSE", "DOSE", "-5", ">= 0"),
         ("RVLDOSE", "DOSE", "twenty", "expected a number"),
         ("DEMOG", "AGE", "67.5", "whole number"),
@@ -208,3 +208,175 @@ def test_a_criterion_makes_the_event_serious(raw):
     edit_csv(raw / "ae.csv", lambda rows: rows[1].update(SHOSP="Y"))
     problem = _one(problems_of(raw), "SER")
     assert problem.row == 3 and "is not Y but one of" in problem.message
+
+
+# ------------------------------------------------------------------------------ rows as a spreadsheet shows them
+
+def _ae_text(raw: Path) -> tuple[str, list[str]]:
+    header, *lines = (raw / "ae.csv").read_text(encoding="utf-8").splitlines()
+    return header, lines
+
+
+def test_row_numbers_count_a_blank_line(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header, lines[0], "", lines[1].replace(",2,3,N,", ",9,3,N,")]) + "\n",
+                                encoding="utf-8")
+    problem = _one(problems_of(raw), "SEV")
+    assert (problem.row, problem.value) == (4, "9")  # header 1, record 2, blank 3, record 4
+
+
+def test_a_quoted_line_break_stays_in_its_row(raw):
+    header, lines = _ae_text(raw)
+    first = lines[0].replace(",Neutropenia,Neutropenia,", ',"Neutro\npenia",Neutropenia,', 1)
+    second = lines[1].replace(",2,3,N,", ",9,3,N,")
+    (raw / "ae.csv").write_text("\n".join([header, first, "", second]) + "\n", encoding="utf-8")
+    problems = problems_of(raw)
+    assert (_one(problems, "AETERM").row, _one(problems, "SEV").row) == (2, 4)
+
+
+def test_blank_lines_and_crlf_load(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_bytes("\r\n".join(["", header, *lines, "", ""]).encode()[2:])
+    assert list(load_extract(raw, SPECS)["AE"].index) == [2, 3]
+    (raw / "ae.csv").write_bytes("\r\n".join([header, "", *lines, "", ""]).encode())
+    assert list(load_extract(raw, SPECS)["AE"].index) == [3, 4]
+
+
+# ------------------------------------------------------------------------------ numbers: ASCII, finite, in range
+
+@pytest.mark.parametrize(("form", "column", "value", "words"), [
+    ("BASELINE", "HEIGHT", "inf", "expected a number"),
+    ("BASELINE", "HEIGHT", "-inf", "expected a number"),
+    ("BASELINE", "WEIGHT", "nan", "expected a number"),
+    ("BASELINE", "WEIGHT", "NaN", "expected a number"),
+    ("BASELINE", "CREAT", "1e999", "number too large"),
+    ("BASELINE", "CREAT", "1" * 400, "number too large"),
+    ("BASELINE", "CREAT", "０.９", "expected a number"),
+    ("BASELINE", "CREAT", "1,5", "expected a number"),
+    ("BASELINE", "CREAT", "0x10", "expected a number"),
+    ("BASELINE", "CREAT", "1_0", "expected a number"),
+    ("DEMOG", "AGE", "６７", "expected a whole number"),
+    ("DEMOG", "AGE", "٦٧", "expected a whole number"),
+    ("DEMOG", "AGE", "12345678901234567890123", "too large"),
+    ("DEMOG", "AGE", "1234567890123456789", "too large"),
+    ("AE", "STDAT", "２０１４-０４-０２", "expected a date"),
+    ("RESP", "RSDAT", "2014-05-２０", "expected a date"),
+])
+def test_numbers_and_dates_take_ascii_digits_only(raw, form, column, value, words):
+    edit_csv(raw / LAYOUT.forms[form].file, lambda rows: rows[0].update({column: value}))
+    problem = _one(problems_of(raw), column)
+    assert (problem.row, problem.value) == (2, value)
+    assert words in problem.message
+
+
+def test_large_whole_numbers_are_exact(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[0].update(LLTCD="123456789012345678", LINE="007"))
+    ae = load_extract(raw, SPECS)["AE"]
+    assert ae["LLTCD"].iloc[0] == 123456789012345678  # not through a float (...680)
+    assert ae["LINE"].tolist() == [7, 1]
+
+
+# ------------------------------------------------------------------------------ files that are not CSV text
+
+def test_blank_key_in_a_many_rows_form(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[1].update(LINE=""))
+    edit_csv(raw / "conmed.csv", lambda rows: rows[0].update(SUBJID=""))
+    problems = problems_of(raw)
+    assert {(Path(p.file).name, p.row, p.column, p.message) for p in problems} >= {
+        ("ae.csv", 3, "LINE", "required value is missing"), ("conmed.csv", 2, "SUBJID", "required value is missing")}
+
+
+def test_comma_only_line(raw):
+    with (raw / "ae.csv").open("a", encoding="utf-8") as handle:
+        handle.write("," * 28 + "\n")
+    problem = _one(problems_of(raw), "SUBJID")
+    assert problem.row == 4 and "empty row" in problem.message
+
+
+def test_row_with_too_many_and_too_few_cells(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header, lines[0] + ",x,y", lines[1]]) + "\n", encoding="utf-8")
+    [problem] = problems_of(raw)
+    assert (problem.row, problem.value) == (2, "x,y") and "31 cells but the header has 29" in problem.message
+    (raw / "ae.csv").write_text("\n".join([header, lines[0], lines[1][:30]]) + "\n", encoding="utf-8")
+    problem = problems_of(raw)[0]
+    assert problem.row == 3 and "the row ends before column" in problem.message
+
+
+def test_unclosed_quote_names_its_row(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header, lines[0], "", lines[1].replace(",N,", ',"N,', 1)]) + "\n",
+                                encoding="utf-8")
+    [problem] = problems_of(raw)
+    assert problem.row == 4 and "never closed" in problem.message
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"", "0 bytes"),
+    (b"\n\n \n", "only blank lines"),
+    (b"\nSUBJID,LINE\n", "row 1 is blank"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".xls"),
+    ("SUBJID,LINE\n".encode("utf-16"), "UTF-16"),
+    ("SUBJID,LINE\n".encode("utf-16-le"), "NUL bytes"),
+    (bytes(range(256)) * 4, "not utf-8"),
+])
+def test_files_that_are_not_csv_text(raw, content, words):
+    (raw / "response.csv").write_bytes(content)
+    problem = next(p for p in problems_of(raw) if p.file.endswith("response.csv"))
+    assert words in str(problem)
+
+
+def test_nul_character_in_a_cell(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[1].update(AETERM="Neutro\x00penia"))
+    problem = _one(problems_of(raw), "AETERM")
+    assert (problem.row, problem.value) == (3, "Neutro\x00penia") and "NUL" in problem.message
+
+
+def test_duplicate_and_nameless_columns(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header.replace(",TREAT", ",SEV"), *lines]) + "\n", encoding="utf-8")
+    problems = problems_of(raw)
+    assert any(p.column == "SEV" and "appears 2 times" in p.message for p in problems)
+    (raw / "ae.csv").write_text("\n".join([header + ",", *(line + "," for line in lines)]) + "\n", encoding="utf-8")
+    assert any("column 30 of the header has no name" in p.message for p in problems_of(raw))
+
+
+def test_header_cell_with_a_line_break_stays_on_one_message_line(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header.replace("SEV,", '"SE\nV",'), *lines]) + "\n", encoding="utf-8")
+    problem = next(p for p in problems_of(raw) if "unknown column" in p.message)
+    assert problem.column is None and problem.value == "SE\nV" and "\n" not in str(problem)
+
+
+def test_lower_case_header_gets_a_hint(raw):
+    header, lines = _ae_text(raw)
+    (raw / "ae.csv").write_text("\n".join([header.replace("SEV,", "sev,"), *lines]) + "\n", encoding="utf-8")
+    assert any("did you mean SEV?" in p.message for p in problems_of(raw))
+
+
+def test_folder_where_a_file_should_be(raw):
+    (raw / "eos.csv").unlink()
+    (raw / "eos.csv").mkdir()
+    assert any(p.file.endswith("eos.csv") and p.message == "is a folder, not a file" for p in problems_of(raw))
+
+
+def test_unreadable_file(raw, monkeypatch):
+    target = raw / "eos.csv"
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert any(p.file.endswith("eos.csv") and p.message == "cannot be read: permission denied"
+               for p in problems_of(raw))
+
+
+def test_ten_megabyte_value_is_not_echoed(raw):
+    edit_csv(raw / "ae.csv", lambda rows: rows[0].update(AETERM="X" * 10_000_000))
+    problem = _one(problems_of(raw), "AETERM")
+    assert problem.row == 2 and "longer than 200" in problem.message
+    assert len(str(problem)) < 300 and "10,000,000 characters" in str(problem)

@@ -1,11 +1,14 @@
-"""The raw EDC extract layout, read from `specs/raw/` (forms.csv, fields.csv, codes.csv).
+"""The raw EDC extract layout, read from `specs/raw/` (forms.csv, fields.csv, codes.csv, checks.csv).
 
-The layout is data, not code: a new CRF field is a row in fields.csv, and the loader,
-the generator and the documentation (docs/raw-layout.md) all follow it.
+The layout is data, not code: a new CRF field is a row in fields.csv, a new edit check a row
+in checks.csv, and the loader, the generator and the documentation (docs/raw-layout.md) all
+follow it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -13,12 +16,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..csvio import read_table
-from ..errors import Problem, SubError
+from ..errors import Problem, SubError, shorten
 
 FieldType = Literal["id", "text", "integer", "decimal", "date", "pdate", "code"]
 PerSubject = Literal["one", "optional", "many"]
+CheckKind = Literal["range", "consistent", "no_control"]
+Severity = Literal["error", "warning"]
 
-_FILES = {"forms": "forms.csv", "fields": "fields.csv", "codes": "codes.csv"}
+_FILES = {"forms": "forms.csv", "fields": "fields.csv", "codes": "codes.csv", "checks": "checks.csv"}
+NUMBER_TYPES = {"integer", "decimal"}
+DATE_TYPES = {"date", "pdate"}
+TEXT_TYPES = {"id", "text", "code"}
+ANY = "*"
+CUTOFF = "cutoff"
 
 
 class _Row(BaseModel):
@@ -47,7 +57,6 @@ class Field(_Row):
     required: bool
     codelist: str | None
     length: int | None
-    not_before: str | None
     required_when: str | None
     identifier: bool
     description: str
@@ -72,7 +81,7 @@ class Field(_Row):
     def _flag(cls, value: object) -> object:
         return _yn(value) if isinstance(value, str) else value
 
-    @field_validator("codelist", "length", "not_before", "required_when", mode="before")
+    @field_validator("codelist", "length", "required_when", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
         return None if value == "" else value
@@ -86,14 +95,47 @@ class Code(_Row):
     submission_value: str
 
 
+class Check(_Row):
+    """An edit check: a range or plausibility rule on the raw values, with its severity.
+
+    range: the value is not below `min` and not above `max`; each limit is a number, a date
+    YYYY-MM-DD, `cutoff` (the study's data cut-off), a column of the same row, or FORM.COLUMN of
+    a one-row-per-subject form (that subject's value). consistent: across every row of the form(s),
+    each value of `column` comes with one value of each column in `same`. no_control: no control
+    character (line break, tab, other C0/C1) in the text. `*` as form or column: every form or
+    every column the kind applies to.
+    """
+
+    id: str
+    form: str
+    column: str
+    kind: CheckKind
+    min: str | None
+    max: str | None
+    same: str | None
+    severity: Severity
+    message: str
+
+    @field_validator("min", "max", "same", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def same_columns(self) -> list[str]:
+        return (self.same or "").split()
+
+
 class Layout:
     """The whole layout, cross-checked on load."""
 
-    def __init__(self, forms: list[Form], fields: list[Field], codes: list[Code], folder: Path):
+    def __init__(self, forms: list[Form], fields: list[Field], codes: list[Code], folder: Path,
+                 checks: list[Check] | None = None):
         self.forms = {f.form: f for f in forms}
         self.fields = fields
         self.codes = codes
         self.folder = folder
+        self.checks = checks or []
 
     def fields_of(self, form: str) -> list[Field]:
         return [f for f in self.fields if f.form == form]
@@ -122,6 +164,139 @@ class Layout:
     def to_markdown(self) -> str:
         return layout_markdown(self)
 
+    def check_targets(self, check: Check) -> list[Field]:
+        """The fields a check applies to (`*` resolved)."""
+        forms = list(self.forms) if check.form == ANY else [check.form]
+        targets = []
+        for form in forms:
+            for f in self.fields_of(form):
+                if check.column not in (ANY, f.column):
+                    continue
+                if check.kind == "no_control":
+                    if f.type in TEXT_TYPES and (check.column != ANY or (f.type == "text" and not f.identifier)):
+                        targets.append(f)
+                elif check.kind == "range":
+                    if check.column != ANY or f.type in _limit_types(check):
+                        targets.append(f)
+                else:
+                    targets.append(f)
+        return targets
+
+    def reference(self, form: str, ref: str) -> Field | None:
+        """The field a limit names: COLUMN of the same form or FORM.COLUMN; None when it names none."""
+        other_form, _, column = ref.rpartition(".")
+        other_form = other_form or form
+        return next((f for f in self.fields_of(other_form) if f.column == column), None)
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_REFERENCE = re.compile(r"(?:[A-Z][A-Z0-9_]*\.)?[A-Z][A-Z0-9_]*")
+
+
+def limit_kind(limit: str) -> str:
+    """What a range limit is: number, date, cutoff, reference (a column) or invalid."""
+    if limit == CUTOFF:
+        return "cutoff"
+    if _NUMBER.fullmatch(limit):
+        return "number"
+    if _ISO_DATE.fullmatch(limit):
+        try:
+            dt.date.fromisoformat(limit)
+        except ValueError:
+            return "invalid"
+        return "date"
+    if _REFERENCE.fullmatch(limit):
+        return "reference"
+    return "invalid"
+
+
+def _limit_types(check: Check) -> set[str]:
+    """The field types a check's literal limits fit (numbers or dates)."""
+    kinds = {limit_kind(x) for x in (check.min, check.max) if x is not None}
+    if kinds and kinds <= {"number"}:
+        return NUMBER_TYPES
+    if kinds and kinds <= {"date", "cutoff"}:
+        return DATE_TYPES
+    return set()
+
+
+def _check_problems(layout: Layout, check: Check, name: str, line: int) -> list[Problem]:
+    """Why an edit check cannot run on this layout (unknown form, column, limit that does not fit)."""
+    out: list[Problem] = []
+
+    def bad(column: str, value: str | None, message: str) -> None:
+        out.append(Problem(name, line, column, value, message))
+
+    if check.form != ANY and check.form not in layout.forms:
+        bad("form", check.form, "form not in forms.csv")
+        return out
+    forms = list(layout.forms) if check.form == ANY else [check.form]
+    if check.column != ANY and not any(check.column in {f.column for f in layout.fields_of(x)} for x in forms):
+        bad("column", check.column, f"no such column in form {check.form}")
+        return out
+    targets = layout.check_targets(check)
+    if check.kind != "range":
+        for column in ("min", "max"):
+            if getattr(check, column) is not None:
+                bad(column, getattr(check, column), f"only a range check has limits, not {check.kind}")
+    if check.kind != "consistent" and check.same is not None:
+        bad("same", check.same, f"only a consistent check has same columns, not {check.kind}")
+    if check.kind == "range":
+        if check.min is None and check.max is None:
+            bad("min", None, "a range check needs min, max or both")
+        for column in ("min", "max"):
+            limit = getattr(check, column)
+            if limit is None:
+                continue
+            kind = limit_kind(limit)
+            if kind == "invalid":
+                bad(column, limit, "expected a number, a date YYYY-MM-DD, cutoff, COLUMN or FORM.COLUMN")
+                continue
+            if kind == "reference" and check.column == ANY:
+                bad(column, limit, "a check on every column (*) takes a number, a date or cutoff, not a column")
+                continue
+            for field in targets:
+                if field.type not in NUMBER_TYPES | DATE_TYPES:
+                    bad("column", field.column, f"a range check needs a number or date column; "
+                                                f"{field.form}.{field.column} is {field.type}")
+                    break
+                if kind == "reference":
+                    other = layout.reference(field.form, limit)
+                    other_form = limit.rpartition(".")[0] or field.form
+                    if other is None:
+                        bad(column, limit, f"no such column (COLUMN of form {field.form} or FORM.COLUMN)")
+                    elif other_form != field.form and layout.forms[other_form].per_subject == "many":
+                        bad(column, limit, f"form {other_form} has many rows per subject; name a form with "
+                                           "one row per subject")
+                    elif (other.type in DATE_TYPES) != (field.type in DATE_TYPES) or \
+                            other.type not in NUMBER_TYPES | DATE_TYPES:
+                        bad(column, limit, f"{other.form}.{other.column} is {other.type}, "
+                                           f"{field.form}.{field.column} is {field.type}")
+                    break
+                wanted = DATE_TYPES if kind in {"date", "cutoff"} else NUMBER_TYPES
+                if field.type not in wanted:
+                    bad(column, limit, f"a {kind} limit for {field.form}.{field.column}, which is {field.type}")
+                    break
+    elif check.kind == "consistent":
+        if not check.same_columns:
+            bad("same", None, "a consistent check needs the columns that must agree")
+        for form in sorted({f.form for f in targets}):
+            present = {f.column for f in layout.fields_of(form)}
+            for column in check.same_columns:
+                if column not in present:
+                    bad("same", column, f"no such column in form {form}")
+    elif check.kind == "no_control":
+        for field in targets:
+            if field.type not in TEXT_TYPES:
+                bad("column", field.column, f"a no_control check needs a text column; {field.form}.{field.column} "
+                                            f"is {field.type}")
+    if not check.message.strip() or not check.message.isprintable():
+        bad("message", check.message, "a message on one line is needed (shown with every offending row)")
+    if not targets and not out:
+        bad("column", check.column, f"the check applies to no column of form {check.form}")
+    return out
+
 
 def _parse(path: Path, model: type[_Row]) -> tuple[list, list[Problem], list[int]]:
     table, problems = read_table(path)
@@ -133,7 +308,7 @@ def _parse(path: Path, model: type[_Row]) -> tuple[list, list[Problem], list[int
     for column in missing:
         problems.append(Problem(table.name, 1, column, None, "required column is missing"))
     for column in extra:
-        problems.append(Problem(table.name, 1, column, None, f"unknown column; expected {expected}"))
+        problems.append(Problem(table.name, 1, shorten(column), None, f"unknown column; expected {expected}"))
     if missing:
         return [], problems, []
     items, lines = [], []
@@ -155,8 +330,9 @@ def check_layout(folder: Path) -> tuple[Layout | None, list[Problem]]:
     forms, p1, form_lines = _parse(folder / _FILES["forms"], Form)
     fields, p2, field_lines = _parse(folder / _FILES["fields"], Field)
     codes, p3, code_lines = _parse(folder / _FILES["codes"], Code)
+    checks, p4, check_lines = _parse(folder / _FILES["checks"], Check)
     problems = p1 + p2 + p3
-    forms_file, fields_file, codes_file = (str(folder / f) for f in _FILES.values())
+    forms_file, fields_file, codes_file, checks_file = (str(folder / f) for f in _FILES.values())
 
     seen_forms: set[str] = set()
     for form, line in zip(forms, form_lines):
@@ -184,8 +360,6 @@ def check_layout(folder: Path) -> tuple[Layout | None, list[Problem]]:
             problems.append(Problem(fields_file, line, "codelist", field.codelist, "a code field needs a codelist, and only a code field has one"))
         elif field.codelist and field.codelist not in codelists:
             problems.append(Problem(fields_file, line, "codelist", field.codelist, "codelist not in codes.csv"))
-        if field.not_before and field.not_before not in columns.get(field.form, set()):
-            problems.append(Problem(fields_file, line, "not_before", field.not_before, f"no such column in form {field.form}"))
         if field.condition and field.condition[0] not in columns.get(field.form, set()):
             problems.append(Problem(fields_file, line, "required_when", field.required_when, f"no such column in form {field.form}"))
     for form in forms:
@@ -195,8 +369,19 @@ def check_layout(folder: Path) -> tuple[Layout | None, list[Problem]]:
         if form.per_subject == "many" and "LINE" not in present:
             problems.append(Problem(fields_file, None, "form", form.form, "a form with many rows per subject needs a LINE column"))
     if problems:
+        return None, problems + p4
+    # the edit checks are checked against a sound layout, also when some rows of checks.csv are not
+    layout = Layout(forms, fields, codes, folder, checks)
+    problems = p4
+    seen_ids: set[str] = set()
+    for check, line in zip(checks, check_lines):
+        if check.id in seen_ids:
+            problems.append(Problem(checks_file, line, "id", check.id, "duplicate check id"))
+        seen_ids.add(check.id)
+        problems += _check_problems(layout, check, checks_file, line)
+    if problems:
         return None, problems
-    return Layout(forms, fields, codes, folder), []
+    return layout, []
 
 
 def load_layout(folder: Path) -> Layout:
@@ -204,6 +389,22 @@ def load_layout(folder: Path) -> Layout:
     if problems:
         raise SubError(problems, f"raw layout in {folder} is invalid")
     return layout
+
+
+def check_rule(check: Check, dates: bool) -> str:
+    """The rule of an edit check in words; `dates`: it applies to date columns."""
+    if check.kind == "range":
+        def shown(limit: str) -> str:
+            return "the data cut-off" if limit == CUTOFF else limit
+        parts = []
+        if check.min is not None:
+            parts.append(f"not before {shown(check.min)}" if dates else f">= {check.min}")
+        if check.max is not None:
+            parts.append(f"not after {shown(check.max)}" if dates else f"<= {check.max}")
+        return " and ".join(parts)
+    if check.kind == "consistent":
+        return f"one {', '.join(check.same_columns)} per {check.column} across the form(s)"
+    return "no control characters (line break, tab, other C0/C1)"
 
 
 def layout_markdown(layout: Layout) -> str:
@@ -226,26 +427,35 @@ def layout_markdown(layout: Layout) -> str:
         "| pdate | a date whose day or month may be unknown: `YYYY-MM-DD`, `YYYY-MM-UK` or `YYYY-UK-UK` |",
         "| code | one of the codes of its codelist (below) |",
         "",
-        "Every subject in any form must be in `enrol.csv`; no date may be after the data cut-off; a column",
-        "with `not before` must not be earlier than the named column of the same row; in `ae.csv`, SER is Y",
-        "exactly when at least one seriousness criterion (SDTH, SLIFE, SHOSP, SDISAB, SCONG, SMIE) is Y. Columns marked",
-        "**identifier** are personal identifiers: the loader reads them so that checks can prove they",
-        "never reach an output, and no stage uses them.",
+        "Every subject in any form must be in `enrol.csv`; in `ae.csv`, SER is Y exactly when at least one",
+        "seriousness criterion (SDTH, SLIFE, SHOSP, SDISAB, SCONG, SMIE) is Y; the edit checks below hold.",
+        "Columns marked **identifier** are personal identifiers: the loader reads them so that checks can",
+        "prove they never reach an output, and no stage uses them.",
         "",
     ]
     for form in layout.forms.values():
         rows = {"one": "one row per enrolled subject", "optional": "at most one row per subject",
                 "many": "any number of rows per subject, keyed by LINE"}[form.per_subject]
         out += [f"## {form.form}: `{form.file}`, {form.label}", "", f"{form.description} ({rows}.)", "",
-                "| column | label | type | required | codelist | length | not before | identifier | notes |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                "| column | label | type | required | codelist | length | identifier | notes |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for f in layout.fields_of(form.form):
             out.append(
                 f"| {f.column} | {f.label} | {f.type} | {'yes' if f.required else (f'when {f.required_when}' if f.required_when else '')} | {f.codelist or ''} | "
-                f"{f.length or ''} | {f.not_before or ''} | {'**identifier**' if f.identifier else ''} | {f.description} |"
+                f"{f.length or ''} | {'**identifier**' if f.identifier else ''} | {f.description} |"
             )
         out.append("")
-    out += ["## Codelists", "", "`submission value` is the standard (CDISC or sponsor) value the code stands for.", "",
+    out += ["## Edit checks", "",
+            "Range and plausibility checks (`specs/raw/checks.csv`). An **error** refuses the extract (exit 1,",
+            "every offending row listed); a **warning** lets it build and lists every offending row in",
+            "`build.log` and in the output of `sub raw check`. `*` means every form, or every column the check",
+            "applies to. A partial date breaks a limit only when every day it can stand for does; `cutoff` is",
+            "the study's data cut-off; FORM.COLUMN is that subject's value in a one-row-per-subject form.", "",
+            "| id | form | column | rule | severity | message |", "| --- | --- | --- | --- | --- | --- |"]
+    for c in layout.checks:
+        rule = check_rule(c, any(f.type in DATE_TYPES for f in layout.check_targets(c)))
+        out.append(f"| {c.id} | {c.form} | {c.column} | {rule} | {c.severity} | {c.message.replace('|', '&#124;')} |")
+    out += ["", "## Codelists", "", "`submission value` is the standard (CDISC or sponsor) value the code stands for.", "",
             "| codelist | code | decode | Korean | submission value |", "| --- | --- | --- | --- | --- |"]
     for c in layout.codes:
         out.append(f"| {c.codelist} | {c.code} | {c.decode} | {c.decode_ko} | {c.submission_value} |")

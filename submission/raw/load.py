@@ -4,32 +4,44 @@ Every problem is reported with file, row, column and value, all of them in one g
 data manager fixes the export once, not once per traceback. Checks are vectorised per
 column so that a 100,000-subject extract loads in seconds.
 
-Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2.
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2,
+a blank line is a row of its own and a value with a line break inside quotes stays in its row.
 Each frame's index is that row number, so later stages can name the raw row of a record.
+
+The edit checks of `specs/raw/checks.csv` run on the typed frames (submission/raw/checks.py):
+their errors refuse the extract with the others, their warnings travel with the extract.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..csvio import read_text
-from ..errors import Problem, SubError
+from ..csvio import no_field_limit, read_text
+from ..errors import Problem, SubError, shorten
 from ..study import StudySettings, load_settings
+from .checks import date_bounds as _date_bounds
+from .checks import needs_every_form, run_checks
 from .layout import Field, Layout, load_layout
 
-# Shown per file, column and kind of problem before the rest are summed up in one line.
+# Shown per file, column and kind of problem before the rest are summed up in one line
+# (the format checks; an edit check lists every row).
 EXAMPLES_PER_CHECK = 20
 
+# ASCII digits only: Python's \d and int() also take fullwidth and other scripts' digits.
 _ID = r"^[A-Za-z0-9_\-]+$"
-_INT = r"^[+-]?\d+$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_PDATE = r"^\d{4}-(?:\d{2}-(?:\d{2}|UK)|UK-UK)$"
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_INT = r"^[+-]?[0-9]+$"
+_DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_PDATE = r"^[0-9]{4}-(?:[0-9]{2}-(?:[0-9]{2}|UK)|UK-UK)$"
+# int64 holds every whole number of up to 18 digits
+_MAX_DIGITS = 18
 
 
 # Cross-field rules that no single column of the layout can say: (form, flag column, the columns
@@ -39,12 +51,14 @@ FLAG_IFF_ANY = (("AE", "SER", ("SDTH", "SLIFE", "SHOSP", "SDISAB", "SCONG", "SMI
 
 @dataclass
 class RawExtract:
-    """The extract: one typed frame per form, indexed by the file's row number."""
+    """The extract: one typed frame per form, indexed by the file's row number; the rows that
+    broke a warning-level edit check."""
 
     frames: dict[str, pd.DataFrame]
     layout: Layout
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
 
     def __getitem__(self, form: str) -> pd.DataFrame:
         return self.frames[form]
@@ -53,6 +67,7 @@ class RawExtract:
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def rows(self, file: str, frame: pd.DataFrame, mask: pd.Series, column: str, message: str,
              values: pd.Series | None = None) -> None:
@@ -77,74 +92,171 @@ def _show(value: object) -> str | None:
     return str(value)
 
 
+def _cell_counts(text: str) -> list[int]:
+    """The number of cells of each record (0 for a blank line), as the csv module splits them."""
+    with no_field_limit():
+        return [len(cells) for cells in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _records(text: str) -> list[list[str]]:
+    with no_field_limit():
+        return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _parser_problems(name: str, text: str, exc: Exception, width: int, out: _Collector) -> None:
+    """Say where a file that pandas cannot split is broken: rows with more cells than the header,
+    or a quoted value that is never closed."""
+    found = False
+    for row, cells in enumerate(_records(text), start=1):
+        if len(cells) > width:
+            found = True
+            out.add(Problem(name, row, None, ",".join(cells[width:]),
+                            f"{len(cells)} cells but the header has {width} columns (a comma too many, or a "
+                            "value with a comma that is not in quotes?)"))
+    match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+    if match:
+        found = True
+        out.add(Problem(name, int(match.group(1)) + 1, None, None,
+                        'a quoted value starts in this row and is never closed (an unmatched ")'))
+    if not found:
+        text = " ".join(f"not readable as CSV: {exc}".split())
+        out.add(Problem(name, None, None, None, shorten(text, 200)))
+
+
+def _column_name(column: str) -> str | None:
+    """A header cell as the column of a message: None when it would break the one-line message
+    (the value then shows it, escaped)."""
+    return shorten(column) if column.isprintable() else None
+
+
+def _header_problems(name: str, header: list[str], expected: list[str], out: _Collector) -> bool:
+    found = False
+    for column in expected:
+        if column not in header:
+            out.add(Problem(name, 1, column, None, "column is missing"))
+            found = True
+    by_upper = {c.upper(): c for c in expected}
+    for position, column in enumerate(header, start=1):
+        if not column:
+            out.add(Problem(name, 1, None, None, f"column {position} of the header has no name"))
+            found = True
+        elif column not in expected:
+            hint = f" (did you mean {by_upper[column.upper()]}?)" if column.upper() in by_upper else ""
+            out.add(Problem(name, 1, _column_name(column), column, f"unknown column (not in the raw layout){hint}"))
+            found = True
+    seen: dict[str, list[int]] = {}
+    for position, column in enumerate(header, start=1):
+        if column:
+            seen.setdefault(column, []).append(position)
+    for column, positions in seen.items():
+        if len(positions) > 1:
+            out.add(Problem(name, 1, _column_name(column), None if column.isprintable() else column,
+                            f"column appears {len(positions)} times in the header (columns "
+                            f"{', '.join(map(str, positions))})"))
+            found = True
+    return found
+
+
 def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) -> pd.DataFrame | None:
     name = str(path)
     text, problem = read_text(path, encoding)
     if problem:
         out.add(problem)
         return None
+    if not text:
+        out.add(Problem(name, None, None, None, "file is empty (0 bytes; no header row)"))
+        return None
     if not text.strip():
-        out.add(Problem(name, None, None, None, "file is empty (no header row)"))
+        out.add(Problem(name, None, None, None, "file holds only blank lines (no header row)"))
         return None
     expected = [f.column for f in fields]
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
+    first_line = text[:end]
+    if not first_line.strip():
+        out.add(Problem(name, 1, None, None, "row 1 is blank: the header row must be the first line"))
+        return None
+    if "\x00" in first_line:
+        out.add(Problem(name, 1, None, None,
+                        "the header row holds NUL bytes: binary data or UTF-16 text, not a CSV text file"))
+        return None
     if "," not in first_line and len(expected) > 1:
         for sep, sep_name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if sep in first_line:
-                out.add(Problem(name, 1, None, first_line[:60],
+                out.add(Problem(name, 1, None, first_line,
                                 f"header is separated by {sep_name}; the extract must be comma-separated"))
                 return None
+    counts = _cell_counts(text)
+    width = counts[0]
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=True)
+        table = pd.read_csv(io.StringIO(text), header=None, dtype=object, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False)
     except pd.errors.ParserError as exc:
-        out.add(Problem(name, None, None, None, f"not readable as CSV: {exc}".strip()))
+        _parser_problems(name, text, exc, width, out)
         return None
-    except pd.errors.EmptyDataError:
-        out.add(Problem(name, None, None, None, "file is empty (no header row)"))
+    if len(table) != len(counts) or table.shape[1] != width:
+        # pandas and the csv module split the text differently: take the csv module's records
+        records = _records(text)
+        if any(len(cells) > width for cells in records):
+            _parser_problems(name, text, ValueError("rows longer than the header"), width, out)
+            return None
+        table = pd.DataFrame([cells + [""] * (width - len(cells)) for cells in records], dtype=object)
+    header = [str(c).strip() for c in table.iloc[0]]
+    if _header_problems(name, header, expected, out):
         return None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    header_problems = False
-    for column in expected:
-        if column not in frame.columns:
-            out.add(Problem(name, 1, column, None, "column is missing"))
-            header_problems = True
-    for column in frame.columns:
-        if column not in expected:
-            shown = column if not column.startswith("Unnamed:") else ""
-            out.add(Problem(name, 1, shown or None, shown or None,
-                            "unknown column (not in the raw layout)" if shown else "a column without a name"))
-            header_problems = True
-    if frame.columns.duplicated().any():
-        header_problems = True
-    if header_problems:
-        return None
-    frame = frame[expected]
-    frame.index = pd.RangeIndex(2, len(frame) + 2)
-    return frame.apply(lambda s: s.str.strip())
+    data = table.iloc[1:]
+    data.columns = header
+    data.index = pd.RangeIndex(2, len(table) + 1)
+    data = data[expected].apply(lambda s: s.str.strip())
+    cells = pd.Series(counts[1:], index=data.index)
+    blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))
+    all_blank = data.eq("").all(axis=1)
+    for row in all_blank[all_blank & ~blank_line].index:
+        out.add(Problem(name, int(row), expected[0], None,
+                        f"empty row: {expected[0]} and every other cell are blank (delete the row)"))
+    for row in cells[cells.between(1, width - 1) & ~blank_line & ~all_blank].index:
+        missing = header[int(cells[row])]
+        out.add(Problem(name, int(row), missing, None,
+                        f"only {cells[row]} of {width} cells: the row ends before column {missing} (a broken line?)"))
+    if "\x00" in text:
+        for column in expected:
+            nul = data[column].str.contains("\x00", regex=False)
+            out.rows(name, data, nul, column, "NUL character: binary data, not text")
+    return data[~all_blank]
 
 
-def _date_bounds(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Earliest and latest calendar date a (partial) date can stand for; NaT where blank."""
-    year = values.str.slice(0, 4)
-    month = values.str.slice(5, 7)
-    day = values.str.slice(8, 10)
-    month_known = month.ne("UK")
-    day_known = day.ne("UK")
-    start_text = year + "-" + month.where(month_known, "01") + "-" + day.where(day_known, "01")
-    earliest = pd.to_datetime(start_text, format="%Y-%m-%d", errors="coerce")
-    end_month = month.where(month_known, "12")
-    month_start = pd.to_datetime(year + "-" + end_month + "-01", format="%Y-%m-%d", errors="coerce")
-    month_end = month_start + pd.offsets.MonthEnd(0)
-    latest = earliest.where(day_known & month_known, month_end)
-    return earliest, latest
+def _whole_numbers(values: pd.Series, present: pd.Series, name: str, column: str,
+                   out: _Collector) -> pd.Series:
+    """ASCII whole numbers that fit int64, exactly (never through a float)."""
+    ok = present & values.str.fullmatch(_INT)
+    out.rows(name, values.to_frame(column), present & ~ok, column, "expected a whole number")
+    digits = values.where(ok, "").str.lstrip("+-").str.lstrip("0").str.len()
+    too_long = ok & digits.gt(_MAX_DIGITS)
+    out.rows(name, values.to_frame(column), too_long, column,
+             f"whole number too large (more than {_MAX_DIGITS} digits)")
+    ok &= ~too_long
+    number = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    if ok.any():
+        number[ok] = pd.to_numeric(values[ok]).astype("int64")
+    return number
+
+
+def _decimals(values: pd.Series, present: pd.Series, name: str, column: str, out: _Collector) -> pd.Series:
+    """ASCII decimal numbers (an exponent allowed), finite."""
+    ok = present & values.str.fullmatch(_DECIMAL)
+    out.rows(name, values.to_frame(column), present & ~ok, column, "expected a number")
+    number = pd.to_numeric(values.where(ok), errors="coerce").astype("Float64")
+    infinite = ok & ~np.isfinite(number.astype("float64").fillna(0.0))
+    out.rows(name, values.to_frame(column), infinite, column, "number too large")
+    return number.where(~infinite)
 
 
 def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Layout,
-                settings: StudySettings, name: str, out: _Collector) -> pd.DataFrame:
-    cutoff = pd.Timestamp(settings.dates.data_cutoff)
+                settings: StudySettings, name: str, out: _Collector, bounds: dict | None = None) -> pd.DataFrame:
+    """The form's values typed, every value checked against its field, and the form's own edit checks
+    run (those that read no other form); problems and warnings go to `out`. `bounds` collects the
+    date bounds by (form, column) for the checks across forms."""
+    bounds = {} if bounds is None else bounds
     typed = {}
-    bounds: dict[str, tuple[pd.Series, pd.Series]] = {}
     for f in fields:
         values = frame[f.column]
         blank = values.eq("")
@@ -155,9 +267,6 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
             other, wanted = f.condition
             out.rows(name, frame, blank & frame[other].eq(wanted), f.column,
                      f"value is required when {other} is {wanted}")
-        if f.type in {"id", "text", "code"}:
-            out.rows(name, frame, present & values.str.contains(_CONTROL, regex=True), f.column,
-                     "control character in text")
         if f.type == "id":
             out.rows(name, frame, present & ~values.str.fullmatch(_ID), f.column,
                      "expected an identifier (ASCII letters, digits, '-' and '_')")
@@ -170,13 +279,9 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
                      f"unknown code; codelist {f.codelist} has {', '.join(codes)}")
         if f.type in {"integer", "decimal"}:
             if f.type == "integer":
-                bad = present & ~values.str.fullmatch(_INT)
-                number = pd.to_numeric(values.where(present & ~bad), errors="coerce").astype("Int64")
-                out.rows(name, frame, bad, f.column, "expected a whole number")
+                number = _whole_numbers(values, present, name, f.column, out)
             else:
-                number = pd.to_numeric(values.where(present), errors="coerce").astype("Float64")
-                bad = present & number.isna()
-                out.rows(name, frame, bad, f.column, "expected a number")
+                number = _decimals(values, present, name, f.column, out)
             out.rows(name, frame, number.lt(0).fillna(False), f.column, "expected a number >= 0")
             typed[f.column] = number
         elif f.type in {"date", "pdate"}:
@@ -187,10 +292,8 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
             earliest, latest = _date_bounds(values.where(form_ok, ""))
             impossible = form_ok & (earliest.isna() | latest.isna())
             out.rows(name, frame, impossible, f.column, "not a calendar date")
-            out.rows(name, frame, earliest.gt(cutoff), f.column,
-                     f"date after the data cut-off {settings.dates.data_cutoff.isoformat()}")
-            bounds[f.column] = (earliest, latest)
-            typed[f.column] = values.where(present, None)
+            typed[f.column] = values.where(form_ok & ~impossible, None)
+            bounds[(form, f.column)] = (earliest, latest)
         else:
             typed[f.column] = values.where(present, None)
     for flag_form, flag_column, criteria in FLAG_IFF_ANY:
@@ -201,26 +304,26 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
                      f"{flag_column} is Y but none of {', '.join(criteria)} is Y")
             out.rows(name, frame, ~flagged & frame[flag_column].ne("") & any_yes, flag_column,
                      f"{flag_column} is not Y but one of {', '.join(criteria)} is Y")
-    for f in fields:
-        if not f.not_before:
-            continue
-        if f.column in bounds and f.not_before in bounds:
-            before = bounds[f.column][1].lt(bounds[f.not_before][0])
-        else:
-            before = typed[f.column].lt(typed[f.not_before])
-        out.rows(name, frame, before.fillna(False).astype(bool), f.column,
-                 f"earlier than {f.not_before} of the same row")
-    return pd.DataFrame(typed, index=frame.index)
+    result = pd.DataFrame(typed, index=frame.index)
+    own = [c for c in layout.checks if not needs_every_form(c)]
+    errors, warnings = run_checks(own, layout, {form: result}, {form: name}, settings.dates.data_cutoff, bounds)
+    out.problems += errors
+    out.warnings += warnings
+    return result
 
 
 def _check_keys(form: str, frame: pd.DataFrame, layout: Layout, enrolled: pd.Series | None,
                 name: str, out: _Collector) -> None:
     per = layout.forms[form].per_subject
     keys = ["SUBJID", "LINE"] if per == "many" else ["SUBJID"]
-    dup = frame.duplicated(subset=keys, keep="first") & frame[keys].notna().all(axis=1)
+    complete = frame[keys].notna().all(axis=1)  # a blank key is reported as a missing value
+    dup = frame[keys].duplicated(keep="first") & complete
     what = "subject and line" if per == "many" else "subject"
-    out.rows(name, frame, dup, keys[-1], f"duplicate {what} (each may appear once in this form)",
-             values=frame[keys].astype(str).agg("/".join, axis=1) if per == "many" else None)
+    shown = None
+    if per == "many":
+        hits = frame.loc[dup, keys]
+        shown = hits["SUBJID"].astype(str) + "/" + hits["LINE"].astype(str)
+    out.rows(name, frame, dup, keys[-1], f"duplicate {what} (each may appear once in this form)", values=shown)
     if enrolled is None:
         return
     if form != "ENROL":
@@ -237,28 +340,39 @@ def _check_keys(form: str, frame: pd.DataFrame, layout: Layout, enrolled: pd.Ser
 
 def load_extract(raw_dir: Path, specs_dir: Path, *, settings: StudySettings | None = None,
                  layout: Layout | None = None, encoding: str = "utf-8") -> RawExtract:
-    """Load and check every form of the extract; raise SubError listing every problem."""
+    """Load and check every form of the extract; raise SubError listing every problem.
+
+    The rows that break a warning-level edit check are in the result's `warnings`.
+    """
     raw_dir, specs_dir = Path(raw_dir), Path(specs_dir)
     settings = settings or load_settings(specs_dir)
     layout = layout or load_layout(specs_dir / "raw")
+    if raw_dir.exists() and not raw_dir.is_dir():
+        raise SubError(Problem(str(raw_dir), None, None, None, "is a file; the raw extract is a folder of CSV files"))
     if not raw_dir.is_dir():
         raise SubError(Problem(str(raw_dir), None, None, None, "raw extract folder not found"))
     out = _Collector()
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    bounds: dict = {}
     for form in layout.forms.values():
         path = raw_dir / form.file
         files[form.form] = path
         fields = layout.fields_of(form.form)
         frame = _read_form(path, fields, encoding, out)
         if frame is not None:
-            frames[form.form] = _check_form(form.form, frame, fields, layout, settings, str(path), out)
+            frames[form.form] = _check_form(form.form, frame, fields, layout, settings, str(path), out, bounds)
     enrol = frames.get("ENROL")
     enrolled = enrol["SUBJID"].dropna() if enrol is not None else None
     if enrol is not None and enrol.empty:
         out.add(Problem(str(files["ENROL"]), None, None, None, "no subjects: the file has a header only"))
     for form, frame in frames.items():
         _check_keys(form, frame, layout, enrolled, str(files[form]), out)
+    across = [c for c in layout.checks if needs_every_form(c)]
+    errors, warnings = run_checks(across, layout, frames, {f: str(p) for f, p in files.items()},
+                                  settings.dates.data_cutoff, bounds)
+    out.problems += errors
+    out.warnings += warnings
     if out.problems:
         raise SubError(out.problems, f"raw extract {raw_dir}: {len(out.problems)} problem(s)")
-    return RawExtract(frames=frames, layout=layout, folder=raw_dir, files=files)
+    return RawExtract(frames=frames, layout=layout, folder=raw_dir, files=files, warnings=out.warnings)
