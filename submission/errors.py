@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, order=True)
 class Problem:
     file: str
-    row: int | None  # 1-based line number in the file (the header is line 1); None = whole file
+    row: int | None  # the row a spreadsheet shows (the header is row 1; blank lines count); None = whole file
     column: str | None
     value: str | None
     message: str
