@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -137,6 +137,9 @@ class Conventions(_Strict):
     adr_when_causality_missing: bool
     severity_when_missing: Text
     treatment_emergent_days: Annotated[int, Field(ge=0)]
+    # A dosing period open at a periodic cut-off (`sub build --cutoff`) runs to the cut-off, or to
+    # the last contact known by then (the subject's last complete raw date on or before it).
+    open_dosing_period_end: Literal["cutoff", "last_contact"] = "cutoff"
     period_year_days: Annotated[int, Field(gt=0)]
     long_term_use_days: Annotated[int, Field(gt=0)]
     percent_decimals_table: Annotated[int, Field(ge=0, le=4)]

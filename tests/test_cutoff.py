@@ -21,7 +21,7 @@ from submission.raw.cutoff import apply_cutoff, cutoff_settings
 from submission.raw.load import load_extract
 from submission.study import load_settings
 
-from .conftest import SPECS, write_csv
+from .conftest import SPECS, edit_csv, write_csv
 from .test_raw_load import LAYOUT, tiny_rows, write_extract
 
 SETTINGS = load_settings(SPECS)
@@ -32,14 +32,44 @@ FATAL_AE = dict(SUBJID="101-001", LINE="2", AETERM="Pneumonia", LLT="Pneumonia",
                 ONGO="N", SEV="3", GRADE="5", SER="Y", SDTH="Y", SHOSP="Y", CAUSAL="4", ACN="4", OUT="5")
 
 
-def cut(tmp_path: Path, cutoff: str, edit=None):
+def cut(tmp_path: Path, cutoff: str, edit=None, settings=SETTINGS):
     """Write the tiny extract (after `edit(rows)`), load it and cut it at `cutoff`."""
     rows = tiny_rows()
     if edit:
         edit(rows)
     extract = load_extract(write_extract(tmp_path / "raw", rows), SPECS)
-    result, log = apply_cutoff(extract, dt.date.fromisoformat(cutoff), SETTINGS)
+    result, log = apply_cutoff(extract, dt.date.fromisoformat(cutoff), settings)
     return extract, result, log
+
+
+def with_open_period_end(value: str):
+    """The study settings with conventions.open_dosing_period_end = `value`."""
+    return SETTINGS.model_copy(update={
+        "conventions": SETTINGS.conventions.model_copy(update={"open_dosing_period_end": value})})
+
+
+def adam_at(tmp_path: Path, cutoff: str, edit=None, settings=SETTINGS) -> dict[str, pd.DataFrame]:
+    """The tiny extract cut at `cutoff`, mapped to SDTM and derived to ADaM in memory."""
+    from submission.adam.build import build_adam
+    from submission.adam.labelterms import LabelTerms
+    from submission.sdtm.build import build_sdtm
+    from submission.sdtm.context import Translations
+    from submission.spec import load_spec
+
+    def in_english(rows):  # the tiny extract's Korean verbatims have no rendering in translations.csv
+        for record in rows["CONMED"]:
+            record["CMTERM"] = "Aspirin"
+        for record in rows["MEDHIST"]:
+            record["MHTERM"] = "Hypertension"
+        if edit:
+            edit(rows)
+
+    extract, result, _ = cut(tmp_path, cutoff, in_english, settings)
+    at = cutoff_settings(settings, dt.date.fromisoformat(cutoff))
+    sdtm = build_sdtm(result, load_spec(SPECS / "sdtm"), at, Translations.load(SPECS), whole=extract)
+    frames = {name: ds.frame for name, ds in sdtm.datasets.items()}
+    adam = build_adam(frames, load_spec(SPECS / "adam"), at, LabelTerms.load(SPECS))
+    return {**frames, **{name: ds.frame for name, ds in adam.datasets.items()}}
 
 
 def reload(result, cutoff: str, folder: Path):
@@ -160,6 +190,161 @@ def test_death_on_or_before_the_cutoff_is_kept(tmp_path):
     assert (eos["EOSSTAT"], eos["DEATH"], eos["DTHDAT"], eos["LSTCNDAT"]) == ("2", "Y", "2014-06-20", "2014-06-20")
 
 
+def test_fatal_outcome_kept_when_the_death_is_known_even_if_the_ae_ends_later(tmp_path):
+    def death_before_the_aes_end(rows):
+        _death(rows)
+        rows["EOS"][0].update(EOSDAT="2014-06-08", LSTCNDAT="2014-06-08", DTHDAT="2014-06-08")
+
+    _, result, log = cut(tmp_path, "2014-06-10", death_before_the_aes_end)
+    ae = row(result["AE"], "101-001", 2)
+    # the death date (2014-06-08) decides, not the AE's own end (2014-06-20): still fatal, ended at the death
+    assert (ae["OUT"], ae["ENDAT"], ae["ONGO"], ae["SDTH"], ae["SER"], ae["GRADE"]) == \
+        ("5", "2014-06-08", "N", "Y", "Y", "5")
+    assert any("ENDAT the death date" in line for line in log)
+    reload(result, "2014-06-10", tmp_path / "cut")
+
+
+def _death_the_only_criterion(rows):
+    _death(rows)
+    rows["AE"][-1].update(SHOSP="N")
+
+
+def test_fatal_ae_serious_only_by_death_is_not_serious_when_the_death_is_later(tmp_path):
+    """The latent crash of issue 18: SDTH went to N, SER stayed Y with no criterion Y (exit 3)."""
+    _, result, log = cut(tmp_path, "2014-06-10", _death_the_only_criterion)
+    ae = row(result["AE"], "101-001", 2)
+    assert (ae["SER"], ae["SDTH"], ae["SHOSP"], ae["OUT"]) == ("N", "N", "N", "3")
+    assert any("the only seriousness criterion: SER N" in line for line in log)
+    reload(result, "2014-06-10", tmp_path / "cut")  # consistent: the loader's checks pass
+
+
+def test_fatal_ae_serious_also_otherwise_stays_serious(tmp_path):
+    _, result, _ = cut(tmp_path, "2014-06-10", _death)  # SHOSP Y as well
+    assert row(result["AE"], "101-001", 2)["SER"] == "Y"
+
+
+def test_removed_fatal_grade_becomes_the_events_earlier_grade(tmp_path):
+    def graded_before(rows):
+        _death(rows)
+        rows["AE"].append({**FATAL_AE, "LINE": "3", "STDAT": "2014-05-25", "ENDAT": "2014-05-31", "SEV": "2",
+                           "GRADE": "3", "SDTH": "N", "OUT": "2"})
+
+    _, result, log = cut(tmp_path, "2014-06-10", graded_before)
+    assert row(result["AE"], "101-001", 2)["GRADE"] == "3"  # pneumonia grade 3 until the day before
+    assert any("grade 5 replaced by the grade of the event's earlier record" in line for line in log)
+    reload(result, "2014-06-10", tmp_path / "cut")
+
+
+def test_removed_fatal_grade_without_an_earlier_one_is_blank_and_named_in_the_log(tmp_path):
+    def other_event_before(rows):
+        _death(rows)
+        # a grade of another event, and an earlier pneumonia that ended weeks before: neither is this event's
+        rows["AE"].append({**FATAL_AE, "LINE": "3", "STDAT": "2014-04-01", "ENDAT": "2014-04-10", "GRADE": "2",
+                           "SDTH": "N", "OUT": "1"})
+
+    _, result, log = cut(tmp_path, "2014-06-10", other_event_before)
+    ae = result["AE"]
+    fatal = ae[ae["SUBJID"].eq("101-001") & ae["LINE"].eq(2)]
+    assert fatal["GRADE"].isna().all()
+    assert any(line.strip().startswith(f"ae.csv row {fatal.index[0]} (subject 101-001 line 2)")
+               and "GRADE left blank" in line for line in log)
+
+
+def test_an_inconsistency_left_after_the_cut_is_bad_input_naming_the_record(tmp_path):
+    def death_before_the_fatal_onset(rows):
+        _death(rows)  # the fatal AE starts 2014-06-01 and ends 2014-06-20
+        rows["EOS"][0].update(EOSDAT="2014-05-28", LSTCNDAT="2014-05-28", DTHDAT="2014-05-28")
+
+    with pytest.raises(SubError) as err:
+        cut(tmp_path, "2014-06-10", death_before_the_fatal_onset)
+    [problem] = err.value.problems  # the fatal AE now ends at the death, before its onset
+    assert (Path(problem.file.split(" (cut at")[0]).name, problem.row, problem.column) == ("ae.csv", 4, "ENDAT")
+    assert "cut at 2014-06-10" in problem.file
+    result = CliRunner().invoke(main, ["build", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
+                                       "--cutoff", "2014-06-10"])
+    assert result.exit_code == 1, result.output  # bad input, not an internal error (3)
+    assert "ae.csv (cut at 2014-06-10), row 4, column ENDAT" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_subject_on_treatment_at_the_cutoff_is_in_follow_up_up_to_it(tmp_path):
+    _, result, log = cut(tmp_path, "2014-04-10")  # dosing 2014-03-05 to 2014-05-18: open at the cut-off
+    for subject in ("101-001", "101-002"):
+        eos = row(result["EOS"], subject)
+        assert (eos["EOSSTAT"], eos["LSTCNDAT"]) == ("3", "2014-04-10")
+    assert any("on treatment at it (a dosing period open at the cut-off): the cut-off" in line for line in log)
+    reload(result, "2014-04-10", tmp_path / "cut")
+
+
+def test_subject_on_treatment_at_the_cutoff_with_last_contact_setting_gets_the_last_raw_date(tmp_path):
+    _, result, log = cut(tmp_path, "2014-04-10", settings=with_open_period_end("last_contact"))
+    assert row(result["EOS"], "101-001")["LSTCNDAT"] == "2014-04-02"  # the AE's onset
+    assert any("conventions.open_dosing_period_end = last_contact" in line for line in log)
+
+
+def test_open_period_setting_defaults_to_the_cutoff():
+    from submission.study import Conventions
+
+    fields = SETTINGS.conventions.model_dump()
+    fields.pop("open_dosing_period_end")
+    assert Conventions(**fields).open_dosing_period_end == "cutoff"
+    assert SETTINGS.conventions.open_dosing_period_end == "cutoff"
+
+
+def test_open_period_setting_refuses_other_values_naming_the_key(specs_copy):
+    path = specs_copy / "study.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('open_dosing_period_end = "cutoff"',
+                                                             'open_dosing_period_end = "last dose"'), encoding="utf-8")
+    with pytest.raises(SubError) as err:
+        load_settings(specs_copy)
+    [problem] = err.value.problems
+    assert (problem.column, problem.value) == ("key conventions.open_dosing_period_end", "last dose")
+
+
+def _long_period_and_late_partial_ae(rows):
+    """One subject on REVLIMID from 2014-03-05 to 2015-06-30 with a diarrhoea of onset 2015-03 (month
+    only: not a date of the last contact), cut at 2015-03-31 (issue 18: subjects 110-003, 301-003)."""
+    rows["RVLDOSE"][0].update(CYCEN="17", ENDAT="2015-06-30")
+    rows["DEXDOSE"][0].update(ENDAT="2014-05-18")
+    rows["AE"].append({**rows["AE"][0], "LINE": "2", "AETERM": "Diarrhoea", "LLT": "Diarrhoea", "LLTCD": "10012735",
+                       "PT": "Diarrhoea", "PTCD": "10012735", "HLT": "Diarrhoea (excl infective)",
+                       "HLTCD": "10012736", "HLGT": "Gastrointestinal motility and defaecation conditions",
+                       "HLGTCD": "10017977", "SOC": "Gastrointestinal disorders", "SOCCD": "10017947",
+                       "STDAT": "2015-03-UK", "ENDAT": "", "ONGO": "Y", "GRADE": "2", "OUT": "3"})
+
+
+def test_exposure_of_a_period_open_at_the_cutoff_runs_to_it(tmp_path):
+    adam = adam_at(tmp_path, "2015-03-31", _long_period_and_late_partial_ae)
+    adsl = adam["ADSL"].set_index("SUBJID").loc["101-001"]
+    assert (adsl["TRTSDT"], adsl["TRTEDT"], adsl["LSTALVDT"]) == (
+        pd.Timestamp("2014-03-05"), pd.Timestamp("2015-03-31"), pd.Timestamp("2015-03-31"))
+    assert adsl["TRTDURD"] == 392 and adsl["LTUSEFL"] == "Y"
+    # 392 days = 14 cycles of 28 days: 14 x 21 dosing days x 25 mg
+    assert adsl["CUMDOSE"] == 14 * 21 * 25
+    adae = adam["ADAE"]
+    late = adae[adae["SUBJID"].eq("101-001") & adae["AEDECOD"].eq("Diarrhoea")].iloc[0]
+    assert (late["ASTDT"], late["TRTEMFL"]) == (pd.Timestamp("2015-03-01"), "Y")
+    adex = adam["ADEX"]
+    assert adex.loc[adex["SUBJID"].eq("101-001") & adex["PARAMCD"].eq("RVLDUR"), "AENDT"].tolist() == \
+        [pd.Timestamp("2015-03-31")]
+
+
+def test_exposure_of_a_period_open_at_the_cutoff_with_last_contact_setting(tmp_path):
+    adam = adam_at(tmp_path, "2015-03-31", _long_period_and_late_partial_ae, with_open_period_end("last_contact"))
+    adsl = adam["ADSL"].set_index("SUBJID").loc["101-001"]
+    assert adsl["TRTEDT"] == pd.Timestamp("2014-05-20")  # the response assessment, the last full raw date
+    assert adsl["LTUSEFL"] == "N"
+    adae = adam["ADAE"]
+    late = adae[adae["SUBJID"].eq("101-001") & adae["AEDECOD"].eq("Diarrhoea")].iloc[0]
+    assert pd.isna(late["TRTEMFL"])
+
+
+def test_ts_keeps_the_study_dates_and_says_the_cutoff_in_dcutdtc_only(tmp_path):
+    adam = adam_at(tmp_path, "2014-04-10")
+    ts = adam["TS"].set_index("TSPARMCD")["TSVAL"]
+    assert (ts["DCUTDTC"], ts["SSTDTC"], ts["SENDTC"]) == ("2014-04-10", "2014-03-02", "2016-11-30")
+
+
 def test_end_of_study_after_the_cutoff_becomes_ongoing_with_last_contact_capped(tmp_path):
     _, result, log = cut(tmp_path, "2014-12-31")
     for subject in ("101-001", "101-002"):
@@ -214,11 +399,40 @@ def test_cli_refuses_a_bad_cutoff_with_exit_1_and_a_malformed_one_with_exit_2(tm
 
 # ---------------------------------------------------------------------- integration
 CUTOFF = "2014-12-31"
+# The crash case of issue 18, put into the synthetic study: subject 209-002 (enrolled 2014-05,
+# discontinued 2015-01-15) dies on 2015-01-15 of an AE starting 2014-12-20 whose only seriousness
+# criterion is death. At the cut-off the death is not known: the AE is not serious then.
+LATE_DEATH = {"SUBJID": "209-002", "ONSET": "2014-12-20", "DEATH": "2015-01-15"}
+
+
+def _late_death_serious_only_by_death(raw: Path) -> int:
+    """Add the fatal AE and the death of LATE_DEATH to the raw extract; return the AE's LINE."""
+    subject = LATE_DEATH["SUBJID"]
+    added = {}
+
+    def fatal_ae(rows):
+        own = [r for r in rows if r["SUBJID"] == subject]
+        line = max(int(r["LINE"]) for r in own) + 1
+        added.update(rows[0], SUBJID=subject, LINE=str(line), STDAT=LATE_DEATH["ONSET"], ENDAT=LATE_DEATH["DEATH"],
+                     ONGO="N", SEV="3", GRADE="5", SER="Y", SDTH="Y", SLIFE="N", SHOSP="N", SDISAB="N", SCONG="N",
+                     SMIE="N", OUT="5")
+        rows.append(dict(added))
+
+    def death(rows):
+        [eos] = [r for r in rows if r["SUBJID"] == subject]
+        assert eos["EOSSTAT"] == "2" and eos["EOSDAT"] == LATE_DEATH["DEATH"], eos
+        eos.update(EOSREAS="DTH", LSTCNDAT=LATE_DEATH["DEATH"], DEATH="Y", DTHDAT=LATE_DEATH["DEATH"],
+                   DTHCAUSE=added["PT"])
+
+    edit_csv(raw / "ae.csv", fatal_ae)
+    edit_csv(raw / "eos.csv", death)
+    return int(added["LINE"])
 
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    """A 150-subject synthetic study: `sub build --cutoff` (whole chain) and the full SDTM + ADaM."""
+    """A 150-subject synthetic study (with the crash case of issue 18): `sub build --cutoff` (whole
+    chain, through the command line) and the full SDTM + ADaM."""
     from submission.build import run_adam, run_sdtm
     from submission.raw.synth import synthesize
     from submission.raw.synth import write_extract as write_synth
@@ -226,6 +440,7 @@ def builds(tmp_path_factory):
     base = tmp_path_factory.mktemp("cutoff")
     raw = base / "raw"
     write_synth(synthesize(SETTINGS, n_subjects=150, seed=4), raw)
+    _late_death_serious_only_by_death(raw)
     run_sdtm(raw, SPECS, base / "full")
     run_adam(base / "full" / "sdtm", SPECS, base / "full")
     result = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(base / "cut"), "--cutoff", CUTOFF])
@@ -287,3 +502,81 @@ def test_cutoff_adae_counts_at_most_the_full_builds(builds):
     per_subject = cut_ae.groupby("USUBJID").size()
     full_per_subject = full_ae.groupby("USUBJID").size().reindex(per_subject.index)
     assert (per_subject <= full_per_subject).all()
+
+
+def test_cutoff_build_of_the_crash_case_is_consistent(builds):
+    """Issue 18: a fatal AE serious only by a death after the cut-off built with exit 3; now exit 0
+    (the fixture asserts it) with criteria and flag changed together."""
+    _, full, out, _ = builds
+    usubjid = f"{SETTINGS.study.studyid}-{LATE_DEATH['SUBJID']}"
+    ae = _read(out / "sdtm", "ae")
+    [event] = ae[ae["USUBJID"].eq(usubjid) & ae["AESTDTC"].eq(LATE_DEATH["ONSET"])].to_dict("records")
+    assert (event["AESER"], event["AESDTH"], event["AEOUT"]) == ("N", "N", "NOT RECOVERED/NOT RESOLVED")
+    assert not event["AEENDTC"] and not event["AETOXGR"]
+    assert "GRADE left blank" in (out / "build.log").read_text(encoding="utf-8")
+    full_ae = _read(full / "sdtm", "ae")
+    [final] = full_ae[full_ae["USUBJID"].eq(usubjid) & full_ae["AESTDTC"].eq(LATE_DEATH["ONSET"])].to_dict("records")
+    assert (final["AESER"], final["AESDTH"], final["AEOUT"], final["AETOXGR"]) == ("Y", "Y", "FATAL", "5")
+
+
+def test_cutoff_ts_keeps_the_study_dates(builds):
+    _, full, out, _ = builds
+    cut_ts = _read(out / "sdtm", "ts").set_index("TSPARMCD")["TSVAL"]
+    full_ts = _read(full / "sdtm", "ts").set_index("TSPARMCD")["TSVAL"]
+    assert cut_ts["DCUTDTC"] == CUTOFF and full_ts["DCUTDTC"] == SETTINGS.dates.data_cutoff.isoformat()
+    assert cut_ts["SENDTC"] == full_ts["SENDTC"] > CUTOFF
+    assert cut_ts["SSTDTC"] == full_ts["SSTDTC"]
+
+
+def _dosing_days(days: int, per_cycle: int, every_other_day: bool) -> int:
+    """Dosing days in the first `days` days of a period: days 1..per_cycle of each 28-day cycle."""
+    return sum(1 for day in range(days)
+               if day % 28 < per_cycle and (not every_other_day or (day % 28) % 2 == 0))
+
+
+def test_cutoff_exposure_and_treatment_emergence_recomputed_from_the_raw_extract(builds):
+    """TRTEDT, TRTDURD, CUMDOSE, LTUSEFL and TRTEMFL of the AEs of the last 4 weeks before the
+    cut-off, recomputed from the raw extract: a REVLIMID period open at the cut-off runs to it."""
+    raw, _, out, _ = builds
+    cut = pd.Timestamp(CUTOFF)
+    adsl = _read(out / "adam", "adsl").set_index("SUBJID")
+    dose = pd.read_csv(raw / "rvldose.csv", dtype=str, keep_default_na=False)
+    dose = dose[dose["STDAT"].le(CUTOFF) & dose["SUBJID"].isin(adsl.index)]
+    start = pd.to_datetime(dose["STDAT"])
+    end = pd.to_datetime(dose["ENDAT"].where(dose["ENDAT"].ne("") & dose["ENDAT"].le(CUTOFF), CUTOFF))
+    days = (end - start).dt.days + 1
+    dose = dose.assign(START=start, END=end, OPEN=dose["ENDAT"].eq("") | dose["ENDAT"].gt(CUTOFF),
+                       MG=[float(mg) * _dosing_days(n, int(k), f == "QOD")
+                           for mg, n, k, f in zip(dose["DOSE"], days, dose["DAYS"], dose["FREQ"])])
+    per_subject = dose.groupby("SUBJID").agg(TRTSDT=("START", "min"), TRTEDT=("END", "max"), OPEN=("OPEN", "any"),
+                                             CUMDOSE=("MG", "sum"))
+    eos = pd.read_csv(raw / "eos.csv", dtype=str, keep_default_na=False).set_index("SUBJID")
+    # every subject on REVLIMID at the cut-off is still under observation then in this study
+    assert not (eos.loc[per_subject.index[per_subject["OPEN"]], "DTHDAT"].between("0", CUTOFF)).any()
+    on_drug = per_subject.index[per_subject["OPEN"]]
+    assert len(on_drug) >= 5
+    assert (per_subject.loc[on_drug, "TRTEDT"] == cut).all()
+    got = adsl.loc[per_subject.index]
+    assert got["TRTSDT"].tolist() == per_subject["TRTSDT"].tolist()
+    assert got["TRTEDT"].tolist() == per_subject["TRTEDT"].tolist()
+    duration = (per_subject["TRTEDT"] - per_subject["TRTSDT"]).dt.days + 1
+    assert got["TRTDURD"].tolist() == duration.tolist()
+    assert got["CUMDOSE"].tolist() == pytest.approx(per_subject["CUMDOSE"].tolist())
+    assert got["LTUSEFL"].tolist() == ["Y" if d >= 365 else "N" for d in duration]
+
+    ae = pd.read_csv(raw / "ae.csv", dtype=str, keep_default_na=False)
+    window = SETTINGS.conventions.treatment_emergent_days
+    four_weeks_before = str((cut - pd.Timedelta(days=28)).date())
+    recent = ae[ae["STDAT"].str.fullmatch(r"\d{4}-\d{2}-\d{2}") & ae["STDAT"].gt(four_weeks_before)
+                & ae["STDAT"].le(CUTOFF) & ae["SUBJID"].isin(per_subject.index)]
+    onset = pd.to_datetime(recent["STDAT"])
+    first, last = recent["SUBJID"].map(per_subject["TRTSDT"]), recent["SUBJID"].map(per_subject["TRTEDT"])
+    expected = (onset >= first) & (onset <= last + pd.Timedelta(days=window))
+    # raw row -> SDTM AE (AESPID is the raw LINE) -> ADAE record (USUBJID, AESEQ)
+    sdtm_ae = _read(out / "sdtm", "ae")
+    seq = sdtm_ae.set_index(["USUBJID", "AESPID"])["AESEQ"]
+    usubjid = f"{SETTINGS.study.studyid}-" + recent["SUBJID"]
+    keys = list(zip(usubjid, [seq.loc[(u, line)] for u, line in zip(usubjid, recent["LINE"])]))
+    adae = _read(out / "adam", "adae").set_index(["USUBJID", "AESEQ"])["TRTEMFL"]
+    assert len(keys) >= 5 and recent["SUBJID"].isin(on_drug).sum() >= 3
+    assert [adae.loc[k] or None for k in keys] == ["Y" if e else None for e in expected]

@@ -5,7 +5,8 @@ period, then yearly (domain.md section 2). Each report is the whole chain re-run
 to its cut-off. `apply_cutoff` turns the final extract into the extract as it would have stood
 at the cut-off; `cutoff_settings` gives the settings every later stage then reads (TS DCUTDTC,
 ADaM DCUTDT and the treatment-emergent window caps, the report's cover all follow
-`dates.data_cutoff`).
+`dates.data_cutoff`). TS keeps the study's own start and end (SSTDTC, SENDTC): the SDTM stage
+takes them from the whole extract (sdtm/ts.py).
 
 Rules (a date is "after the cut-off" when its earliest possible day is after it: a partial date
 `2014-03-UK` is on or before a cut-off of 2014-03-15, `2014-04-UK` is after it; blank is never
@@ -17,17 +18,25 @@ after it):
   the cut-off and the loader requires them (the log counts such subjects on their own).
 * Records that start after the cut-off are dropped: AE (onset STDAT), REVLIMID and
   dexamethasone dosing periods (STDAT), concomitant medications (STDAT), response assessments
-  (RSDAT), medical history (STDAT).
+  (RSDAT), medical history (STDAT), pregnancy reports (PREGDAT).
 * End dates after the cut-off become blank and the record ongoing: AE (ENDAT blank, ONGO 'Y'),
   concomitant medication (ENDAT blank, ONGO 'Y'), dosing periods (ENDAT and, for REVLIMID, CYCEN
   blank: the period is open at the cut-off). An AE made ongoing whose outcome says it had ended
-  (recovered, recovered with sequelae, fatal) gets 'Not recovered/not resolved': that was its
-  state at the cut-off (a partial end date whose earliest day is on or before the cut-off is kept,
-  like every partial date).
-* Deaths after the cut-off. An AE with outcome fatal whose death (EOS.DTHDAT, else its own end
-  date) is after the cut-off gets 'Not recovered/not resolved' and is ongoing; for such a subject
-  the seriousness criterion 'results in death' becomes 'N' and a CTCAE grade 5 (death) becomes
-  blank (the grade at the cut-off is unknown). The event stays serious: SER is left as it is.
+  (recovered, recovered with sequelae) gets 'Not recovered/not resolved': that was its state at
+  the cut-off (a partial end date whose earliest day is on or before the cut-off is kept, like
+  every partial date).
+* Fatal outcomes: the death date decides. An AE with outcome fatal keeps it when the subject's
+  death (EOS.DTHDAT; for a subject without a recorded death, the AE's own end date) is on or
+  before the cut-off; an end date of such an AE after the cut-off becomes the death date (a fatal
+  event ends with the death). When the death is after the cut-off, the AE gets 'Not
+  recovered/not resolved' and is ongoing.
+* Deaths after the cut-off. For a subject whose death is after the cut-off (and for an AE whose
+  fatal outcome was reverted) the seriousness criterion 'results in death' becomes 'N', and an
+  event left with no seriousness criterion 'Y' becomes not serious (SER 'N'): criteria and flag
+  change together. A CTCAE grade 5 (death) becomes the last grade known by then where the extract
+  records one: the grade of an earlier record of the same event (same subject and MedDRA PT,
+  starting before it and not ended before the day before it; the latest such record). Otherwise
+  it is blank, and build.log names the record.
 * Best response. The investigator's final best response (BESTRESP) is kept when its date BRDAT
   is on or before the cut-off (a best response reached by then is also the best by then). It is
   dropped when BRDAT is after the cut-off, or when BRDAT is blank and the subject has response
@@ -37,15 +46,21 @@ after it):
   discontinued) or death is after the cut-off is ongoing at it: EOSSTAT 'Ongoing at data
   cut-off', EOSDAT and EOSREAS blank, DEATH 'N', DTHDAT and DTHCAUSE blank. A death on or before
   the cut-off is kept (the subject is then not ongoing; an EOSDAT after the cut-off is blanked).
-  LSTCNDAT after the cut-off becomes the subject's last complete raw date on or before it (any
-  form, the cut records only, personal identifiers excluded).
+  LSTCNDAT after the cut-off becomes, for a subject ongoing at the cut-off with a REVLIMID or
+  dexamethasone dosing period open at it, the cut-off itself: the subject was on treatment, and
+  so in follow-up, then (study setting conventions.open_dosing_period_end = "cutoff", the
+  default; ADaM's LSTALVDT, TRTEDT, exposure, the treatment-emergent window and long-term use
+  follow). Otherwise, and for every such subject with the setting "last_contact", it becomes the
+  subject's last complete raw date on or before the cut-off (any form, the cut records only,
+  personal identifiers excluded).
 * Monitoring review (ELIG) is kept as it is: it judges eligibility (dose taken, consent,
   contract, duplicates), not a period. A safety exclusion 'no safety follow-up' stays an
   exclusion. The log counts subjects included in the safety assessment who have no REVLIMID
   dose on or before the cut-off (enrolled just before it).
 * Everything else is left as it is. The result must pass the loader's checks again with the
   cut-off as the data cut-off (every date on or before it, required values, codes, 'not before'
-  order, one row per subject); if not, a rule is missing and the build stops (an internal error).
+  order, one row per subject); if not, the build stops as on bad input (exit 1), each problem
+  naming the cut record's file, row and column.
 
 A cut-off after the study's data cut-off (`dates.data_cutoff`), before the first enrolment, or
 one that leaves no subject is bad input (SubError naming `--cutoff`). The frames keep their index (the raw file row), so every SDTM record still names its
@@ -62,15 +77,19 @@ import pandas as pd
 from ..errors import Problem, SubError
 from ..study import StudySettings
 from .layout import Layout
-from .load import RawExtract, _check_form, _check_keys, _Collector, _date_bounds
+from .load import FLAG_IFF_ANY, RawExtract, _check_form, _check_keys, _Collector, _date_bounds
 
 # One row per subject, filled in at enrolment: a date after the cut-off means the subject's
 # enrolment record set was not complete at the cut-off.
 ENROLMENT_FORMS = ("ENROL", "DEMOG", "MMDIAG", "BASELINE")
 # Records dropped when they start after the cut-off: form -> start date column.
 STARTS = {"MEDHIST": "STDAT", "RVLDOSE": "STDAT", "DEXDOSE": "STDAT", "CONMED": "STDAT", "AE": "STDAT",
-          "RESP": "RSDAT"}
+          "RESP": "RSDAT", "PREG": "PREGDAT"}
 _FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
+# The seriousness criteria behind AE.SER (the loader's cross-field rule).
+SERIOUSNESS = next(criteria for form, flag, criteria in FLAG_IFF_ANY if (form, flag) == ("AE", "SER"))
+# Records named one by one in build.log before the rest are counted.
+NAMED_IN_LOG = 20
 
 
 def cutoff_settings(settings: StudySettings, cutoff: dt.date) -> StudySettings:
@@ -103,14 +122,14 @@ def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) 
     per form, which rows were dropped or changed and why. The input is left untouched."""
     cutoff = _as_date(cutoff)
     check_cutoff(extract, cutoff, settings)
-    cut = _Cut(extract, cutoff)
+    cut = _Cut(extract, cutoff, open_dosing_period_end=settings.conventions.open_dosing_period_end)
     cut.subjects()
     if cut.frames["ENROL"].empty:
         raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
                                "no subject is left: every subject enrolled by then has enrolment forms "
                                "(baseline) dated after it"), "bad --cutoff")
     cut.records()
-    cut.ae(deaths_after=cut.deaths_after())
+    cut.ae(deaths=cut.deaths())
     cut.best_response()
     cut.end_of_study()
     cut.recheck(cutoff_settings(settings, cutoff))
@@ -119,6 +138,11 @@ def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) 
 
 def _as_date(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """(Partial) dates as text, blank for missing: the form _date_bounds reads."""
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def _code(layout: Layout, form: str, column: str, submission_value: str) -> str:
@@ -131,9 +155,10 @@ def _code(layout: Layout, form: str, column: str, submission_value: str) -> str:
 
 
 class _Cut:
-    def __init__(self, extract: RawExtract, cutoff: dt.date):
+    def __init__(self, extract: RawExtract, cutoff: dt.date, *, open_dosing_period_end: str = "cutoff"):
         self.layout = extract.layout
         self.cutoff = cutoff
+        self.open_dosing_period_end = open_dosing_period_end
         self.limit = pd.Timestamp(cutoff)
         self.files = extract.files
         self.frames = {form: frame.copy() for form, frame in extract.frames.items()}
@@ -147,8 +172,7 @@ class _Cut:
     # ------------------------------------------------------------------ helpers
     def after(self, values: pd.Series) -> pd.Series:
         """True where a (partial) date's earliest possible day is after the cut-off."""
-        text = values.astype(object).where(values.notna(), "").astype(str)
-        earliest, _ = _date_bounds(text)
+        earliest, _ = _date_bounds(_text(values))
         return pd.Series(earliest.gt(self.limit).to_numpy(), index=values.index)
 
     def drop(self, form: str, mask: pd.Series, reason: str) -> None:
@@ -203,34 +227,88 @@ class _Cut:
         self.change("CONMED", self.after(frame["ENDAT"]), "ongoing at the cut-off: ENDAT blank, ONGO Y",
                     {"ENDAT": None, "ONGO": self.yes})
 
-    def deaths_after(self) -> set[str]:
+    def deaths(self) -> pd.Series:
+        """SUBJID -> EOS.DTHDAT of the subjects who died (read before end_of_study changes EOS)."""
         eos = self.frames["EOS"]
         died = eos["DEATH"].eq(self.yes)
-        return set(eos.loc[died & self.after(eos["DTHDAT"]), "SUBJID"])
+        return pd.Series(eos.loc[died, "DTHDAT"].to_numpy(), index=eos.loc[died, "SUBJID"].to_numpy())
 
-    def ae(self, deaths_after: set[str]) -> None:
+    def ae(self, deaths: pd.Series) -> None:
         self.drop("AE", self.after(self.frames["AE"]["STDAT"]), "onset after the cut-off")
         ae = self.frames["AE"]
         fatal = _code(self.layout, "AE", "OUT", "FATAL")
         not_recovered = _code(self.layout, "AE", "OUT", "NOT RECOVERED/NOT RESOLVED")
-        ended = {_code(self.layout, "AE", "OUT", v) for v in
-                 ("RECOVERED/RESOLVED", "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL")}
+        ended = {_code(self.layout, "AE", "OUT", v) for v in ("RECOVERED/RESOLVED", "RECOVERED/RESOLVED WITH SEQUELAE")}
         # Every mask is taken before any change: a change must not move a row into another rule.
         end_after = self.after(ae["ENDAT"])
-        dies_later = ae["SUBJID"].isin(deaths_after)
-        reverted = ae["OUT"].eq(fatal) & (dies_later | end_after)
-        had_ended = end_after & ~reverted & ae["OUT"].isin(ended)
-        still_on = end_after & ~reverted & ~ae["OUT"].isin(ended)
+        death_date = ae["SUBJID"].map(deaths)
+        died = ae["SUBJID"].isin(deaths.index)
+        dies_later = died & self.after(death_date)
+        is_fatal = ae["OUT"].eq(fatal)
+        # The death date decides; for a subject without a recorded death the AE's end stands for it.
+        reverted = is_fatal & (dies_later | (~died & end_after))
+        ends_with_death = is_fatal & ~reverted & died & end_after
+        had_ended = end_after & ~is_fatal & ae["OUT"].isin(ended)
+        still_on = end_after & ~is_fatal & ~ae["OUT"].isin(ended)
         later = dies_later | reverted
         no_death = later & ae["SDTH"].eq(self.yes)
         no_grade5 = later & ae["GRADE"].eq(_code(self.layout, "AE", "GRADE", "5"))
+        other_criteria = [c for c in SERIOUSNESS if c != "SDTH"]
+        no_longer_serious = no_death & ae["SER"].eq(self.yes) & ~ae[other_criteria].eq(self.yes).any(axis=1)
+        earlier_grade = self._earlier_grades(ae, no_grade5)
+        regraded = no_grade5 & earlier_grade.notna()
         self.change("AE", reverted, "outcome fatal, death after the cut-off: outcome not recovered/not "
                     "resolved, ENDAT blank, ONGO Y", {"ENDAT": None, "ONGO": self.yes, "OUT": not_recovered})
+        ae.loc[ends_with_death, "ENDAT"] = death_date[ends_with_death]
+        self._count("AE", ends_with_death, "outcome fatal, death on or before the cut-off, ENDAT after it: "
+                    "ENDAT the death date (EOS.DTHDAT)")
         self.change("AE", had_ended, "ended after the cut-off: ENDAT blank, ONGO Y, outcome not recovered/"
                     "not resolved", {"ENDAT": None, "ONGO": self.yes, "OUT": not_recovered})
         self.change("AE", still_on, "ended after the cut-off: ENDAT blank, ONGO Y", {"ENDAT": None, "ONGO": self.yes})
         self.change("AE", no_death, "death after the cut-off: SDTH 'results in death' N", {"SDTH": self.no})
-        self.change("AE", no_grade5, "death after the cut-off: CTCAE grade 5 blank", {"GRADE": None})
+        self.change("AE", no_longer_serious, "death after the cut-off was the only seriousness criterion: SER N",
+                    {"SER": self.no})
+        ae = self.frames["AE"]
+        ae.loc[regraded, "GRADE"] = earlier_grade[regraded]
+        self._count("AE", regraded, "death after the cut-off: CTCAE grade 5 replaced by the grade of the "
+                    "event's earlier record")
+        blank = no_grade5 & ~regraded
+        self.change("AE", blank, "death after the cut-off: CTCAE grade 5 blank, no earlier grade of the "
+                    "event recorded", {"GRADE": None})
+        self._name_records("AE", ae[blank], "CTCAE grade 5 removed (death after the cut-off) and no earlier "
+                           "grade of the event recorded by then: GRADE left blank")
+
+    def _earlier_grades(self, ae: pd.DataFrame, rows: pd.Series) -> pd.Series:
+        """Per AE row in `rows`: the grade of the latest earlier record of the same event (same
+        subject and PTCD, starting before it, not ended before the day before it, a grade below 5);
+        missing where there is none."""
+        result = pd.Series(None, index=ae.index, dtype=object)
+        if not rows.any():
+            return result
+        grade5 = _code(self.layout, "AE", "GRADE", "5")
+        start, _ = _date_bounds(_text(ae["STDAT"]))
+        _, end = _date_bounds(_text(ae["ENDAT"]))
+        frame = pd.DataFrame({"SUBJID": ae["SUBJID"], "PTCD": ae["PTCD"], "LINE": ae["LINE"], "START": start,
+                              "END": end, "GRADE": ae["GRADE"]}, index=ae.index)
+        targets = frame[rows].rename_axis("ROW").reset_index()
+        graded = frame["GRADE"].notna() & frame["GRADE"].ne(grade5)
+        pairs = targets.merge(frame[graded], on=["SUBJID", "PTCD"], suffixes=("", "_EARLIER"))
+        before = (pairs["START_EARLIER"] < pairs["START"]) | (
+            (pairs["START_EARLIER"] == pairs["START"]) & (pairs["LINE_EARLIER"] < pairs["LINE"]))
+        continues = pairs["END_EARLIER"].isna() | (pairs["END_EARLIER"] >= pairs["START"] - pd.Timedelta(days=1))
+        pairs = pairs[before & continues].sort_values(["ROW", "START_EARLIER", "LINE_EARLIER"], kind="mergesort")
+        latest = pairs.groupby("ROW")["GRADE_EARLIER"].last()
+        result.loc[latest.index] = latest.to_numpy()
+        return result
+
+    def _name_records(self, form: str, rows: pd.DataFrame, what: str) -> None:
+        """A note in build.log per record (file row, subject, line), the first NAMED_IN_LOG of them."""
+        file = getattr(self.files.get(form), "name", None) or form
+        for index, record in list(rows.iterrows())[:NAMED_IN_LOG]:
+            line = f" line {record['LINE']}" if "LINE" in rows.columns else ""
+            self.notes.append(f"{file} row {index} (subject {record['SUBJID']}{line}): {what}")
+        if len(rows) > NAMED_IN_LOG:
+            self.notes.append(f"... and {len(rows) - NAMED_IN_LOG} more {form} record(s): {what}")
 
     def best_response(self) -> None:
         br = self.frames["BESTRESP"]
@@ -258,9 +336,16 @@ class _Cut:
         eos = self.frames["EOS"]
         capped = self.after(eos["LSTCNDAT"])
         if capped.any():
-            last = self._last_dates()
-            eos.loc[capped, "LSTCNDAT"] = eos.loc[capped, "SUBJID"].map(last)
-            self.changed["EOS"]["LSTCNDAT after the cut-off: the last raw date on or before it"] = int(capped.sum())
+            on_treatment = capped & eos["EOSSTAT"].eq(ongoing) & eos["SUBJID"].isin(self._open_dosing())
+            to_cutoff = on_treatment & (self.open_dosing_period_end == "cutoff")
+            to_last = capped & ~to_cutoff
+            eos.loc[to_last, "LSTCNDAT"] = eos.loc[to_last, "SUBJID"].map(self._last_dates())
+            eos.loc[to_cutoff, "LSTCNDAT"] = self.cutoff.isoformat()
+            self._count("EOS", to_cutoff, "LSTCNDAT after the cut-off, on treatment at it (a dosing period "
+                        "open at the cut-off): the cut-off")
+            self._count("EOS", to_last & on_treatment, "LSTCNDAT after the cut-off, on treatment at it: the last "
+                        "raw date on or before it (conventions.open_dosing_period_end = last_contact)")
+            self._count("EOS", to_last & ~on_treatment, "LSTCNDAT after the cut-off: the last raw date on or before it")
         # Safety-assessed subjects without a dose by the cut-off: said, not changed (ELIG is kept).
         elig, dose = self.frames["ELIG"], self.frames["RVLDOSE"]
         included = elig["SAFETY"].eq(self.yes)
@@ -269,6 +354,15 @@ class _Cut:
                           "'no safety follow-up' exclusions stay)"
                           + (f"; {undosed} subject(s) included in the safety assessment have no REVLIMID "
                              "dose on or before the cut-off" if undosed else ""))
+
+    def _count(self, form: str, mask: pd.Series, reason: str) -> None:
+        if int(mask.sum()):
+            self.changed[form][reason] = self.changed[form].get(reason, 0) + int(mask.sum())
+
+    def _open_dosing(self) -> set[str]:
+        """Subjects with a REVLIMID or dexamethasone dosing period open at the cut-off (no end date)."""
+        return {subject for form in ("RVLDOSE", "DEXDOSE")
+                for subject in self.frames[form].loc[self.frames[form]["ENDAT"].isna(), "SUBJID"]}
 
     def _last_dates(self) -> pd.Series:
         """SUBJID -> the latest complete raw date of the cut records (LSTCNDAT itself excluded)."""
@@ -299,9 +393,9 @@ class _Cut:
             name = f"{self.files.get(form, form)} (cut at {self.cutoff.isoformat()})"
             _check_keys(form, frame, self.layout, enrolled, name, out)
         if out.problems:
-            shown = "\n  ".join(str(p) for p in out.problems[:20])
-            raise RuntimeError(f"the extract cut at {self.cutoff.isoformat()} fails the loader's checks "
-                               f"({len(out.problems)} problem(s)); a cut-off rule is missing:\n  {shown}")
+            raise SubError(out.problems, f"the extract cut at {self.cutoff.isoformat()} (--cutoff) fails the "
+                           f"loader's checks: {len(out.problems)} problem(s) in the cut records; the extract "
+                           "holds data no cut-off rule makes consistent")
 
     def log_lines(self, settings: StudySettings) -> list[str]:
         kept = len(self.frames["ENROL"])

@@ -29,13 +29,25 @@ from .rs import build_rs
 from .ts import build_ts
 
 
+def _study_dm(whole: RawExtract | None, settings: StudySettings, spec: Spec,
+              translations: Translations) -> pd.DataFrame | None:
+    """DM of the whole extract (None without one): the study's dates at any cut-off."""
+    if whole is None:
+        return None
+    ctx = Context(settings=settings, spec=spec, raw=whole, translations=translations)
+    return build_dm(ctx, subject_reference(ctx))[0]
+
+
 @dataclass
 class SdtmResult:
     datasets: dict[str, Dataset]
     reconciliation: list[str]
 
 
-def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translations: Translations) -> SdtmResult:
+def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translations: Translations, *,
+               whole: RawExtract | None = None) -> SdtmResult:
+    """`whole`: when `raw` is the extract cut at an earlier cut-off, the extract it was cut from;
+    TS takes the study's own dates (start, end) from its DM."""
     ctx = Context(settings=settings, spec=spec, raw=raw, translations=translations)
     ref = subject_reference(ctx)
     dm, dm_where = build_dm(ctx, ref)
@@ -54,7 +66,7 @@ def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translation
     frames["DV"] = build_dv(ctx, ref)
     frames["RS"] = build_rs(ctx, ref)
     frames["DS"] = build_ds(ctx, ref)
-    frames["TS"] = (build_ts(ctx, dm), None)
+    frames["TS"] = (build_ts(ctx, dm, _study_dm(whole, settings, spec, translations)), None)
     ctx.raise_problems()
     datasets = {}
     for name in spec.datasets:

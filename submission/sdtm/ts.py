@@ -3,6 +3,9 @@
 Values come from the study settings (title, sponsor, indication, planned subjects, cut-off),
 from the data (actual subjects, study start and end), or from the spec's Assigned Value.
 While the settings mark the study synthetic, the title says so.
+
+A build at an earlier cut-off (`sub build --cutoff`) keeps the study's own dates: SSTDTC and
+SENDTC come from the DM of the whole extract (`study_dm`), and the cut-off goes to DCUTDTC only.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from .context import Context
 SYNTHETIC_SUFFIX = " [SYNTHETIC DATA - NOT REAL STUDY DATA]"
 
 
-def _from_settings(ctx: Context, dm: pd.DataFrame) -> dict[str, str]:
+def _from_settings(ctx: Context, dm: pd.DataFrame, study_dm: pd.DataFrame) -> dict[str, str]:
     s = ctx.settings
     title = s.study.title_en + (SYNTHETIC_SUFFIX if s.study.synthetic else "")
     return {
@@ -24,16 +27,17 @@ def _from_settings(ctx: Context, dm: pd.DataFrame) -> dict[str, str]:
         "PLANSUB": str(s.study.planned_subjects),
         "DCUTDTC": s.dates.data_cutoff.isoformat(),
         "ACTSUB": str(len(dm)),
-        "SSTDTC": str(dm["RFICDTC"].dropna().min()),
-        "SENDTC": str(dm["RFPENDTC"].dropna().max()),
+        "SSTDTC": str(study_dm["RFICDTC"].dropna().min()),
+        "SENDTC": str(study_dm["RFPENDTC"].dropna().max()),
     }
 
 
-def build_ts(ctx: Context, dm: pd.DataFrame) -> pd.DataFrame:
+def build_ts(ctx: Context, dm: pd.DataFrame, study_dm: pd.DataFrame | None = None) -> pd.DataFrame:
+    """TS of the subjects in `dm`; the study's start and end from `study_dm` (default: `dm`)."""
     parm_codes = ctx.spec.codelists["TSPARMCD"].terms
     parm_names = {t.order: t.term for t in ctx.spec.codelists["TSPARM"].terms}
     name_of = {t.term: parm_names.get(t.order) for t in parm_codes}
-    known = _from_settings(ctx, dm)
+    known = _from_settings(ctx, dm, dm if study_dm is None else study_dm)
     rows = []
     for vl in sorted((v for v in ctx.spec.value_level if v.dataset == "TS" and v.variable == "TSVAL"),
                      key=lambda v: v.order):
