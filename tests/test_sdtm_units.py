@@ -166,10 +166,16 @@ def test_map_codes_reports_every_unmapped_value_with_count_and_rows():
 
 # --------------------------------------------------------------------------------------------- the scenario
 
+# MedDRA codes of the scenario's terms: one code per term, as the extract's edit checks require
+SCENARIO_PT_CODES = {"Neutropenia": "10029354", "Anaemia": "10002034", "Fatigue": "10016256", "Nausea": "10028813",
+                     "Rash": "10037844", "Pyrexia": "10037660", "Cough": "10011224"}
+
+
 def _ae(base: dict, line: int, term: str, start: str, end: str = "", **kw) -> dict:
     decod = kw.pop("decod", term)
-    return {**base, "LINE": str(line), "AETERM": term, "LLT": decod, "PT": decod, "STDAT": start, "ENDAT": end,
-            "ONGO": "N" if end else "Y", **kw}
+    code = SCENARIO_PT_CODES[decod]
+    return {**base, "LINE": str(line), "AETERM": term, "LLT": decod, "PT": decod, "LLTCD": code, "PTCD": code,
+            "STDAT": start, "ENDAT": end, "ONGO": "N" if end else "Y", **kw}
 
 
 def scenario_rows() -> dict[str, list[dict]]:

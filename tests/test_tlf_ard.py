@@ -243,8 +243,10 @@ def test_csv_and_json_are_deterministic_and_round_trip(tmp_path):
     assert (tmp_path / "a.json").read_text(encoding="utf-8") == ard_json_text(ard)
 
     text = (tmp_path / "a.csv").read_text(encoding="utf-8")
-    assert "\nT1,SAFFL,TRT01A,A,,,SEX,F,categorical,n,n,2\n" in text  # counts written as integers
-    assert "\nT1,SAFFL,TRT01A,A,,,SEX,F,categorical,p,%,0.6666666666666666\n" in text  # full precision
+    # each row starts with its stable id (ard_id: the output and a hash of the row's key)
+    assert text.startswith("ard_id,output_id,")
+    assert ",T1,SAFFL,TRT01A,A,,,SEX,F,categorical,n,n,2\n" in text  # counts written as integers
+    assert ",T1,SAFFL,TRT01A,A,,,SEX,F,categorical,p,%,0.6666666666666666\n" in text  # full precision
     back = read_ard_csv(tmp_path / "a.csv")
     for original, again in zip(ard["stat"], back["stat"]):
         if original is None:

@@ -403,6 +403,26 @@ def _json_value(obj):
     obj["rows"][0][index] = "SOMETHING ELSE"
 
 
+def _ard(env, tmp, edit):
+    """The clean build's ADaM and ARD, the ARD's lines (header first) changed by `edit`."""
+    pkg = tmp / "pkg"
+    for part in ("adam", "tlf"):
+        shutil.copytree(env.clean / part, pkg / part)
+    path = pkg / "tlf" / "ard.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    edit(lines)
+    path.write_text("".join(lines), encoding="utf-8")
+    return pkg, SPECS
+
+
+def _ard_count_plus_one(lines):
+    stat = lines[0].rstrip("\n").split(",").index("stat")
+    row = next(i for i, line in enumerate(lines) if ",T-05,SAFFL," in line and ",incidence,n,n," in line)
+    cells = lines[row].rstrip("\n").split(",")
+    cells[stat] = str(int(cells[stat]) + 1)
+    lines[row] = ",".join(cells) + "\n"
+
+
 @dataclass(frozen=True)
 class Case:
     rule: str
@@ -462,6 +482,9 @@ CASES = [
          "AE", "AESEV"),
     Case("SUB-JSON-001", lambda e, t: _json(e, t, lambda o: o.update(records=o["records"] + 1)), "AE", None),
     Case("SUB-JSON-002", lambda e, t: _json(e, t, _json_value), "AE", "AETERM"),
+    Case("SUB-ARD-001", lambda e, t: _ard(e, t, lambda lines: lines.append(lines[1])), "ARD", None),
+    Case("SUB-ARD-002", lambda e, t: _ard(e, t, lambda lines: lines.__setitem__(1, "X" + lines[1])), "ARD", "ard_id"),
+    Case("SUB-ARD-003", lambda e, t: _ard(e, t, _ard_count_plus_one), "ARD", "stat"),
 ]
 
 

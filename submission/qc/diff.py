@@ -37,7 +37,6 @@ DEFAULT_MAX_EXAMPLES = 10
 DATASET_SUFFIXES = (".xpt", ".json", ".sas7bdat", ".csv")  # preference when a folder holds several twins
 PACKAGE_PARTS = ("sdtm", "adam")
 ARD_PATHS = (Path("tlf") / "ard.csv", Path("ard.csv"))
-ARD_KEY_COLUMNS = ("output_id", "variable", "variable_level", "stat_name")  # with every groupN/groupN_level
 CONTEXT_VARIABLES = ("USUBJID",)  # shown beside the keys in examples, so a reviewer finds the subject
 ATTRIBUTE_KINDS = ("label", "type", "length", "format")
 RELATIVE_SLACK = 1e-9  # |a - b| <= tolerance in decimal terms: 1.1 - 1.0 is 0.10000000000000009 in binary
@@ -310,11 +309,13 @@ def _json_columns(path: Path) -> list[dict] | None:
             columns, _ = json.JSONDecoder().raw_decode(head[match.end() - 1:].decode("utf-8", errors="ignore"))
             if isinstance(columns, list):
                 return columns
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
+    from ..datasetjson import load_json
+
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        obj = load_json(path)
+    except SubError:
         return None
     return obj.get("columns") if isinstance(obj, dict) and isinstance(obj.get("columns"), list) else None
 
@@ -869,12 +870,12 @@ def compare_defines(base_path: Path, compare_path: Path, *, name: str = "define.
 
 # --------------------------------------------------------------------------- ARD
 
-_GROUP_COLUMN = re.compile(r"^group\d+(_level)?$")
-
-
 def _ard_key_columns(columns: Sequence[str]) -> list[str]:
-    groups = [c for c in columns if _GROUP_COLUMN.match(c)]
-    return [c for c in ("output_id", *groups, *ARD_KEY_COLUMNS[1:]) if c in columns]
+    """The ARD's own key (tlf/ard.py: output, population, groups, variable, statistic): rows are
+    matched on what identifies them, never on their order."""
+    from ..tlf.ard import ard_key_columns
+
+    return ard_key_columns(columns)
 
 
 def _read_ard(path: Path) -> pd.DataFrame:

@@ -118,6 +118,11 @@ declare("SUB-DEF-003", "error", "Dataset or variable attribute (name, label, typ
 declare("SUB-DEF-004", "error", "Value is not in the define.xml codelist of its variable")
 declare("SUB-JSON-001", "error", "Dataset-JSON file breaks the Dataset-JSON 1.1 structure")
 declare("SUB-JSON-002", "error", "Dataset-JSON file and its XPT twin differ (variables, labels, rows or values)")
+declare("SUB-ARD-001", "error", "ARD rows are not unique by their key (output, population, groups and levels, "
+                                "variable and level, statistic)")
+declare("SUB-ARD-002", "error", "ARD row id (ard_id) is missing, repeated, or not the id of the row's key")
+declare("SUB-ARD-003", "error", "ARD count (subjects, records, N) or summary differs from what its analysis "
+                                "definition gives on the package's ADaM datasets (sub trace)")
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -788,8 +793,12 @@ def define_rules(pkg: Package) -> Iterator[Finding]:
             continue
         try:
             define = read_define(define_path, name=str(define_path))
-        except SubError as exc:
-            yield from _grouped("SUB-DEF-001", exc.problems, standard, str(define_path))
+        except SubError as exc:  # unreadable or refused: the console has no file column, so the message names it
+            for p in exc.problems:
+                where = f"{define_path}" + (f", line {p.row}" if p.row else "")
+                f = finding("SUB-DEF-001", None, None, 1, f"{where}: {p.message}"[:400], file=str(define_path))
+                f.standard = standard
+                yield f
             continue
         if (define.define_version or "").startswith("2.1"):
             yield from _grouped("SUB-DEF-001", validate_define(define_path, name=str(define_path)), standard,
@@ -934,3 +943,69 @@ def _same(a, b) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)  # IBM floats in XPT carry ~15 digits
     return a == b
+
+
+# --- the analysis results data (OUT/tlf/ard.csv) -----------------------------------------------
+
+ARD_FILE = ("tlf", "ard.csv")
+
+
+@check
+def ard_rules(pkg: Package) -> Iterator[Finding]:
+    """A package's ARD: unique keys, the stable ids of those keys, and every traceable number
+    recomputed from the package's ADaM datasets (`sub trace`)."""
+    from ..tlf.ard import ID_COLUMN, ard_ids, duplicate_keys, read_ard_csv
+
+    path = pkg.path.joinpath(*ARD_FILE)
+    if not pkg.path.is_dir() or not path.is_file():
+        return
+    try:
+        ard = read_ard_csv(path)
+    except Exception as exc:  # noqa: BLE001 - an unreadable ARD is a finding
+        yield finding("SUB-ARD-001", None, None, 1, f"the ARD cannot be read: {type(exc).__name__}: {exc}"[:300],
+                      dataset="ARD", file=str(path))
+        return
+    dups = duplicate_keys(ard)
+    if len(dups):
+        examples = [Example(None, ", ".join(f"{k}={v}" for k, v in r.items() if v is not None)[:200])
+                    for r in dups.head(EXAMPLES).to_dict("records")]
+        yield finding("SUB-ARD-001", None, None, len(dups), "rows share their key (a number that cannot be told "
+                      "apart from another)", examples, dataset="ARD", file=str(path))
+    if ID_COLUMN not in ard.columns:
+        yield finding("SUB-ARD-002", None, ID_COLUMN, len(ard), "the ARD has no ard_id column", dataset="ARD",
+                      file=str(path))
+        return
+    expected = pd.Series(ard_ids(ard.drop(columns=[ID_COLUMN])), index=ard.index)
+    found = ard[ID_COLUMN]
+    wrong = found.isna() | found.ne(expected) | found.duplicated(keep=False)
+    if wrong.any():
+        examples = [Example(None, f"{ard.at[i, ID_COLUMN]} (expected {expected[i]})")
+                    for i in wrong[wrong].index[:EXAMPLES]]
+        yield finding("SUB-ARD-002", None, ID_COLUMN, int(wrong.sum()), "ard_id is missing, repeated or not the "
+                      "id of the row's key", examples, dataset="ARD", file=str(path))
+    yield from _ard_trace(pkg, ard, path)
+
+
+def _ard_trace(pkg: Package, ard: pd.DataFrame, path) -> Iterator[Finding]:
+    from ..tlf.ard import TRACE_COLUMNS
+    from ..tlf.trace import Tracer, check_all
+
+    if not set(TRACE_COLUMNS) <= set(ard.columns):
+        yield skipped("SUB-ARD-003", "the ARD has no analysis definitions (source, where, population, counts)",
+                      dataset="ARD")
+        return
+    frames = {m.name: m.frame for m in pkg.of("ADaM")}
+    if "ADSL" not in frames:
+        yield skipped("SUB-ARD-003", "no ADSL among the ADaM datasets", dataset="ARD")
+        return
+    try:
+        differ = check_all(Tracer(ard, frames, where=str(path)))["differ"]
+    except Exception as exc:  # noqa: BLE001 - a definition that cannot run is a finding, not a crash
+        yield finding("SUB-ARD-003", None, None, 1, f"the ARD cannot be traced: {type(exc).__name__}: {exc}"[:300],
+                      dataset="ARD", file=str(path))
+        return
+    if differ:
+        examples = [Example(None, f"{t.ard_id}: ARD {t.row.get('stat')}, ADaM gives {t.recomputed}")
+                    for t in differ[:EXAMPLES]]
+        yield finding("SUB-ARD-003", None, "stat", len(differ), "numbers the ADaM datasets do not reproduce",
+                      examples, dataset="ARD", file=str(path))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,16 @@ from ..errors import Problem, SubError
 from ..io import write_atomic
 from ._frames import flagged, is_missing, levels_of, require_columns
 from .stats import clopper_pearson
+from .where import MISSING as _MISSING_WORD
+from .where import Source, all_of, definition, eq, has_records
 
 ARD_COLUMNS = ["output_id", "analysis_set", "group1", "group1_level", "group2", "group2_level",
                "variable", "variable_level", "context", "stat_name", "stat_label", "stat"]
+
+# The analysis definition of each row (submission/tlf/where.py: what `sub trace` recomputes from ADaM),
+# written after `stat`; and the row's stable id, written first.
+TRACE_COLUMNS = ["source", "where", "population", "counts"]
+ID_COLUMN = "ard_id"
 
 ANY_EVENT = "..any.."  # the variable of the "subjects with any event" row of a hierarchical ARD
 MISSING_LEVEL = "Missing"
@@ -134,26 +142,87 @@ def _restrict(data: pd.DataFrame, population: _Population, id_var: str, pop_flag
 
 class _Rows:
     def __init__(self, output_id: str, analysis_set: str | None, group1: str | None, context: str,
-                 total_label: str | None):
+                 total_label: str | None, source: Source | None = None):
         self.rows: list[dict] = []
         self.output_id, self.analysis_set, self.group1 = output_id, analysis_set, group1
         self.context, self.total_label = context, total_label
+        self.source = source
 
     def add(self, group: _Group, variable: str, level, stats: dict, *, group2: str | None = None,
-            group2_level=None) -> None:
+            group2_level=None, defs: dict | None = None) -> None:
         g1_level = self.total_label if group.level is _TOTAL else group.level
         for name, value in stats.items():
-            self.rows.append({
+            row = {
                 "output_id": self.output_id, "analysis_set": self.analysis_set,
                 "group1": self.group1 if group.level is not None else None, "group1_level": g1_level,
                 "group2": group2, "group2_level": group2_level,
                 "variable": variable, "variable_level": level, "context": self.context,
                 "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": plain_value(value),
-            })
+            }
+            if self.source is not None:
+                row.update((defs or {}).get(name) or definition(None, None, None, "none"))
+            self.rows.append(row)
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows, columns=ARD_COLUMNS, dtype=object)
+        columns = ARD_COLUMNS + (TRACE_COLUMNS if self.source is not None else [])
+        frame = pd.DataFrame(self.rows, columns=columns, dtype=object)
         return frame.astype(object) if frame.empty else frame
+
+
+# --------------------------------------------------------------------------- analysis definitions
+
+class _Defs:
+    """The analysis definitions (where.py) of one builder call: population, records, per statistic."""
+
+    def __init__(self, source: Source | None, data: pd.DataFrame, *, pop_flag: str | None, by: str | None,
+                 denom_by: str | None, subject_flag: str | None = None, flag: str | None = None):
+        self.source = source
+        if source is None:
+            return
+        own_pop = pop_flag if pop_flag and pop_flag in data.columns and source.dataset != "ADSL" else None
+        self.base = all_of(source.where, eq(own_pop, "Y") if own_pop else None,
+                           eq(subject_flag, "Y") if subject_flag else None, source.clause(flag, "Y") if flag else None)
+        self.pop_flag, self.by, self.denom_by = pop_flag, by, denom_by
+
+    def population(self, group: _Group) -> str:
+        grouped = group.level is not None and group.level is not _TOTAL
+        return all_of(eq(self.pop_flag, "Y") if self.pop_flag else None,
+                      self.source.clause(self.denom_by, group.level) if grouped and self.denom_by else None)
+
+    def records(self, group: _Group, *clauses: str | None) -> str:
+        # Records count in their own group only when the subject is in that group's denominator, so
+        # the data's grouping adds a clause only when it is not the subject-level one (TRTA vs TRT01A).
+        own = (self.source.clause(self.by, group.level) if self.by is not None and self.by != self.denom_by
+               and group.level is not None and group.level is not _TOTAL else None)
+        return all_of(self.base, own, *clauses)
+
+    def counts(self, group: _Group, where: str, kinds: dict[str, str]) -> dict | None:
+        """{stat: definition} with `where` for the numerator kinds and the group's population."""
+        if self.source is None:
+            return None
+        population = self.population(group)
+        return {stat: definition(self.source.dataset if kind != "population" else "ADSL",
+                                 where if kind != "population" else None, population, kind)
+                for stat, kind in kinds.items()}
+
+    def level(self, column: str, level, uncoded: str | None = None) -> str | None:
+        """`column = level`; the uncoded label stands for a missing value (or the label itself)."""
+        if uncoded is not None and level == uncoded:
+            return f"{column} is missing or {eq(column, level)}"
+        return self.source.clause(column, level)
+
+    def without_value(self, group: _Group, column: str) -> dict:
+        """Population subjects without a value of `column` in the data (the Missing row, N_miss)."""
+        if self.source.dataset == "ADSL":
+            where = all_of(self.records(group), self.source.clause(column, None))
+            return definition("ADSL", where, self.population(group), "subjects")
+        with_value = all_of(self.records(group), f"{column} is not {_MISSING_WORD}")
+        return definition("ADSL", f"not {has_records(self.source.dataset, with_value)}", self.population(group),
+                          "subjects")
+
+
+_COUNT_KINDS = {"n": "subjects", "N": "population", "p": "ratio"}
+_EVENT_KINDS = {**_COUNT_KINDS, "events": "records"}
 
 
 def plain_value(value):
@@ -183,7 +252,8 @@ def _n_N_p(n: int, N: int) -> dict:
 def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_flag: str | None = "SAFFL", *,
                     adsl: pd.DataFrame | None = None, denom_by: str | None = None, levels: Sequence | None = None,
                     by_levels: Sequence | None = None, missing: bool = True, missing_label: str = MISSING_LEVEL,
-                    total: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+                    total: str | None = None, id_var: str = "USUBJID", output_id: str = "",
+                    source: Source | None = None) -> pd.DataFrame:
     """n, N and p (= n/N) of each level of `var`, per group of `by`.
 
     `data` is usually ADSL itself (then `adsl` may be omitted); for another one-record-per-subject
@@ -192,6 +262,8 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
     else sorted values; a level with no subjects still gets a row. Subjects in the population
     without a value are counted in a `missing_label` row (only when there are some, and with
     `missing=True`), so the percentages of a group add up to 100. `total` adds a pooled group.
+    `source` (the ADaM dataset of `data` and what the caller kept of it) adds each row's analysis
+    definition (`TRACE_COLUMNS`, see where.py).
     """
     adsl = data if adsl is None else adsl
     denom_by = by if denom_by is None else denom_by
@@ -205,13 +277,21 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
         with_value = set(part.loc[~part[var].map(is_missing), id_var])
         parts.append((group, part, len(group.subjects - with_value)))
     show_missing = missing and any(n_missing for _, _, n_missing in parts)
-    rows = _Rows(output_id, pop_flag, by, "categorical", total)
+    rows = _Rows(output_id, pop_flag, by, "categorical", total, source)
+    defs = _Defs(source, data, pop_flag=pop_flag, by=by, denom_by=denom_by)
     for group, part, n_missing in parts:
         N = len(group.subjects)
         for level in order:
-            rows.add(group, var, level, _n_N_p(_count(part[part[var].eq(level)], id_var), N))
+            rows.add(group, var, level, _n_N_p(_count(part[part[var].eq(level)], id_var), N),
+                     defs=defs.counts(group, defs.records(group, defs.level(var, level)) if source else None,
+                                      _COUNT_KINDS))
         if show_missing:
-            rows.add(group, var, missing_label, _n_N_p(n_missing, N))
+            found = defs.counts(group, None, _COUNT_KINDS)
+            if found is not None:
+                missing_def = defs.without_value(group, var)
+                found["n"] = missing_def
+                found["p"] = {**missing_def, "counts": "ratio"}
+            rows.add(group, var, missing_label, _n_N_p(n_missing, N), defs=found)
     return rows.frame()
 
 
@@ -235,7 +315,8 @@ def continuous_stats(values: Sequence[float]) -> dict:
 
 def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag: str | None = "SAFFL", *,
                    adsl: pd.DataFrame | None = None, denom_by: str | None = None, by_levels: Sequence | None = None,
-                   total: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+                   total: str | None = None, id_var: str = "USUBJID", output_id: str = "",
+                   source: Source | None = None) -> pd.DataFrame:
     """N, mean, sd, median, p25, p75, min, max (and N_miss: population subjects without a value) per group.
 
     One record per subject is expected (filter a BDS frame to one parameter and visit first).
@@ -250,12 +331,19 @@ def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag
     if len(twice):
         raise SubError([Problem("analysis data", None, id_var, str(s), f"more than one record of {var} for this subject")
                         for s in twice.unique()[:5]], f"ard_continuous({var}) expects one record per subject")
-    rows = _Rows(output_id, pop_flag, by, "continuous", total)
+    rows = _Rows(output_id, pop_flag, by, "continuous", total, source)
+    defs = _Defs(source, data, pop_flag=pop_flag, by=by, denom_by=denom_by)
     for group, part in population.of(data, id_var, by, "analysis data"):
         part = part[part[id_var].isin(group.subjects)]
         stats = continuous_stats(part[var].tolist())
         stats["N_miss"] = len(group.subjects) - stats["N"]
-        rows.add(group, var, None, stats)
+        found = None
+        if source is not None:
+            with_value = defs.records(group, f"{var} is not {_MISSING_WORD}")
+            found = defs.counts(group, with_value, {s: f"values({var})" for s in stats})
+            found["N"] = {**found["N"], "counts": "subjects"}
+            found["N_miss"] = defs.without_value(group, var)
+        rows.add(group, var, None, stats, defs=found)
     return rows.frame()
 
 
@@ -263,7 +351,7 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
                      variables: Sequence[str] = ("AEBODSYS", "AEDECOD"), subject_flag: str | None = "TRTEMFL",
                      pop_flag: str | None = "SAFFL", *, denom_by: str | None = None, by_levels: Sequence | None = None,
                      total: str | None = None, id_var: str = "USUBJID", uncoded_label: str = "Uncoded",
-                     output_id: str = "") -> pd.DataFrame:
+                     output_id: str = "", source: Source | None = None) -> pd.DataFrame:
     """Subjects (n, N, p) and events per level of a hierarchy (SOC, then PT within SOC), per group.
 
     A subject counts once per SOC and once per PT however many events they had; events count
@@ -284,10 +372,14 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
     events = _restrict(adae, population, id_var, pop_flag)
     if subject_flag:
         events = events[flagged(events[subject_flag])]
+    defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag)
     events = events.copy()
     for v in variables:
         events[v] = events[v].where(~events[v].map(is_missing), uncoded_label)
-    rows = _Rows(output_id, pop_flag, by, "hierarchical", total)
+    rows = _Rows(output_id, pop_flag, by, "hierarchical", total, source)
+
+    def at(group, *clauses):
+        return defs.counts(group, defs.records(group, *clauses), _EVENT_KINDS) if source is not None else None
 
     top = variables[0]
     tree: list[tuple[object, list]] = []
@@ -298,21 +390,26 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
     for group, part in population.of(events, id_var, by, "event data"):
         N = len(group.subjects)
         part = part[part[id_var].isin(group.subjects)]
-        rows.add(group, ANY_EVENT, None, {**_n_N_p(_count(part, id_var), N), "events": len(part)})
+        rows.add(group, ANY_EVENT, None, {**_n_N_p(_count(part, id_var), N), "events": len(part)}, defs=at(group))
         for parent, children in tree:
             at_parent = part[part[top].eq(parent)]
-            rows.add(group, top, parent, {**_n_N_p(_count(at_parent, id_var), N), "events": len(at_parent)})
+            parent_clause = defs.level(top, parent, uncoded_label) if source is not None else None
+            rows.add(group, top, parent, {**_n_N_p(_count(at_parent, id_var), N), "events": len(at_parent)},
+                     defs=at(group, parent_clause))
             for child in children:
                 at_child = at_parent[at_parent[variables[1]].eq(child)]
                 rows.add(group, variables[1], child, {**_n_N_p(_count(at_child, id_var), N), "events": len(at_child)},
-                         group2=top, group2_level=parent)
+                         group2=top, group2_level=parent,
+                         defs=at(group, parent_clause, defs.level(variables[1], child, uncoded_label)
+                                 if source is not None else None))
     return rows.frame()
 
 
 def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = None, *, flag: str | None = None,
                   subject_flag: str | None = "TRTEMFL", pop_flag: str | None = "SAFFL", denom_by: str | None = None,
                   by_levels: Sequence | None = None, total: str | None = None, ci_level: float = 0.95,
-                  variable: str | None = None, id_var: str = "USUBJID", output_id: str = "") -> pd.DataFrame:
+                  variable: str | None = None, id_var: str = "USUBJID", output_id: str = "",
+                  source: Source | None = None) -> pd.DataFrame:
     """Incidence of subjects with at least one qualifying record: n, N, p, events and the exact CI of p.
 
     Qualifying records: `subject_flag` == "Y" (if given) and `flag` == "Y" (if given; e.g. AESER,
@@ -328,24 +425,36 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     if flag:
         data = data[flagged(data[flag])]
     name = variable or flag or ANY_EVENT
-    rows = _Rows(output_id, pop_flag, by, "incidence", total)
+    rows = _Rows(output_id, pop_flag, by, "incidence", total, source)
+    defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag, flag=flag)
     for group, part in population.of(data, id_var, by, "event data"):
         part = part[part[id_var].isin(group.subjects)]
         n, N = _count(part, id_var), len(group.subjects)
         low, high = clopper_pearson(n, N, ci_level)
+        found = (defs.counts(group, defs.records(group), {**_EVENT_KINDS, "conf.low": "ratio", "conf.high": "ratio"})
+                 if source is not None else None)
         rows.add(group, name, "Y" if flag else None,
-                 {**_n_N_p(n, N), "events": len(part), "conf.low": low, "conf.high": high, "conf.level": ci_level})
+                 {**_n_N_p(n, N), "events": len(part), "conf.low": low, "conf.high": high, "conf.level": ci_level},
+                 defs=found)
     return rows.frame()
 
 
 # --------------------------------------------------------------------------- binding, writing
 
+def _column_order(names) -> list[str]:
+    """The id first (when there), the standard columns with extra ones (group3, ...) before `stat`,
+    then the analysis definition."""
+    names = list(dict.fromkeys(names))
+    extra = [c for c in names if c not in ARD_COLUMNS and c not in TRACE_COLUMNS and c != ID_COLUMN]
+    trace = [c for c in TRACE_COLUMNS if c in names]
+    return ([ID_COLUMN] if ID_COLUMN in names else []) + ARD_COLUMNS[:-1] + extra + ARD_COLUMNS[-1:] + trace
+
+
 def ard_to_frame(*ards: pd.DataFrame) -> pd.DataFrame:
     """Stack ARDs in the given order under the standard columns (extra columns kept after them)."""
     if not ards:
         return pd.DataFrame(columns=ARD_COLUMNS).astype(object)
-    extra = [c for a in ards for c in a.columns if c not in ARD_COLUMNS]
-    columns = ARD_COLUMNS[:-1] + list(dict.fromkeys(extra)) + ARD_COLUMNS[-1:]
+    columns = _column_order([c for a in ards for c in a.columns])
     parts = [a.reindex(columns=columns).astype(object) for a in ards]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     # Column by column, as object: DataFrame.map would infer float64 and turn counts into 2.0.
@@ -357,8 +466,7 @@ def rows_frame(records: Sequence[dict]) -> pd.DataFrame:
     """ARD records (dicts) as a frame of the standard columns (extra keys, e.g. group3, after them),
     every column of dtype object: a frame built by inference would turn the counts of a column
     that also holds percentages into floats (479 -> 479.0)."""
-    extra = [k for r in records for k in r if k not in ARD_COLUMNS]
-    columns = ARD_COLUMNS[:-1] + list(dict.fromkeys(extra)) + ARD_COLUMNS[-1:]
+    columns = _column_order([*ARD_COLUMNS, *(k for r in records for k in r)])
     return pd.DataFrame([[r.get(c) for c in columns] for r in records], columns=columns, dtype=object)
 
 
@@ -370,6 +478,70 @@ def stat_row(output_id: str, variable, level, stat_name: str, stat, *, analysis_
             "group2": group2, "group2_level": group2_level, "variable": variable, "variable_level": level,
             "context": context, "stat_name": stat_name,
             "stat_label": stat_label or STAT_LABELS.get(stat_name, stat_name), "stat": plain_value(stat), **extra}
+
+
+# --------------------------------------------------------------------------- keys and ids
+
+_GROUP_COLUMN = re.compile(r"^group(\d+)(_level)?$")
+
+
+class DuplicateArdKeys(RuntimeError):
+    """ARD rows that share their key: a bug of a builder (the build stops: internal error)."""
+
+
+def ard_key_columns(columns: Sequence[str]) -> list[str]:
+    """The columns that identify an ARD row: output, population, every grouping and its level,
+    the analysis variable and level, and the statistic. No two rows of an ARD share them."""
+    columns = list(columns)
+    groups = sorted((c for c in columns if _GROUP_COLUMN.match(c)),
+                    key=lambda c: (int(_GROUP_COLUMN.match(c).group(1)), c.endswith("_level")))
+    wanted = ["output_id", "analysis_set", *groups, "variable", "variable_level", "stat_name"]
+    return [c for c in wanted if c in columns]
+
+
+def _key_texts(frame: pd.DataFrame) -> list[str]:
+    """Each row's key as one text: `column=value` for every non-empty key cell, in key order, so a
+    grouping column that is empty everywhere (or absent) does not change a row's key."""
+    keys = ard_key_columns(frame.columns)
+    cells = [[_text(v) for v in frame[k]] for k in keys]
+    return ["\x1f".join(f"{k}={v}" for k, v in zip(keys, row) if v != "") for row in zip(*cells)] if keys else []
+
+
+def ard_ids(frame: pd.DataFrame) -> list[str]:
+    """Stable row ids: the output id and a short hash of the row's key (the same analysis gets the
+    same id in every build, whatever else the ARD holds)."""
+    import hashlib
+
+    outputs = [_text(v) for v in frame["output_id"]] if "output_id" in frame.columns else [""] * len(frame)
+    return [f"{out}.{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}"
+            for out, key in zip(outputs, _key_texts(frame))]
+
+
+def duplicate_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose key another row shares (every one of them), with their key columns."""
+    if frame.empty:
+        return frame.iloc[0:0]
+    texts = pd.Series(_key_texts(frame), index=frame.index)
+    return frame.loc[texts.duplicated(keep=False), ard_key_columns(frame.columns)]
+
+
+def check_unique_keys(frame: pd.DataFrame, where: str = "ARD") -> None:
+    """Stop (DuplicateArdKeys, an internal error) when two rows share their key, naming them."""
+    dups = duplicate_keys(frame)
+    if len(dups):
+        shown = "; ".join(", ".join(f"{k}={_text(v)}" for k, v in row.items() if _text(v) != "")
+                          for row in dups.head(6).to_dict("records"))
+        raise DuplicateArdKeys(f"{where}: {len(dups)} rows share their key (output, population, groups, "
+                               f"variable, level, statistic), e.g. {shown}; the ARD was not written")
+
+
+def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ARD with its `ard_id` column first (computed from the keys; checked unique)."""
+    frame = ard_to_frame(frame)
+    check_unique_keys(frame)
+    frame = frame.drop(columns=[ID_COLUMN], errors="ignore")
+    frame.insert(0, ID_COLUMN, pd.Series(ard_ids(frame), index=frame.index, dtype=object))
+    return frame
 
 
 # --------------------------------------------------------------------------- looking numbers up
@@ -469,22 +641,35 @@ def _json_value(value):
 
 
 def ard_csv_text(ard: pd.DataFrame) -> str:
-    """CSV (UTF-8, LF line ends, minimal quoting); numbers at full precision in their shortest form."""
+    """CSV (UTF-8, LF line ends, minimal quoting); numbers at full precision in their shortest form.
+
+    Every row gets its stable `ard_id`; rows that share a key stop the writing (DuplicateArdKeys)."""
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    frame = ard_to_frame(ard)
+    frame = with_ids(ard)
     writer.writerow(list(frame.columns))
     for record in frame.itertuples(index=False, name=None):
-        writer.writerow([_text(v) for v in record])
+        writer.writerow([_csv_cell(v) for v in record])
     return buffer.getvalue()
+
+
+def _csv_cell(value) -> str:
+    """A value as ard.csv holds it: numbers as numbers; text that a spreadsheet would take for a formula
+    (= + - @ TAB CR first) with a quote in front (OWASP; `read_ard_csv` takes it off again)."""
+    from ..spreadsheet import escape_csv_text
+
+    text = _text(value)
+    if isinstance(value, str):
+        return escape_csv_text(text)
+    return text
 
 
 def ard_json_text(ard: pd.DataFrame) -> str:
     """JSON: a list of records, one per line (diffable), keys in column order, nulls for missing."""
-    frame = ard_to_frame(ard)
+    frame = with_ids(ard)
     columns = list(frame.columns)
     lines = [json.dumps(dict(zip(columns, (_json_value(v) for v in record))), ensure_ascii=False,
                         allow_nan=False) for record in frame.itertuples(index=False, name=None)]
@@ -501,13 +686,19 @@ def write_ard_json(ard: pd.DataFrame, path: Path) -> None:
 
 def read_ard_csv(path: Path) -> pd.DataFrame:
     """Read an ARD CSV back: stats as int or float, text stats (a test's name, a note) as text,
-    empty cells as None (for QC comparisons)."""
+    empty cells as None (for QC comparisons). Text the writer quoted against spreadsheet formulas
+    comes back as it was (and a quoted stat stays text: it was written as text)."""
+    from ..spreadsheet import unescape_csv_text
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
     frame = frame.where(frame != "", None)
+    raw_stats = frame["stat"].tolist()
+    frame = frame.map(lambda v: unescape_csv_text(v) if isinstance(v, str) else v)
+    frame = frame.astype(object).where(frame.notna(), None)  # map() turns None into NaN
 
-    def number(text):
-        if text is None:
-            return None
+    def number(text, was_text=False):
+        if text is None or was_text:
+            return text
         for kind in (int, float):
             try:
                 return kind(text)
@@ -515,5 +706,6 @@ def read_ard_csv(path: Path) -> pd.DataFrame:
                 pass
         return text
 
-    frame["stat"] = pd.Series([number(v) for v in frame["stat"]], index=frame.index, dtype=object)
+    frame["stat"] = pd.Series([number(v, was_text=v != raw) for v, raw in zip(frame["stat"], raw_stats)],
+                              index=frame.index, dtype=object)
     return frame
