@@ -255,6 +255,11 @@ def _read_sheet(folder: Path, model: type[Sheet], problems: list[Problem]) -> li
     aliases = {(f.alias or n): n for n, f in model.model_fields.items()}
     rows = []
     for row, line in zip(table.rows, table.lines):
+        spill = [cell for cell in row[len(table.header):] if cell.strip()]
+        if spill:  # the value would be cut silently where an unquoted comma split it
+            problems.append(Problem(table.name, line, None, spill[0],
+                                    f"{len(row)} cells for {len(table.header)} columns (a comma in an unquoted value?)"))
+            continue
         record = {c: (row[i].strip() if i < len(row) else "") for i, c in enumerate(table.header) if c in expected}
         for column, value in record.items():
             if value[:1] in {"=", "+", "@"} and column not in {"Expression Code", "Value", "Term"}:
@@ -493,4 +498,11 @@ def check_all(specs_dir: Path) -> list[Problem]:
                 problems.append(Problem(str(layout.folder / "codes.csv"), None, "submission_value",
                                         code.submission_value,
                                         f"CAUSAL code {code.code} is not a causality of study.toml {sorted(known)}"))
+    # the package documents' specs: the aCRF annotations and the explanations of conformance findings
+    from .package.annotations import check_annotations
+    from .package.conformance import check_explanations
+
+    if layout is not None and specs.get("sdtm") is not None:
+        problems += check_annotations(specs_dir, layout, specs["sdtm"])[1]
+    problems += check_explanations(specs_dir)[1]
     return problems

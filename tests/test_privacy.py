@@ -36,6 +36,13 @@ def _text_of(path: Path) -> str:
     if path.suffix.lower() in IMAGES:
         return ""
     data = path.read_bytes()
+    if path.suffix.lower() == ".pdf":
+        # compressed streams are bytes that can match a short value by chance: their text is what
+        # pdftotext extracts; the rest (metadata, bookmarks) is read as it is
+        from submission.tlf.render import pdf_text, poppler_available
+
+        outside = re.sub(rb"stream\r?\n.*?endstream", b"", data, flags=re.DOTALL).decode("latin-1")
+        return outside + ("\n" + pdf_text(path) if poppler_available() else "")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             data = b"\n".join(archive.read(name) for name in archive.namelist()

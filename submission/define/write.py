@@ -379,6 +379,12 @@ class _Builder:
             vld = etree.Element(D("ValueListDef"), OID=oid)
             seen: set[str] = set()
             for vl in sorted(rows, key=lambda r: r.order):
+                clauses = self.spec.where_clauses.get(vl.where_clause, [])
+                mask = None
+                if clauses and all(wc.dataset == name for wc in clauses):
+                    mask = where_mask(data.frame, self.where_checks(vl.where_clause))
+                if mask is not None and len(data.frame) and not mask.any():
+                    continue  # a category with no record gets no value-level metadata
                 suffix = vl.where_clause.removeprefix("WC.").removeprefix(f"{name}.")
                 item_oid = f"IT.{name}.{variable}.{suffix}"
                 if item_oid in seen:
@@ -390,12 +396,11 @@ class _Builder:
                     _set(ref, "MethodOID", self.method_oid(vl.method))
                 etree.SubElement(ref, D("WhereClauseRef"), WhereClauseOID=prefixed("WC", vl.where_clause))
                 self._use(self.used_where, vl.where_clause)
-                clauses = self.spec.where_clauses.get(vl.where_clause, [])
-                mask = None
-                if clauses and all(wc.dataset == name for wc in clauses):
-                    mask = where_mask(data.frame, self.where_checks(vl.where_clause))
                 items.append(self.item_def(item_oid, vl, data, mask if mask is not None else None, "ValueLevel"))
-            defs.append(vld)
+            if len(vld):
+                defs.append(vld)
+            else:
+                del refs[(name, variable)]
         return defs, refs, items
 
     def where_clause_defs(self, names: list[str]) -> list[etree._Element]:
@@ -781,11 +786,16 @@ def write_define_folder(folder: Path, spec: Spec, datasets: Mapping[str, Dataset
     """Write define.xml, define.html and the stylesheet into `folder`; validate first.
 
     Nothing is written when the document breaks the Define-XML 2.1 schema (or the ARM schema)
-    or refers to an OID it does not define: SubError carries the messages.
+    or refers to an OID it does not define: SubError carries the messages. The spec's documents
+    are checked and completed first (`package.documents.package_spec`): links only inside
+    `folder`, the generated aCRF and reviewer's guides found there, the aCRF pages.
     """
     from ..io import write_atomic
+    from ..package.documents import package_spec
     from .validate import check_define, render_html, stylesheet_path
 
+    # documents only inside the folder; the generated aCRF and guides found there; aCRF pages
+    spec = package_spec(spec, Path(folder), normalize_standard(standard))
     tree = build_define(spec, datasets, settings, standard=standard, created=created, arm=arm)
     data = to_bytes(tree)
     check_define(data, name=str(Path(folder) / "define.xml"))

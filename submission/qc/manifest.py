@@ -1,6 +1,8 @@
 """OUT/manifest.json: every input and output file with its size and SHA-256, the tool and
 dependency versions, and the settings used (logrx habit). No wall-clock time and no absolute
-path, so two builds of the same inputs give the same manifest byte for byte."""
+path, so two builds of the same inputs give the same manifest byte for byte, except the size and
+SHA-256 of a PDF that LibreOffice rendered (the aCRF, the reviewer's guides): its entry carries a
+note saying that its bytes may differ between builds while its text and pages do not."""
 
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ DEPENDENCIES = ("pandas", "numpy", "pyreadstat", "lxml", "python-docx", "pydanti
 
 def file_entry(path: Path, root: Path) -> dict:
     data = path.read_bytes()
-    return {"path": path.relative_to(root).as_posix(), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    entry = {"path": path.relative_to(root).as_posix(), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    if path.suffix.lower() == ".pdf":
+        from ..package.pdf import RENDERED_NOTE, rendered_by_libreoffice
+
+        if rendered_by_libreoffice(data):
+            entry["note"] = RENDERED_NOTE
+    return entry
 
 
 def _files(root: Path, skip: set[str] = frozenset()) -> list[dict]:

@@ -42,6 +42,23 @@ def last_before_exposure(frame: pd.DataFrame, prefix: str, ref_start: pd.Series)
     return flag
 
 
+def reference_range(rows: pd.DataFrame, column: str, factor: float, result: pd.Series) -> pd.DataFrame:
+    """LBORNRLO/HI as collected (BASELINE.<column>LO/HI), LBSTNRLO/HI in standard units and LBNRIND
+    (spec methods MT.LB.LBSTNRLO, MT.LB.LBNRIND); null where the laboratory gave no range."""
+    out = pd.DataFrame(index=rows.index)
+    for side, raw in (("LO", f"{column}LO"), ("HI", f"{column}HI")):
+        values = pd.to_numeric(rows[raw], errors="coerce") if raw in rows else pd.Series(float("nan"), index=rows.index)
+        out[f"LBORNR{side}"] = number_text(values)
+        out[f"LBSTNR{side}"] = (values.astype("float64") * factor).round(10)
+    low, high = out["LBSTNRLO"], out["LBSTNRHI"]
+    known = result.notna() & (low.notna() | high.notna())
+    indicator = pd.Series("NORMAL", index=rows.index, dtype=object)
+    indicator[result.lt(low)] = "LOW"
+    indicator[result.gt(high)] = "HIGH"
+    out["LBNRIND"] = indicator.where(known, None)
+    return out
+
+
 def _findings(ctx: Context, dataset: str, tests: dict, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     raw = ctx.raw["BASELINE"]
     by = ref.set_index("SUBJID")
@@ -62,6 +79,11 @@ def _findings(ctx: Context, dataset: str, tests: dict, ref: pd.DataFrame) -> tup
         part[f"{prefix}STRESC"] = number_text(part[f"{prefix}STRESN"])
         part[f"{prefix}STRESU"] = value_level(ctx, dataset, f"{prefix}STRESU", f"{prefix}TESTCD", testcd)
         part[f"{prefix}DTC"] = rows["VSDAT"]
+        if dataset == "LB":
+            part = part.join(reference_range(rows, column, factor, part["LBSTRESN"]))
+        for timing in ("VISITNUM", "VISIT"):  # the baseline form is the study's one planned visit
+            if ctx.spec.variable(dataset, timing) is not None:
+                part[timing] = ctx.spec.variable(dataset, timing).assigned_value
         parts.append(part)
         where.append(ctx.file("BASELINE") + " row " + pd.Series(rows.index.astype(str), index=rows.index))
     out = pd.concat(parts, ignore_index=True)

@@ -67,6 +67,10 @@ def build_rs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     for variable in ("RSTESTCD", "RSTEST", "RSCAT"):
         rs[variable] = ctx.check(rs[variable], "RS", variable, "RESP")
     rs["RSEVAL"] = ctx.spec.variable("RS", "RSEVAL").assigned_value
+    # ECOG and ISS are recorded at enrolment, the planned baseline; responses follow routine practice
+    baseline = rs["RSSPID"].eq("MMDIAG")
+    rs["VISITNUM"] = pd.Series(1.0, index=rs.index).where(baseline, None)
+    rs["VISIT"] = pd.Series("BASELINE", index=rs.index).where(baseline, None)
     rf = rs["SUBJID"].map(by["RFSTDTC"])
     rs["EPOCH"] = ctx.epoch_of(rs["RSDTC"], rs["SUBJID"], ref, "RS", "RESP")
     rs["RSDY"] = study_day(rs["RSDTC"], rf)

@@ -77,8 +77,11 @@ def _end_group(process: subprocess.Popen) -> None:
 
 
 def docx_to_pdf(docx: Path, outdir: Path | None = None, *, timeout: float | None = None,
-                font_aliases: dict[str, str] | None = None) -> Path:
+                font_aliases: dict[str, str] | None = None, export_options: str | None = None) -> Path:
     """Convert `docx` to PDF (in `outdir`, default beside it) and return the PDF's path.
+
+    `export_options`: the writer_pdf_Export filter options as LibreOffice's JSON (7.4 and later),
+    e.g. '{"ExportBookmarks":{"type":"boolean","value":"true"}}'; None uses the defaults.
 
     LibreOffice runs in a process group of its own, with a time limit that grows with the
     document (`time_limit`, unless `timeout` is given); on timeout, Ctrl-C or SIGTERM the whole
@@ -98,7 +101,8 @@ def docx_to_pdf(docx: Path, outdir: Path | None = None, *, timeout: float | None
         if aliases:
             env["FONTCONFIG_FILE"] = str(_fontconfig(work, aliases))
         command = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--norestore",
-                   "--convert-to", "pdf", "--outdir", str(work / "out"), str(docx)]
+                   "--convert-to", f"pdf:writer_pdf_Export:{export_options}" if export_options else "pdf",
+                   "--outdir", str(work / "out"), str(docx)]
         limit = time_limit(docx) if timeout is None else timeout
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
