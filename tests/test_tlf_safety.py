@@ -327,8 +327,8 @@ def test_the_model_takes_the_settings_reference_and_one_age_grouping():
     assert SETTINGS.conventions.groups["CRCLGR1"].reference == ">=60"
     assert set(model.loc[model["variable"].eq("CRCLGR1") & model["stat_name"].eq("reference"), "stat"]) == {">=60"}
     rows = mv.display
-    reference_row = rows[rows["요인"].eq("크레아티닌 청소율(mL/min)")].iloc[0]
-    assert reference_row["수준"] == ">=60" and reference_row.iloc[2] == "참조"
+    reference_row = rows[rows["요인"].eq("크레아티닌 청소율군(mL/min)")].iloc[0]  # the glossary's name, as in T-DEM-01
+    assert reference_row["수준"] == "≥60" and reference_row.iloc[2] == "참조"  # bounds printed with ≥ everywhere
 
 
 def test_prior_lines_are_grouped_by_the_settings_grouping():
@@ -441,7 +441,7 @@ def test_summary_sentences_end_with_unexpected_serious_adrs_and_no_placeholder()
 
 def test_summary_sentences_use_korean_pt_names_when_given():
     result = summary_sentences(_adsl(), _adae(), SETTINGS, pt_names_ko={"NAUSEA": "구역", "VOMITING": "구토"})
-    assert "구토 40.00%(2/5명, 2건)" in result.sentences[0]
+    assert "구토(VOMITING) 40.00%(2/5명, 2건)" in result.sentences[0]  # the English name at first use only
     assert result.pt_names == "mixed"
 
 

@@ -387,7 +387,8 @@ def test_a_grouping_reference_must_be_one_of_its_labels(specs_copy):
     settings = load_settings(specs_copy)
     groups = settings.conventions.groups
     assert {name: g.reference_level for name, g in groups.items()} == {
-        "AGEGR1": "<65", "AGEGR2": "<75", "BMIGR1": "18.5-<23", "CRCLGR1": ">=60", "PRLINESGR": "0-1"}
+        "AGEGR1": "<65", "AGEGR2": "<75", "BMIGR1": "18.5-<23", "CRCLGR1": ">=60", "PRLINESGR": "0-1",
+        "ONSETGR": "1-28", "TRTDURGR": "1-28"}  # the last two group the report's ADR tables by onset and duration
     path = specs_copy / "study.toml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('reference = ">=60"', 'reference = ">= 60"'), encoding="utf-8")

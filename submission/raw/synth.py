@@ -337,6 +337,44 @@ def _fmt(values: np.ndarray, decimals: int, missing: np.ndarray | None = None) -
     return out
 
 
+# Reference ranges of the sites' laboratories in CRF units (creatinine: male, female), as lab reports
+# print them. A site's laboratory is chosen by its number, not drawn: no random draw is added, so
+# every other value of the extract stays what it was. None: a laboratory that prints no range.
+_LAB_RANGES = (
+    {"CREAT": ((0.7, 1.2), (0.5, 0.9)), "ANC": (1800, 7000), "PLT": (150000, 400000), "AST": (0, 40),
+     "ALT": (0, 40), "TBIL": (0.2, 1.2)},
+    {"CREAT": ((0.6, 1.2), (0.6, 1.2)), "ANC": (1500, 8000), "PLT": (130000, 400000), "AST": (5, 40),
+     "ALT": (5, 41), "TBIL": (0.3, 1.2)},
+    {"CREAT": ((0.67, 1.17), (0.51, 0.95)), "ANC": (2000, 7500), "PLT": (150000, 450000), "AST": (8, 38),
+     "ALT": (4, 44), "TBIL": (0.2, 1.0)},
+    None,
+)
+_LAB_OF_SITE = (3, 0, 1, 2, 0, 1, 2)  # site number modulo 7 -> laboratory (3: no range printed)
+_RANGE_DECIMALS = {"CREAT": 2, "ANC": 0, "PLT": 0, "AST": 0, "ALT": 0, "TBIL": 1}
+
+
+def _lab_ranges(siteid: np.ndarray, male: np.ndarray, missing: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """BASELINE <TEST>LO/<TEST>HI: each subject's site laboratory's range; blank without a result."""
+    lab = np.array([_LAB_OF_SITE[int(s) % len(_LAB_OF_SITE)] for s in siteid], dtype=np.int64)
+    out = {}
+    for test, decimals in _RANGE_DECIMALS.items():
+        lo, hi = np.full(len(lab), np.nan), np.full(len(lab), np.nan)
+        for k, ranges in enumerate(_LAB_RANGES):
+            if ranges is None:
+                continue
+            at = lab == k
+            limits = ranges[test]
+            if test == "CREAT":
+                lo[at] = np.where(male[at], limits[0][0], limits[1][0])
+                hi[at] = np.where(male[at], limits[0][1], limits[1][1])
+            else:
+                lo[at], hi[at] = limits
+        blank = missing[test] | np.isnan(lo)
+        out[f"{test}LO"] = _fmt(np.nan_to_num(lo), decimals, blank)
+        out[f"{test}HI"] = _fmt(np.nan_to_num(hi), decimals, blank)
+    return out
+
+
 def _line_numbers(subject: np.ndarray) -> np.ndarray:
     """1, 2, ... within each subject of rows already sorted by subject."""
     n = len(subject)
@@ -402,7 +440,9 @@ class _Study:
         self.mh_terms = _load_table("mh_terms.csv")
 
     def rng(self, part: str) -> np.random.Generator:
-        parts = ["sites", "demog", "disease", "baseline", "course", "dosing", "dex", "eos", "ae", "resp", "mh", "cm"]
+        # A new part goes at the end: every other part keeps its stream (same seed, same data).
+        parts = ["sites", "demog", "disease", "baseline", "course", "dosing", "dex", "eos", "ae", "resp", "mh", "cm",
+                 "preg"]
         return np.random.default_rng([self.seed, parts.index(part)])
 
     def run(self) -> dict[str, pd.DataFrame]:
@@ -419,6 +459,7 @@ class _Study:
         self._medical_history()
         self._conmeds()
         self._eligibility()
+        self._pregnancy()
         return self._frames()
 
     # ---------------------------------------------------------------- enrolment
@@ -1163,6 +1204,33 @@ class _Study:
         self.efficacy = effreas == ""
 
     # ---------------------------------------------------------------- frames
+    # ---------------------------------------------------------------- pregnancy prevention programme
+    def _pregnancy(self) -> None:
+        """Women of childbearing potential, their pregnancy test before the first dose, and pregnancies
+        reported during the study (of a treated woman or of the female partner of a treated man).
+        Lenalidomide is a teratogen: a positive test means no treatment, so every test before a first
+        dose is negative; pregnancies during treatment are rare."""
+        n = self.n
+        rng = self.rng("preg")
+        female = ~self.male
+        p_cbp = np.select([self.age < 45, self.age < 50, self.age < 55], [0.85, 0.55, 0.25], 0.02)
+        self.cbp = female & (rng.random(n) < p_cbp)
+        self.ptest = self.cbp & (rng.random(n) < 0.96)
+        before = rng.integers(0, 8, n)
+        self.ptestdat = np.where(self.ptest, np.maximum(self.icdat, self.first_dose - before), _NONE)
+        # Pregnancies: among dosed women of childbearing potential and among dosed men (their partners).
+        last = np.minimum(np.where(self.lstcndat == _NONE, self.cutoff, self.lstcndat), self.cutoff)
+        span = last - self.first_dose - 14
+        woman = self.cbp & self.dosed & (span > 0) & (rng.random(n) < 0.03)
+        partner = self.male & self.dosed & (span > 0) & (rng.random(n) < 0.004)
+        who = woman | partner
+        subj = np.flatnonzero(who)
+        when = self.first_dose[subj] + 14 + np.floor(rng.random(len(subj)) * np.maximum(span[subj], 1)).astype(np.int64)
+        out_woman = np.array(["EAB", "SAB", "ONGO", "UNK"])[_pick(rng, np.array([0.5, 0.2, 0.1, 0.2]), len(subj))]
+        out_partner = np.array(["LIVE", "ONGO", "UNK"])[_pick(rng, np.array([0.5, 0.2, 0.3]), len(subj))]
+        self.preg = dict(subj=subj, date=when, who=np.where(woman[subj], "PT", "PARTNER"),
+                         out=np.where(woman[subj], out_woman, out_partner))
+
     def _frames(self) -> dict[str, pd.DataFrame]:
         c = self.code
 
@@ -1175,7 +1243,10 @@ class _Study:
                                ROUTE=np.where(self.pap, c("ROUTE", "PAP"), c("ROUTE", "DUE")),
                                ICDAT=_iso(self.icdat), ENRDAT=_iso(self.enrol))
         frames["DEMOG"] = dict(SUBJID=sid, BRTHDAT=_iso(self.birth),
-                               SEX=np.where(self.male, c("SEX", "M"), c("SEX", "F")), AGE=self.age.astype(str))
+                               SEX=np.where(self.male, c("SEX", "M"), c("SEX", "F")), AGE=self.age.astype(str),
+                               CBP=np.where(self.male, "", yn(self.cbp)), PTEST=np.where(self.cbp, yn(self.ptest), ""),
+                               PTESTDAT=_iso(self.ptestdat),
+                               PTESTRES=np.where(self.ptest, c("POSNEG", "NEG"), ""))
         iss = np.append(c.many("ISS", ["I", "II", "III"]), "")[self.iss]
         mprot = np.append(c.many("MPROT", ["IGG", "IGA", "IGD", "IGM", "LIGHT CHAIN", "NON-SECRETORY"]), "")[self.mprot]
         ecog = np.append(c.many("ECOG", ["0", "1", "2", "3", "4"]), "")[self.ecog]
@@ -1186,7 +1257,8 @@ class _Study:
                                   WEIGHT=_fmt(self.weight, 1, miss["WEIGHT"]), CREAT=_fmt(self.creat, 2, miss["CREAT"]),
                                   DIALYSIS=yn(self.dialysis), ANC=_fmt(self.anc, 0, miss["ANC"]),
                                   PLT=_fmt(self.plt, 0, miss["PLT"]), AST=_fmt(self.ast, 0, miss["AST"]),
-                                  ALT=_fmt(self.alt, 0, miss["ALT"]), TBIL=_fmt(self.tbil, 2, miss["TBIL"]))
+                                  ALT=_fmt(self.alt, 0, miss["ALT"]), TBIL=_fmt(self.tbil, 2, miss["TBIL"]),
+                                  **_lab_ranges(self.siteid, self.male, miss))
         # Medical history
         mh, mt = self.mh, self.mh_terms
         t = mh["term"]
@@ -1249,6 +1321,10 @@ class _Study:
                               SAFREAS=self._codes("SAFREAS", self.safreas),
                               EFFICACY=yn(self.efficacy),
                               EFFREAS=self._codes("EFFREAS", self.effreas))
+        pg = self.preg
+        frames["PREG"] = dict(SUBJID=sid[pg["subj"]], LINE=_line_numbers(pg["subj"]).astype(str),
+                              PREGDAT=_iso(pg["date"]), PREGWHO=self._codes("PREGWHO", pg["who"]),
+                              PREGOUT=self._codes("PREGOUT", pg["out"]))
         return {form: self._frame(form, cols) for form, cols in frames.items()}
 
     def _codes(self, codelist: str, values: np.ndarray) -> np.ndarray:

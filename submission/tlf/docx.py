@@ -194,6 +194,11 @@ class ReportDocument:
         self.toc_levels = toc_levels
         self.headings: list[tuple[int, str]] = []
         self.toc_pages: list[int | None] | None = None
+        # Captions in document order: (SEQ name, number, "표 3. title"), for the lists of tables and figures.
+        self.captions: list[tuple[str, int, str]] = []
+        self.caption_pages: list[int | None] | None = None
+        self._lists: list[tuple[object, str]] = []  # (anchor paragraph, SEQ name) of each list of captions
+        self._lists_generated: list = []
         self._tables = 0
         self._figures = 0
         self._toc_anchor = None
@@ -460,6 +465,58 @@ class ReportDocument:
         self._toc_anchor = self.paragraph(title, bold=True, size_pt=self.fonts.heading_sizes_pt[0], landscape=None)._p
         self.page_break()
 
+    def lists_of_captions(self, lists: Sequence[tuple[str, str]]) -> None:
+        """Lists of tables and figures after the table of contents: (title, SEQ name) each, e.g.
+        ("표 목차", "Table"). Each is a TOC field over its captions (`\\c`); its cached result lists every
+        caption added (with `caption_pages` when known). Then a new page."""
+        self._ready(False)
+        for title, seq in lists:
+            anchor = self.paragraph(title, bold=True, size_pt=self.fonts.heading_sizes_pt[0], landscape=None)._p
+            self._lists.append((anchor, seq))
+        self.page_break()
+
+    def _write_lists(self) -> None:
+        for element in self._lists_generated:
+            element.getparent().remove(element)
+        self._lists_generated = []
+        for anchor, seq in self._lists:
+            entries = [(i, text) for i, (name, _, text) in enumerate(self.captions) if name == seq]
+            paragraphs = []
+            for k, (i, text) in enumerate(entries or [(None, "")]):
+                p = self.doc.add_paragraph(style="toc 1")
+                if k == 0:
+                    self._field_begin(p, f'TOC \\h \\z \\c "{seq}"')
+                run = p.add_run(text)
+                _format_run(run, self.fonts, bold=False)
+                page = (self.caption_pages[i] if i is not None and self.caption_pages and i < len(self.caption_pages)
+                        else None)
+                if page is not None:
+                    _format_run(p.add_run(f"\t{page}"), self.fonts, bold=False)
+                paragraphs.append(p)
+            end = paragraphs[-1].add_run()
+            _format_run(end, self.fonts)
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), "end")
+            end._r.append(fld)
+            for p in paragraphs:
+                anchor.addnext(p._p)
+                anchor = p._p
+                self._lists_generated.append(p._p)
+
+    def _field_begin(self, p, instruction: str) -> None:
+        for kind, instr in (("begin", None), ("instr", instruction), ("separate", None)):
+            run = p.add_run()
+            _format_run(run, self.fonts)
+            if instr:
+                node = OxmlElement("w:instrText")
+                node.set(qn("xml:space"), "preserve")
+                node.text = f" {instr} "
+                run._r.append(node)
+            else:
+                fld = OxmlElement("w:fldChar")
+                fld.set(qn("w:fldCharType"), kind)
+                run._r.append(fld)
+
     def _write_toc(self) -> None:
         for element in self._toc_generated:
             element.getparent().remove(element)
@@ -502,6 +559,7 @@ class ReportDocument:
     # ----------------------------------------------------------------- captions
 
     def _caption(self, label: str, seq: str, number: int, text: str) -> None:
+        self.captions.append((seq, number, f"{label} {number}. {text}"))
         p = self.doc.add_paragraph(style="Caption")
         _format_run(p.add_run(f"{label} "), self.fonts)
         _field_runs(p, f"SEQ {seq} \\* ARABIC", str(number), self.fonts)
@@ -511,8 +569,9 @@ class ReportDocument:
 
     def _grid(self, rows: list[list[str]], *, widths_mm: Sequence[float], header: list[str] | None,
               size_pt: float, align: Sequence[str], indent: Sequence[int] | None = None,
-              bold_rows: Sequence[int] = (), indent_mm: float = 3.0):
-        """The table XML: fixed layout, grid and cell widths, repeating header, rows that do not split."""
+              bold_rows: Sequence[int] = (), indent_mm: float = 3.0, can_split: bool = False):
+        """The table XML: fixed layout, grid and cell widths, repeating header, rows that do not split
+        (`can_split`: long text rows may continue on the next page)."""
         table = self.doc.add_table(rows=0, cols=len(widths_mm))
         table.style = self.doc.styles["Table Grid"]
         tbl = table._tbl
@@ -537,7 +596,8 @@ class ReportDocument:
         def add_row(values: list[str], *, is_header: bool, index: int | None = None) -> None:
             tr = OxmlElement("w:tr")
             trPr = OxmlElement("w:trPr")
-            trPr.append(OxmlElement("w:cantSplit"))
+            if is_header or not can_split:
+                trPr.append(OxmlElement("w:cantSplit"))
             if is_header:
                 trPr.append(OxmlElement("w:tblHeader"))
             tr.append(trPr)
@@ -611,7 +671,7 @@ class ReportDocument:
     def table(self, frame: pd.DataFrame, *, caption: str | None = None, col_widths_mm: Sequence[float] | None = None,
               footnotes: Sequence[str] = (), landscape: bool | None = None, align: Sequence[str] | str | None = None,
               indent: Sequence[int] | None = None, bold_rows: Sequence[int] = (),
-              font_size_pt: float | None = None) -> int | None:
+              font_size_pt: float | None = None, can_split: bool = False) -> int | None:
         """A table from a frame (column names are the header row, repeated on every page).
 
         `col_widths_mm` are scaled to the text width of the page; by default widths follow the
@@ -642,7 +702,7 @@ class ReportDocument:
             number = self._tables
             self._caption(self.table_label, "Table", number, caption)
         self._grid(rows, widths_mm=widths, header=header, size_pt=font_size_pt or self.fonts.table_size_pt,
-                   align=align, indent=indent, bold_rows=bold_rows)
+                   align=align, indent=indent, bold_rows=bold_rows, can_split=can_split)
         for note in footnotes:
             p = self.doc.add_paragraph(style="Table Footnote")
             _format_run(p.add_run(note), self.fonts)
@@ -682,6 +742,7 @@ class ReportDocument:
     def to_bytes(self) -> bytes:
         """The .docx package: TOC written from the headings, fixed zip entry times and core properties."""
         self._write_toc()
+        self._write_lists()
         raw = io.BytesIO()
         self.doc.save(raw)
         return deterministic_zip(raw.getvalue(), self.created)

@@ -110,20 +110,48 @@ def factor_frame(adsl: pd.DataFrame, groups: Mapping[str, Grouping], *, factors:
 
 
 def selection_notes(found: FactorFrame, selected: Sequence[str], set_aside: Mapping[str, str], *, entry_p: float,
-                    name_of, level_of) -> list[str]:
+                    name_of, level_of, codes: bool = True) -> list[str]:
     """Footnotes of a multivariable table: which factors entered, the one-grouping-per-source rule
     (when it set a factor aside) and the reference levels. `name_of(factor)` and
-    `level_of(factor, level)` give the Korean names the table prints."""
+    `level_of(factor, level)` give the Korean names the table prints; `codes`: the variable names
+    follow in brackets (for another study's ADaM; the report names factors in words only).
+    Without a selected factor there is one note: no model was fitted."""
     from .glossary import ODDS_RATIO, REFERENCE
 
-    entered = ", ".join(f"{name_of(f)}({f})" for f in selected) or "없음"
+    def named(f: str) -> str:
+        return f"{name_of(f)}({f})" if codes else name_of(f)
+
+    if not selected:
+        return [f"단변량 분석에서 p < {entry_p:g}인 요인이 없어 다변량 로지스틱 회귀분석을 하지 않았다."]
+    entered = ", ".join(named(f) for f in selected)
     notes = [f"단변량 분석에서 p < {entry_p:g}인 요인을 다변량 로지스틱 회귀분석에 포함했다({entered})."]
     if set_aside:
-        pairs = "; ".join(f"{name_of(d)}({d}) 대신 {name_of(k)}({k})" for d, k in set_aside.items())
-        notes.append("같은 변수에서 나온 구분(예: 연령의 두 구분 AGEGR1, AGEGR2)은 중첩되어 한 모형에 함께 넣지 않고, "
+        pairs = "; ".join(f"{named(d)} 대신 {named(k)}" for d, k in set_aside.items())
+        example = "연령의 두 구분 AGEGR1, AGEGR2" if codes else "연령의 두 구분"
+        notes.append(f"같은 변수에서 나온 구분(예: {example})은 중첩되어 한 모형에 함께 넣지 않고, "
                      f"단변량 p가 가장 작은 하나만 포함했다: {pairs}.")
     fixed = [f"{name_of(f)} {level_of(f, ref)}" for f, ref in found.reference.items() if f in selected]
+    where = "study settings에 정한" if codes else "분석 계획에서 정한"
     notes.append(f"{REFERENCE}: 각 요인의 기준 수준({ODDS_RATIO} 1); "
-                 + (f"study settings에 정한 기준 수준({', '.join(fixed)}), 그 밖의 요인은 첫 수준."
+                 + (f"{where} 기준 수준({', '.join(fixed)}), 그 밖의 요인은 첫 수준."
                     if fixed else "각 요인의 첫 수준."))
     return notes
+
+
+def factor_clause(name: str, level, groupings: Mapping[str, Grouping] | None = None) -> str:
+    """The ADSL filter (submission/tlf/where.py) of the subjects whose factor `name` is `level` in
+    `factor_frame`: a count factor's label as its interval of the count, a starting dose's "25 mg"
+    as STDOSE = 25, a missing level as `is missing`, anything else as `name = level`."""
+    from .where import all_of, eq, literal
+
+    if level is None or is_missing(level) or level == "결측":
+        return f"{name} is missing"
+    grouping = (groupings or {}).get(name)
+    if grouping is not None and level in grouping.labels:
+        i = list(grouping.labels).index(level)
+        low = f"{name} >= {literal(grouping.cuts[i - 1])}" if i > 0 else None
+        high = f"{name} < {literal(grouping.cuts[i])}" if i < len(grouping.cuts) else None
+        return all_of(low, high)
+    if name == "STDOSE" and isinstance(level, str) and level.endswith(" mg"):
+        return eq(name, float(level.split()[0]))
+    return eq(name, level)

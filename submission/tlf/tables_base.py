@@ -60,29 +60,12 @@ TOTAL_KO = ko.TOTAL
 
 # --------------------------------------------------------------------------- Korean display text
 
-POPULATION_KO = {"ENRLFL": "등록 대상자", "SAFFL": "안전성 평가대상자", "EFFFL": "유효성 평가대상자", None: "전체 대상자",
-                 "ITTFL": "ITT 대상자", "FASFL": "최대 분석 대상자(FAS)", "PPROTFL": "계획서 순응 대상자(PP)"}
-
-VARIABLE_KO = {
-    "AGE": "연령(세)", "SEX": "성별", "RACE": "인종", "ETHNIC": "민족", "RECRTRT": "등록 경로",
-    "HEIGHTBL": "신장(cm)", "WEIGHTBL": "체중(kg)", "BMIBL": "체질량지수(kg/m²)",
-    "CREATBL": "혈청 크레아티닌(mg/dL)", "CRCLBL": "크레아티닌 청소율(mL/min)", "DIALYFL": "투석 여부",
-    "ISSBL": "ISS 병기(진단 시)", "MPROTYP": "M-단백 유형", "ECOGBL": "ECOG 수행능력",
-    "PRLINES": "이전 치료 차수", "PRSCTFL": "이전 조혈모세포이식", "RENIMPFL": "신장애 병력",
-    "HEPIMPFL": "간장애 병력", "ALLERGFL": "알레르기 병력", "ANYMHFL": "과거 병력 및 동반 질환",
-    "ANYCMFL": "병용 약물 투여", "TRTDURD": "투여 기간(일)", "NUMCYC": "투여 주기 수(주기)",
-    "STDOSE": "시작 용량", "STDOSFRQ": "시작 투여 빈도", "CUMDOSE": "누적 투여량(mg)",
-    "DOSINT": "용량 강도(mg/일)", "DOSREDFL": "감량", "INTRFL": "투여 중단(휴약)",
-    "DEXUSE": "덱사메타손 병용", "DEXDUR": "덱사메타손 투여 기간(일)", "DEXCYC": "덱사메타손 투여 주기 수",
-    "DEXCUMD": "덱사메타손 누적 투여량(mg)", "DEXDINT": "덱사메타손 용량 강도(mg/일)",
-    "DEXSTD": "덱사메타손 시작 용량(mg)", "RVLDDAYS": "이 약 투여일 수(일)", "RVLMDD": "투여일당 평균 용량(mg)",
-}
-
-YES_NO_KO = {"Y": "예", "N": "아니오"}
-
+# The Korean labels live in the glossary (one home for every table); these names are kept for callers.
+POPULATION_KO = {**ko.POPULATIONS, None: "전체 대상자"}
+VARIABLE_KO = ko.VARIABLES
+YES_NO_KO = ko.YES_NO
 VALUE_KO = ko.VALUES
-FLAG_VARIABLES = {"PRSCTFL", "RENIMPFL", "HEPIMPFL", "ALLERGFL", "ANYMHFL", "ANYCMFL", "DIALYFL", "LTUSEFL",
-                  "DOSREDFL", "INTRFL", "DEXUSE", "SAFFL", "EFFFL"}
+FLAG_VARIABLES = ko.FLAG_VARIABLES
 # Table order of codes (the ADaM codelists); values not listed follow, sorted.
 VALUE_ORDER: dict[str, list] = {
     "SEX": ["M", "F"], "ISSBL": list(ISS_STAGES), "ECOGBL": [0, 1, 2, 3, 4],
@@ -90,35 +73,13 @@ VALUE_ORDER: dict[str, list] = {
     "STDOSFRQ": ["QD", "QOD"],
 }
 
-SAFEXRS_KO = {
-    "NO DOSE": "이 약 미투여", "NO SAFETY FOLLOW-UP": "투여 후 안전성 추적 관찰 없음",
-    "OUTSIDE CONTRACT PERIOD": "계약 기간 외 등록", "DUPLICATE ENROLMENT": "중복 등록",
-    "NO VALID CONSENT": "유효한 동의 없음",
-}
-EFFEXRS_KO = {
-    "NOT IN SAFETY SET": "안전성 평가대상자 아님", "NO EVALUABLE RESPONSE": "평가 가능한 반응 평가 없음",
-    "OFF-LABEL USE": "허가사항 외 사용",
-}
-MHCAT_KO = {
-    "PRIMARY DIAGNOSIS": "원발 진단(다발골수종)", "GENERAL MEDICAL HISTORY": "일반 병력",
-    "RENAL IMPAIRMENT": "신장애", "HEPATIC IMPAIRMENT": "간장애", "ALLERGY": "알레르기",
-}
-OUTCOME_KO = {
-    "RECOVERED/RESOLVED": "회복", "RECOVERING/RESOLVING": "회복 중", "NOT RECOVERED/NOT RESOLVED": "회복되지 않음",
-    "RECOVERED/RESOLVED WITH SEQUELAE": "후유증을 동반한 회복", "FATAL": "사망", "UNKNOWN": "알 수 없음",
-}
-ACTION_KO = {
-    "DOSE NOT CHANGED": "변경 없음", "DOSE REDUCED": "감량", "DRUG INTERRUPTED": "일시 중단",
-    "DRUG WITHDRAWN": "투여 중지", "NOT APPLICABLE": "해당 없음", "UNKNOWN": "알 수 없음",
-}
-SERIOUS_CRITERIA_KO = {
-    "AESDTH": "사망", "AESLIFE": "생명 위협", "AESHOSP": "입원 또는 입원 기간 연장", "AESDISAB": "장애",
-    "AESCONG": "선천적 기형", "AESMIE": "기타 의학적으로 중요한 상황",
-}
-RESPONSE_KO = {
-    "sCR": "엄격한 완전반응(sCR)", "CR": "완전반응(CR)", "VGPR": "매우 좋은 부분반응(VGPR)", "PR": "부분반응(PR)",
-    "MR": "최소반응(MR)", "SD": "안정병변(SD)", "PD": "진행병변(PD)", "NE": "평가 불가(NE)",
-}
+SAFEXRS_KO = ko.SAFETY_EXCLUSION
+EFFEXRS_KO = ko.EFFICACY_EXCLUSION
+MHCAT_KO = ko.HISTORY_CATEGORY
+OUTCOME_KO = ko.OUTCOME
+ACTION_KO = ko.ACTION
+SERIOUS_CRITERIA_KO = ko.SERIOUS_CRITERIA
+RESPONSE_KO = ko.RESPONSE
 RESPONSE_PARAMS = [  # PARAMCD of ADRS, the settings list that defines it, Korean name
     ("RSP", "responders", "전체 반응률(ORR)"),
     ("RSPCR", "cr_or_better", "CR 이상 반응률"),
@@ -141,36 +102,20 @@ DEMOGRAPHIC_VARIABLES = [  # (variable, kind) in table order; absent variables a
 ]
 
 
+# Variables whose Korean name states the study's own grouping: named only with the study's settings.
+_STUDY_GROUPINGS = {"AGEGR1", "AGEGR2", "BMIGR1", "CRCLGR1", "LTUSEFL"}
+
+
 def variable_label(var: str, settings=None) -> str:
-    """The Korean row label of a variable; groups of the settings are named by their cuts."""
-    if settings is not None:
-        groups = settings.conventions.groups
-        if var in ("AGEGR1", "AGEGR2") and var in groups:
-            cuts = ", ".join(f"{_num_text(c)}세" for c in groups[var].cuts)
-            return f"연령군({cuts} 기준)"
-        if var == "BMIGR1":
-            return "체질량지수군(kg/m², 아시아-태평양 기준)"
-        if var == "CRCLGR1":
-            return "크레아티닌 청소율군(mL/min)"
-        if var in groups:
-            return groups[var].label
-        if var == "LTUSEFL":
-            return f"장기 투여(≥{settings.conventions.long_term_use_days}일)"
-    return VARIABLE_KO.get(var, var)
+    """The Korean row label of a variable (glossary.variable_label); groups of the settings are
+    named by their cuts. Without the study's settings a grouping keeps its own name."""
+    if settings is None:
+        return var if var in _STUDY_GROUPINGS else VARIABLE_KO.get(var, var)
+    return ko.variable_label(var, settings.conventions)
 
 
 def value_label(var: str, value) -> str:
-    if is_missing(value):
-        return "결측"
-    if value == "Missing":
-        return "결측"
-    if var in VALUE_KO and value in VALUE_KO[var]:
-        return VALUE_KO[var][value]
-    if var in FLAG_VARIABLES and value in YES_NO_KO:
-        return YES_NO_KO[value]
-    if var == "STDOSE" and isinstance(value, (int, float, np.integer, np.floating)):
-        return f"{_num_text(value)} mg"
-    return _symbols(_num_text(value) if isinstance(value, (int, float, np.integer, np.floating)) else str(value))
+    return ko.value_label(var, value)
 
 
 def _symbols(text: str) -> str:
@@ -194,10 +139,11 @@ def _n_pct(look: ArdLookup, variable, level=None, *, group=None, group2=None, di
            denominator: bool = False, events: bool = False) -> str:
     n = look("n", variable, level, group=group, group2=group2)
     N = look("N", variable, level, group=group, group2=group2)
+    zero = None if denominator else ko.ZERO  # one way to show a zero count (a ratio keeps its denominator)
     if events:
         return fmt.fmt_n_pct_events(n, N, look("events", variable, level, group=group, group2=group2), digits,
-                                     denominator=denominator)
-    return fmt.fmt_n_pct(n, N, digits, denominator=denominator)
+                                     denominator=denominator, zero=zero)
+    return fmt.fmt_n_pct(n, N, digits, denominator=denominator, zero=zero)
 
 
 def _set_output(ard: pd.DataFrame, output_id: str) -> pd.DataFrame:
@@ -429,7 +375,8 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
     """Enrolled subjects by route, exclusions from the safety and efficacy sets by reason, the sets."""
     require_columns(adsl, [ID, "SAFFL", "SAFEXRS", "EFFFL", "EFFEXRS"], "ADSL")
     by = "RECRTRT" if "RECRTRT" in adsl.columns else None
-    adsl = adsl[[c for c in (ID, "ENRLFL", "SAFFL", "SAFEXRS", "EFFFL", "EFFEXRS", by) if c in adsl.columns]].copy()
+    adsl = adsl[[c for c in (ID, "ENRLFL", "SAFFL", "SAFEXRS", "EFFFL", "EFFEXRS", by, "SITEID")
+                 if c in adsl.columns]].copy()
     if "ENRLFL" not in adsl.columns:
         adsl["ENRLFL"] = "Y"
     digits = _digits(settings)
@@ -449,7 +396,11 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
         "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, missing=False, **common),
         "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], missing=False, **common),
     }
-    ard = ard_to_frame(*parts.values())
+    sites = []
+    if "SITEID" in adsl.columns:  # the number of institutions that enrolled a subject (the methods state it)
+        sites.append(stat_row(output_id, "SITEID", None, "n_distinct", int(enrolled["SITEID"].nunique()),
+                              analysis_set="ENRLFL", context="sites", stat_label="Sites with enrolled subjects"))
+    ard = ard_to_frame(*parts.values(), *([rows_frame(sites)] if sites else []))
     look = ArdLookup(ard)
     keys = (list(by_levels) + [total]) if by else [None]
     headers = [TOTAL_KO if k in (None, total) else value_label("RECRTRT", k) for k in keys]
@@ -461,7 +412,7 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
         for g in keys:
             n = look("n", variable, level, group=g)
             N = look("N", variable, level, group=g)
-            cells.append(fmt.fmt_n_pct(n, N, digits) if with_pct else fmt.fmt_count(n))
+            cells.append(fmt.fmt_n_pct(n, N, digits, zero=ko.ZERO) if with_pct else fmt.fmt_count(n))
         if is_bold:
             bold.append(len(rows))
         indent.append(level_indent)
@@ -539,7 +490,7 @@ def _disposition_figure(ard: pd.DataFrame, look: ArdLookup, group, saf_reasons, 
     png = figure_png(fig)
     rows = ard[ard["group1_level"].map(lambda v: _lookup_key(v) == _lookup_key(group))] if group is not None else ard
     return FigureResult(figure_id, "조사대상자 분포도", png, _set_output(rows, figure_id),
-                        ["숫자는 표 조사대상자 현황의 전체 열과 같다."], section="disposition")
+                        ["숫자는 조사대상자 현황 표의 전체 열과 같다."], section="disposition")
 
 
 def _korean_font() -> str:
@@ -775,8 +726,9 @@ def _hierarchy_rows(look: ArdLookup, ard: pd.DataFrame, variables: Sequence[str]
 
 
 def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
-                    output_ids: tuple[str, str] = ("T-MH-01", "T-MH-02")) -> list[TableResult]:
-    """Subjects with medical history by category, and by MedDRA SOC/PT (myeloma diagnosis excluded)."""
+                    output_ids: tuple[str, str] = ("T-MH-01", "T-MH-02"), terms=None) -> list[TableResult]:
+    """Subjects with medical history by category, and by MedDRA SOC/PT (myeloma diagnosis excluded).
+    `terms` (terms_ko.TermLabels): Korean names of the SOCs and PTs."""
     require_columns(admh, [ID, "MHCAT", "MHBODSYS", "MHDECOD"], "ADMH")
     digits = _digits(settings)
     n_safety = int(adsl.loc[flagged(adsl["SAFFL"]), ID].nunique())
@@ -803,7 +755,8 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
                             pop_flag="SAFFL", output_id=output_ids[1],
                             source=Source("ADMH", "MHCAT != 'PRIMARY DIAGNOSIS'"))
     look = ArdLookup(ard2)
-    rows, indent, bold = _hierarchy_rows(look, ard2, ["MHBODSYS", "MHDECOD"], [None], digits)
+    rows, indent, bold = _hierarchy_rows(look, ard2, ["MHBODSYS", "MHDECOD"], [None], digits,
+                                         label_of=_term_label(terms))
     rows[0][0] = "과거 병력 또는 동반 질환이 있는 대상자"
     display = pd.DataFrame(rows, columns=[f"{ko.SOC_ABBR}\n  {ko.PT_ABBR}", header])
     display.attrs.update(indent=indent, bold_rows=bold, label_columns=1)
@@ -816,8 +769,10 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
     return out
 
 
-def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: str = "T-CM-01") -> TableResult:
-    """Prior and concomitant medications by ATC class (CMCLAS) and standardized name (CMDECOD)."""
+def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: str = "T-CM-01",
+                terms=None) -> TableResult:
+    """Prior and concomitant medications by ATC class (CMCLAS) and standardized name (CMDECOD).
+    `terms` (terms_ko.TermLabels): Korean names of the classes and drugs."""
     require_columns(adcm, [ID, "CMCLAS", "CMDECOD", "PREFL", "ONTRTFL"], "ADCM")
     digits = _digits(settings)
     periods = [("PREFL", "PRIOR", "이전 약물"), ("ONTRTFL", "CONCOMITANT", "병용 약물")]
@@ -837,7 +792,8 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
     # when seen there): a level missing in one period shows 0.
     ard = _complete_levels(ard, keys, output_id, n_safety, flags={code: flag for flag, code, _ in periods})
     look = ArdLookup(ard)
-    rows, indent, bold = _hierarchy_rows(look, ard, ["CMCLAS", "CMDECOD"], keys, digits, sort_group="CONCOMITANT")
+    rows, indent, bold = _hierarchy_rows(look, ard, ["CMCLAS", "CMDECOD"], keys, digits, sort_group="CONCOMITANT",
+                                         label_of=_term_label(terms))
     rows[0][0] = "약물을 투여받은 대상자"
     headers = [f"{name}\n(N={fmt.fmt_count(n_safety)})\nn (%) [건]" for _, _, name in periods]
     display = pd.DataFrame(rows, columns=["ATC 분류\n  약물명(WHODrug)"] + headers)
@@ -849,6 +805,13 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
                  _percent_note("SAFFL", settings), "n: 대상자 수, [ ]: 건수. 병용 약물 대상자 수가 많은 순."]
     return TableResult(output_id, "이전 약물 및 병용 약물: ATC 분류별 (안전성 평가대상자)", ard, display, footnotes,
                        landscape=False, section="history")
+
+
+def _term_label(terms):
+    """label_of of `_hierarchy_rows`: a coded term's Korean name (terms_ko.TermLabels) or its English name."""
+    if terms is None:
+        return lambda var, level: str(level)
+    return lambda var, level: terms(level)
 
 
 def _complete_levels(ard: pd.DataFrame, keys: list, output_id: str, N: int,
@@ -999,11 +962,11 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
              f"요인과 구분은 {ko.ADR} 요인 분석과 같다(같은 요인 목록, 같은 구분)."]
     if "PRLINES" in found.groupings:
         pl = found.groupings["PRLINES"]
-        foot2.append(f"이전 치료 차수 구분: {', '.join(pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
+        foot2.append(f"이전 치료 차수 구분: {', '.join(ko.symbols(x) for x in pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
                      "경계값은 위 구간에 포함).")
     if found.ungrouped:
-        foot2.append("구분 기준(study settings의 groups.PRLINESGR)이 없어 분석하지 않은 요인: "
-                     f"{', '.join(found.ungrouped)}.")
+        foot2.append("구분 기준이 정해지지 않아 분석하지 않은 요인: "
+                     f"{', '.join(variable_label(f, settings) for f in found.ungrouped)}.")
     out.append(TableResult(output_ids[1], "요인별 반응률 (유효성 평가대상자)", ard2, display2, foot2,
                            section="efficacy_factors"))
     out.append(_logistic_table(model, found, selected, set_aside, p_by_factor, settings, output_ids[2]))
@@ -1051,7 +1014,10 @@ def _logistic_table(model, found: FactorFrame, selected: list[str], set_aside: d
     display = pd.DataFrame(rows, columns=["요인", "구분", f"{ko.ODDS_RATIO} ({level_pct}% 신뢰구간)", "p-value"])
     display.attrs.update(label_columns=2, col_widths_mm=[50, 50, 45, 25])
     foot = selection_notes(found, selected, set_aside, entry_p=conv.multivariable_entry_p,
-                           name_of=lambda f: variable_label(f, settings), level_of=value_label)
+                           name_of=lambda f: variable_label(f, settings), level_of=value_label, codes=False)
+    if model is None:  # one note, no definitions of a model that was not fitted
+        return TableResult(output_id, "반응에 영향을 미치는 요인: 다변량 로지스틱 회귀분석", rows_frame(records), display,
+                           foot, section="efficacy_factors")
     foot += ["대상: 유효성 평가대상자 중 투입 요인이 모두 있는 대상자.",
              f"{ko.ODDS_RATIO} > 1: 반응 가능성이 기준 수준보다 높음. 신뢰구간과 p-value는 Wald 방법.",
              "NE: 분리(separation) 등으로 추정할 수 없음."]
@@ -1147,7 +1113,7 @@ LISTING_COLUMNS = [("대상자 번호", 22), ("연령/성별", 16), (ko.PT_ABBR,
 def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output_id: str, title: str,
                    footnotes: list[str], analysis_set: str = "SAFFL",
                    extra: Sequence[tuple[str, float, Callable]] = (), where: str | None = None,
-                   subjects: dict | None = None) -> TableResult:
+                   subjects: dict | None = None, terms=None) -> TableResult:
     """One row per event: subject, age/sex, PT, onset and end, seriousness criteria, causality, outcome, action.
 
     `where`: the ADAE filter of the listed events (their analysis definition); `subjects`: the
@@ -1172,7 +1138,8 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
         sex = {"F": "여", "M": "남"}.get(r.get("SEX"), text(r.get("SEX")))
         subject = text(r.get("SUBJID")) or text(r.get(ID))
         criteria = "; ".join(ko for var, ko in SERIOUS_CRITERIA_KO.items() if r.get(var) == "Y")
-        rows.append([subject, f"{age}/{sex}", text(r.get("AEDECOD")), start, end, criteria,
+        pt = text(r.get("AEDECOD"))
+        rows.append([subject, f"{age}/{sex}", terms(pt) if terms is not None and pt else pt, start, end, criteria,
                      text(r.get("AEREL"), causality), text(r.get("AEOUT"), OUTCOME_KO), text(r.get("AEACN"), ACTION_KO)]
                     + [make(r) for _, _, make in extra])
     columns = [name for name, _ in LISTING_COLUMNS] + [name for name, _, _ in extra]
@@ -1213,17 +1180,18 @@ def _te_note(settings) -> str:
 
 
 def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
-             output_ids: tuple[str, str, str] = ("L-SAE-01", "L-DTH-01", "L-USADR-01")) -> list[TableResult]:
+             output_ids: tuple[str, str, str] = ("L-SAE-01", "L-DTH-01", "L-USADR-01"), terms=None) -> list[TableResult]:
     """Line listings: serious AEs, deaths, unexpected serious ADRs (one row per event)."""
     require_columns(adae, [ID, "AEDECOD", "AESER"], "ADAE")
     events = _safety_events(adae, adsl)
-    adr_codes = ", ".join(f"{c.label_ko}({c.code})" for c in settings.conventions.causality
+    adr_codes = ", ".join(c.label_ko for c in settings.conventions.causality
                           if c.code in settings.conventions.adr_causality)
-    unexpected = [(ko.UNEXPECTED, 16, lambda r: "예" if r.get("UNEXPFL") == "Y" else "아니오")]
+    unexpected = [(ko.UNEXPECTED, 16, lambda r: ko.YES_NO["Y"] if r.get("UNEXPFL") == "Y" else ko.YES_NO["N"])]
     te = eq("TRTEMFL", "Y") if "TRTEMFL" in adae.columns else None
     out = [_event_listing(events[flagged(events["AESER"])], adsl, settings=settings, output_id=output_ids[0],
                           title=f"{ko.SAE} 목록", footnotes=[_te_note(settings)],
-                          extra=unexpected if "UNEXPFL" in events.columns else (), where=all_of(te, eq("AESER", "Y")))]
+                          extra=unexpected if "UNEXPFL" in events.columns else (), where=all_of(te, eq("AESER", "Y")),
+                          terms=terms)]
 
     # Deaths: fatal events of the safety set (whatever the onset), and deaths without a fatal event.
     safety = adsl[flagged(adsl["SAFFL"])]
@@ -1245,7 +1213,7 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
                                          f"사망 관련 {ko.AE}가 없는 사망은 한 줄로 표시하였다."],
                               extra=[("사망일", 20, lambda r: _date_text(dth_dates.get(r[ID]))),
                                      ("비고", 30, lambda r: "" if is_missing(reasons.get(r[ID]))
-                                      else str(reasons.get(r[ID])))]))
+                                      else str(reasons.get(r[ID])))], terms=terms))
 
     cond = flagged(events["AESER"])
     for flag in ("ADRFL", "UNEXPFL"):
@@ -1256,7 +1224,7 @@ def listings(adsl: pd.DataFrame, adae: pd.DataFrame, *, settings,
                               where=all_of(te, eq("AESER", "Y"), eq("ADRFL", "Y"), eq("UNEXPFL", "Y")),
                               footnotes=[_te_note(settings),
                                          f"{ko.ADR}: 인과관계가 {adr_codes}인 {ko.AE}(인과관계를 배제할 수 없음).",
-                                         f"{ko.UNEXPECTED}: {ko.PT_ABBR}가 허가사항 용어표(label terms)에 없는 사례."]))
+                                         f"{ko.UNEXPECTED}: {ko.UNEXPECTED_DEFINITION}."], terms=terms))
     return out
 
 
@@ -1272,8 +1240,9 @@ def _fatal_mask(events: pd.DataFrame) -> pd.Series:
 
 # --------------------------------------------------------------------------- all base outputs
 
-def base_results(adam: dict[str, pd.DataFrame], settings) -> list[TableResult | FigureResult]:
-    """Every base output of the report, in report order."""
+def base_results(adam: dict[str, pd.DataFrame], settings, *, terms=None) -> list[TableResult | FigureResult]:
+    """Every base output of the report, in report order. `terms` (terms_ko.TermLabels): Korean names
+    of the coded terms (MedDRA, ATC, WHODrug) the tables print."""
     needed = ["ADSL", "ADAE", "ADRS", "ADEX", "ADCM", "ADMH"]
     missing = [n for n in needed if n not in adam]
     if missing:
@@ -1288,10 +1257,10 @@ def base_results(adam: dict[str, pd.DataFrame], settings) -> list[TableResult | 
     out.append(demographics(adsl, pop="EFFFL", settings=settings, output_id="T-DEM-02",
                             title="인구학적 정보 및 기저 특성 (유효성 평가대상자)"))
     out.append(exposure(adsl, adam["ADEX"], settings=settings, by=by))
-    out.extend(medical_history(adsl, adam["ADMH"], settings=settings))
-    out.append(medications(adsl, adam["ADCM"], settings=settings))
+    out.extend(medical_history(adsl, adam["ADMH"], settings=settings, terms=terms))
+    out.append(medications(adsl, adam["ADCM"], settings=settings, terms=terms))
     out.extend(efficacy(adsl, adam["ADRS"], settings=settings))
-    out.extend(listings(adsl, adam["ADAE"], settings=settings))
+    out.extend(listings(adsl, adam["ADAE"], settings=settings, terms=terms))
     return out
 
 

@@ -48,7 +48,9 @@ from .ard import (
     plain_value,
     rows_frame,
 )
-from .factors import FACTORS, SOURCES, factor_frame, selection_notes
+from .compare import footnote as comparison_footnote
+from .compare import incidence_comparisons, p_column, p_text, resolve_level
+from .factors import FACTORS, SOURCES, factor_clause, factor_frame, selection_notes
 from .stats import (
     contingency_table,
     factor_test,
@@ -57,6 +59,9 @@ from .stats import (
     select_factors,
 )
 from .table import FigureResult, TableResult, register
+from .terms_ko import TermLabels
+from .where import Source, all_of, definition, eq
+from .where import worst as worst_clause
 
 # Report sections (the keys of report.RESULT_SECTIONS).
 SECTION = "safety"
@@ -86,11 +91,18 @@ class Conventions:
     reexamination_years: int | None = None
     child_age_below: float = 19  # generic default (Korean convention); the study's is a setting
     drug_ko: str = "이 약"
+    # The report's wording: definitions in words, never a variable name (the report), or with the
+    # flags named (`sub tlf` on any ADaM, where a flag is all that is known of a definition).
+    plain: bool = False
+    # Korean names of MedDRA terms (terms_ko.TermLabels): English -> Korean; empty: English names.
+    terms: TermLabels = field(default_factory=TermLabels)
 
     @classmethod
-    def of(cls, settings: StudySettings | None, meddra_version: str | None = None) -> Conventions:
+    def of(cls, settings: StudySettings | None, meddra_version: str | None = None, *, plain: bool = False,
+           terms: TermLabels | None = None) -> Conventions:
+        extra = {"plain": plain, **({"terms": terms} if terms is not None else {})}
         if settings is None:
-            return cls(meddra_version=meddra_version)
+            return cls(meddra_version=meddra_version, **extra)
         c = settings.conventions
         labels = {x.code: x.label_ko for x in c.causality}
         return cls(pct_table=c.percent_decimals_table, pct_summary=c.percent_decimals_summary, ci_level=c.ci_level,
@@ -99,7 +111,19 @@ class Conventions:
                    adr_causality_ko=tuple(labels.get(code, code) for code in c.adr_causality),
                    treatment_emergent_days=c.treatment_emergent_days, long_term_use_days=c.long_term_use_days,
                    groups=dict(c.groups), reexamination_years=settings.dates.reexamination_period_years,
-                   child_age_below=c.child_age_below, drug_ko=settings.study.drug_ko)
+                   child_age_below=c.child_age_below, drug_ko=settings.study.drug_ko, **extra)
+
+    def code(self, text: str) -> str:
+        """`(text)` naming a variable or value for a programmer's table, nothing in the report's wording."""
+        return "" if self.plain else f"({text})"
+
+    def flag(self, var: str | None) -> str:
+        """`(VAR='Y')` for a programmer's table, nothing in the report's wording."""
+        return self.code(f"{var}='Y'") if var else ""
+
+    def term(self, name) -> str:
+        """A MedDRA term as printed in a table: its Korean name when the study gives one."""
+        return self.terms(name)
 
 
 def _conv(settings, meddra_version=None) -> Conventions:
@@ -142,6 +166,7 @@ OVERVIEW_SUBSETS = (*SOC_PT_SUBSETS, "AEDISC", "FATAL")
 # The subsets of the label sentences: MFDS's pattern (AE, ADR, SAE, SADR, unexpected AE and ADR)
 # and the unexpected serious ADRs, which the re-examination addresses first (domain.md section 2).
 SUMMARY_SUBSETS = ("AE", "ADR", "SAE", "SADR", "UAE", "UADR", "USADR")
+SUMMARY_GROUP = "SUBSET"  # group1 of the summary sentences' PT rows: the subset whose sentence lists the PT
 
 OUTPUT_IDS = {
     "overview": "T-05",
@@ -159,6 +184,11 @@ def _subset(subset: str | Subset) -> Subset:
         return SUBSETS[subset]
     except KeyError:
         raise ValueError(f"unknown subset {subset!r}; known: {', '.join(SUBSETS)}") from None
+
+
+def _subset_where(subset: Subset) -> str:
+    """The subset as an ADAE filter (its analysis definition, submission/tlf/where.py)."""
+    return all_of(*(eq(flag, "Y") for flag in subset.flags))
 
 
 def _subset_mask(adae: pd.DataFrame, subset: Subset) -> pd.Series:
@@ -204,6 +234,18 @@ def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> li
     return [(g.total if grp.level is _TOTAL else grp.level, len(grp.subjects)) for grp in population.groups]
 
 
+def _comparison_levels(g: _Columns, groups: list[tuple[object, int]], compare_to) -> tuple[object, list]:
+    """(the reference level, the levels compared with it) of a table's columns; (None, []) without `compare_to`."""
+    if compare_to is None:
+        return None, []
+    if g.by is None:
+        raise SubError(Problem("sub tlf", None, "--compare-to", str(compare_to),
+                               "a comparison needs a column grouping (--by)"))
+    levels = [level for level, _ in groups if g.total is None or level != g.total]
+    reference = resolve_level(levels, compare_to, variable=g.denom_by)
+    return reference, [level for level in levels if level != reference]
+
+
 def _header(level, N: int) -> str:
     return f"{ALL_KO} (N={fmt.fmt_count(N)})" if level is None else f"{level} (N={fmt.fmt_count(N)})"
 
@@ -217,7 +259,7 @@ def _key(value) -> tuple:
 def _cell(n, N, events, digits: int) -> str:
     if N == 0:
         return ko.NOT_APPLICABLE
-    return fmt.fmt_n_pct_events(int(n), int(N), int(events), digits, zero="0")
+    return fmt.fmt_n_pct_events(int(n), int(N), int(events), digits, zero=ko.ZERO)
 
 
 def _display(rows: list[dict]) -> pd.DataFrame:
@@ -239,9 +281,24 @@ def _with_output_id(ard: pd.DataFrame, output_id: str) -> pd.DataFrame:
     return ard
 
 
-def _stats_rows(base: dict, stats: Mapping) -> list[dict]:
-    return [{**base, "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": _plain(value)}
-            for name, value in stats.items()]
+def _stats_rows(base: dict, stats: Mapping, defs: Mapping[str, dict] | None = None) -> list[dict]:
+    """ARD rows of `stats` under `base`; `defs`: each statistic's analysis definition (where.definition)."""
+    return [{**base, "stat_name": name, "stat_label": STAT_LABELS.get(name, name), "stat": _plain(value),
+             **((defs or {}).get(name) or {})} for name, value in stats.items()]
+
+
+def _coded(column: str, level, uncoded: str = "Uncoded") -> str:
+    """`column = level`; the uncoded label stands for a missing term (or the label itself)."""
+    return f"{column} is missing or {eq(column, level)}" if level == uncoded else eq(column, level)
+
+
+def _count_defs(where: str, population: str, kinds: Mapping[str, str], source: str = "ADAE") -> dict:
+    """{stat: definition} of a cell: numerator kinds on `where`, 'population' on the population."""
+    return {stat: definition("ADSL" if kind == "population" else source, None if kind == "population" else where,
+                             population, kind) for stat, kind in kinds.items()}
+
+
+_CELL_KINDS = {"n": "subjects", "N": "population", "p": "ratio", "events": "records"}
 
 
 _plain = plain_value
@@ -254,34 +311,61 @@ def _base(output_id: str, pop: str | None, group1: str | None, group1_level, var
             "context": context, **extra}
 
 
+# Analysis-set flags and their Korean names (the glossary's); another flag is named by itself.
+POPULATION_KO = ko.POPULATIONS
+
+
+def population_name(pop: str | None) -> str:
+    return POPULATION_KO.get(pop, f"{pop}='Y'인 대상자") if pop else "ADSL의 전체 대상자"
+
+
 def _footnotes(conv: Conventions, pop: str | None, subject_flag: str | None, groups: list[tuple[object, int]], *,
                subsets: Sequence[Subset] = (), counting: bool = True, meddra: bool = True) -> list[str]:
     notes = []
     if pop:
         ns = ", ".join(f"{_header(level, N)}" for level, N in groups)
-        notes.append(f"대상: 안전성 평가대상자({pop}='Y'), {ns}. 백분율의 분모는 열 머리의 N이다.")
+        flag = conv.code(f"{pop}='Y'")
+        notes.append(f"대상: {population_name(pop)}{flag}, {ns}. 백분율의 분모는 열 머리의 N이다.")
     else:
         notes.append(f"대상: ADSL의 전체 대상자, {', '.join(_header(lv, N) for lv, N in groups)}. 백분율의 분모는 열 머리의 N이다.")
     if counting:
         notes.append("n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 한 대상자에게 여러 번 발현한 경우 대상자는 한 번, 건수는 모두 센다.")
-    if subject_flag:
-        window = (f"이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 발현한 사례"
-                  if conv.treatment_emergent_days is not None else "투여 기간 중 발현한 사례")
+    if subject_flag and conv.plain:
+        notes.append(f"{ko.TREATMENT_EMERGENT}(treatment-emergent): "
+                     f"{ko.treatment_emergent_definition(conv.treatment_emergent_days)}.")
+    elif subject_flag and conv.treatment_emergent_days is not None:
+        window = f"이 약 첫 투여일부터 마지막 투여 후 {conv.treatment_emergent_days}일까지 발현한 사례"
         notes.append(f"{ko.TREATMENT_EMERGENT}(treatment-emergent, {subject_flag}='Y'): {window}.")
+    elif subject_flag == "TRTEMFL":
+        # Without the study's settings the window is whatever the ADaM's TRTEMFL says: name the flag only.
+        notes.append(f"{ko.TREATMENT_EMERGENT}(treatment-emergent): ADAE의 {subject_flag}='Y'인 사례.")
+    elif subject_flag:
+        notes.append(f"집계한 사례: ADAE의 {subject_flag}='Y'인 사례.")
     flags = {f for s in subsets for f in s.flags}
     if "ADRFL" in flags:
         causality = ", ".join(conv.adr_causality_ko) if conv.adr_causality_ko else "인과관계를 배제할 수 없는 범주"
-        notes.append(f"{ko.ADR}(ADRFL='Y'): 이 약과의 인과관계를 배제할 수 없는 {ko.AE}"
+        adr_flag = conv.code("ADRFL='Y'")
+        notes.append(f"{ko.ADR}{adr_flag}: 이 약과의 인과관계를 배제할 수 없는 {ko.AE}"
                      f"(인과관계 평가 {causality}; 인과관계 평가가 없는 경우 포함).")
     if "AESER" in flags:
-        notes.append("중대한(AESER='Y'): 사망 또는 생명 위협, 입원 또는 입원 기간 연장, 지속적 또는 중대한 장애, "
-                     "선천적 기형, 기타 의학적으로 중요한 상황.")
-    if "UNEXPFL" in flags:
+        serious_flag = conv.code("AESER='Y'")
+        notes.append(f"{ko.SERIOUS}{serious_flag}: 사망 또는 생명 위협, 입원 또는 입원 기간 연장, "
+                     "지속적 또는 중대한 장애, 선천적 기형, 기타 의학적으로 중요한 상황.")
+    if "UNEXPFL" in flags and conv.plain:
+        notes.append(f"{ko.UNEXPECTED}: 현행 허가사항(사용상의 주의사항)에 기재되지 않은 {ko.PT_ABBR}.")
+    elif "UNEXPFL" in flags:
         notes.append(f"{ko.UNEXPECTED}(UNEXPFL='Y'): 허가사항(허가사항 용어표)에 기재되지 않은 {ko.PT_ABBR}.")
-    if meddra:
-        version = conv.meddra_version or "(미지정)"
-        notes.append(f"MedDRA 버전 {version}; {ko.SOC_DEFINITION}, {ko.PT_DEFINITION}.")
+    if meddra and conv.meddra_version:
+        notes.append(f"MedDRA 버전 {conv.meddra_version}; {ko.SOC_DEFINITION}, {ko.PT_DEFINITION}.")
+    elif meddra:
+        notes.append(f"MedDRA(버전은 자료에 기재되지 않음); {ko.SOC_DEFINITION}, {ko.PT_DEFINITION}.")
     return notes
+
+
+def _order_note(conv: Conventions, what: str) -> str:
+    """How the SOCs and PTs are ordered; ties go by the English MedDRA name even when Korean is shown."""
+    tie = "영문 용어명의 알파벳순" if conv.terms.names else "알파벳순"
+    return f"{what}는 발현 대상자 수의 내림차순(같으면 {tie})으로 제시한다."
 
 
 def _add_from_adsl(frame: pd.DataFrame, adsl: pd.DataFrame, var: str, values: pd.Series, id_var: str,
@@ -299,9 +383,10 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
                     by: str | None = None, denom_by: str | None = None, pop: str | None = "SAFFL",
                     subject_flag: str | None = "TRTEMFL", by_levels: Sequence | None = None, total: str | None = None,
                     subsets: Sequence[str] = OVERVIEW_SUBSETS, id_var: str = "USUBJID",
-                    output_id: str = OUTPUT_IDS["overview"]) -> TableResult:
+                    output_id: str = OUTPUT_IDS["overview"], compare_to=None, test: str = "fisher") -> TableResult:
     """Subjects with AEs, ADRs, SAEs, serious ADRs, the unexpected ones, AEs leading to discontinuation
-    and fatal AEs: n (%) [events] with the exact (Clopper-Pearson) CI at `ci_level`, per column."""
+    and fatal AEs: n (%) [events] with the exact (Clopper-Pearson) CI at `ci_level`, per column.
+    `compare_to` (a level of `denom_by`): a p-value column per other level (`compare.incidence_comparisons`)."""
     conv = _conv(settings)
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     groups = _groups(adsl, pop, g, id_var)
@@ -317,9 +402,13 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         work[column] = np.where(_subset_mask(adae, subset), "Y", "N")
         parts.append(ard_incidence(work, adsl, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    denom_by=g.denom_by, by_levels=g.by_levels, total=g.total, ci_level=conv.ci_level,
-                                   variable=subset.key, id_var=id_var, output_id=output_id))
+                                   variable=subset.key, id_var=id_var, output_id=output_id,
+                                   source=Source("ADAE", _subset_where(subset), levels={column: None})))
         shown.append(subset)
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
+    reference, compared = _comparison_levels(g, groups, compare_to)
+    if compared and parts:
+        ard = ard_to_frame(ard, incidence_comparisons(ard, reference, test=test, levels=compared))
 
     ci_name = f"{fmt.fmt_num(conv.ci_level * 100, 0)}% CI"
     rows = []
@@ -331,18 +420,28 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
             row[f"{_header(level, N)}\nn (%) [건]"] = _cell(n, N, events, conv.pct_table)
             low, high = ard_value(ard, "conf.low", **where), ard_value(ard, "conf.high", **where)
             row[f"{_header(level, N)}\n{ci_name}"] = fmt.fmt_ci_pct(low, high, conv.pct_table)
+        for level in compared:
+            row[p_column(level, reference)] = p_text(ard_value(ard, "p.value", variable=subset.key,
+                                                               group1_level=level))
         rows.append(row)
     display = pd.DataFrame(rows)
     notes = _footnotes(conv, pop, subject_flag, groups, subsets=shown)
     notes.append(f"{ci_name}: 발현율의 Clopper-Pearson 정확 신뢰구간(%).")
-    if "FATAL" in [s.key for s in shown]:
+    if compared:
+        notes.append(comparison_footnote(reference, test))
+    if "FATAL" in [s.key for s in shown] and conv.plain:
+        notes.append(f"{ko.AE_FATAL}: {ko.FATAL_DEFINITION}.")
+    elif "FATAL" in [s.key for s in shown]:
         notes.append(f"{ko.AE_FATAL}(FATALFL='Y'): 결과가 사망(AEOUT='FATAL')이거나 사망을 초래한(AESDTH='Y') {ko.AE}.")
-    if "AEDISC" in [s.key for s in shown]:
+    if "AEDISC" in [s.key for s in shown] and conv.plain:
+        notes.append(f"{ko.AE_DISCONTINUATION}: {ko.DISCONTINUATION_DEFINITION}.")
+    elif "AEDISC" in [s.key for s in shown]:
         notes.append(f"{ko.AE_DISCONTINUATION}(AEDISCFL='Y'): {ko.AE}로 이 약의 투여를 영구 중단한 경우"
                      "(AEACN='DRUG WITHDRAWN').")
     if absent:
         notes.append("자료에 해당 변수가 없어 제시하지 않음: " + "; ".join(absent) + ".")
-    return TableResult(output_id, f"{ko.AE} 및 {ko.ADR} 발현 현황 요약", ard, display, notes,
+    title = f"{ko.AE} 및 {ko.ADR}" if "ADR" in [s.key for s in shown] else ko.AE  # no ADR title without ADRFL
+    return TableResult(output_id, f"{title} 발현 현황 요약", ard, display, notes,
                        landscape=len(groups) > 2, section=SECTION)
 
 
@@ -435,12 +534,14 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
                  pop: str | None = "SAFFL", subject_flag: str | None = "TRTEMFL", by_levels: Sequence | None = None,
                  total: str | None = None, soc_var: str = "AEBODSYS", pt_var: str = "AEDECOD",
                  check_occurrence: bool = True, id_var: str = "USUBJID",
-                 output_id: str | None = None) -> TableResult:
+                 output_id: str | None = None, compare_to=None, test: str = "fisher") -> TableResult:
     """Subjects n (%) [events] by SOC and PT for one subset (AE, ADR, SAE, SADR, UAE, UADR, USAE, USADR).
 
     Counts come from `ard_hierarchical`; when ADAE carries the subset's first-occurrence flags and
     events are the treatment-emergent ones, the flags are checked against those counts and any
     disagreement stops the build (the two derivations must tell the same story).
+    `compare_to` (a level of `denom_by`): one p-value column per other level, every row
+    (`compare.incidence_comparisons`, `test` "fisher" or "chisq").
     """
     conv = _conv(settings)
     subset = _subset(subset)
@@ -450,7 +551,8 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
     groups = _groups(adsl, pop, g, id_var)
     events = adae[_subset_mask(adae, subset)]
     ard = ard_hierarchical(events, adsl, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
-                           by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id)
+                           by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id,
+                           source=Source("ADAE", _subset_where(subset)))
     if check_occurrence and subject_flag == "TRTEMFL":
         population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
         problems = check_occurrence_flags(adae, ard, subset, pop_ids=population.ids, pop=pop, soc_var=soc_var,
@@ -459,6 +561,9 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
             raise SubError(problems, f"ADAE first-occurrence flags of {subset.name_en} disagree with the subject counts")
     soc_order, pt_order = _rank_soc_pt(ard, soc_var, pt_var, g.total)
     ard = _order_hierarchical(ard, soc_order, pt_order, soc_var, pt_var)
+    reference, compared = _comparison_levels(g, groups, compare_to)
+    if compared:
+        ard = ard_to_frame(ard, incidence_comparisons(ard, reference, test=test, levels=compared))
 
     look = ArdLookup(ard)
 
@@ -468,18 +573,22 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
             n = look("n", variable, level, glevel, parent)
             events = look("events", variable, level, glevel, parent)
             out[_header(glevel, N)] = _cell(n, N, events, conv.pct_table)
+        for glevel in compared:
+            out[p_column(glevel, reference)] = p_text(look("p.value", variable, level, glevel, parent))
         return out
 
     label = "SOC\n  PT"
     rows = [{label: f"{subset.name_ko} 발현 대상자", **cells(ANY_EVENT, None)}]
     for soc in soc_order:
-        rows.append({label: soc, **cells(soc_var, soc)})
+        rows.append({label: conv.term(soc), **cells(soc_var, soc)})
         for pt in pt_order.get(soc, []):
-            rows.append({label: PT_INDENT + str(pt), **cells(pt_var, pt, soc)})
+            rows.append({label: PT_INDENT + conv.term(pt), **cells(pt_var, pt, soc)})
     notes = _footnotes(conv, pop, subject_flag, groups, subsets=[subset])
-    notes.append("SOC와 PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    notes.append(_order_note(conv, "SOC와 PT"))
+    if compared:
+        notes.append(comparison_footnote(reference, test))
     return TableResult(output_id, f"{ko.SOC_ABBR} 및 {ko.PT_ABBR}별 {subset.name_ko} 발현 현황", ard,
-                       _display(rows), notes, landscape=len(groups) > 3, section=SECTION)
+                       _display(rows), notes, landscape=len(groups) + len(compared) > 3, section=SECTION)
 
 
 def ae_by_soc_pt_all(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, subsets: Sequence[str] = SOC_PT_SUBSETS,
@@ -492,13 +601,12 @@ def ae_by_soc_pt_all(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, s
 # --------------------------------------------------------------------------- 7. severity, grade, outcome
 
 SEVERITY_LEVELS = ("MILD", "MODERATE", "SEVERE")
-SEVERITY_KO = {"MILD": "경증", "MODERATE": "중등도", "SEVERE": "중증"}
+SEVERITY_KO = ko.SEVERITY
 GRADE_LEVELS = ("1", "2", "3", "4", "5")
 GRADE_KO = {g: f"Grade {g}" for g in GRADE_LEVELS}
 OUTCOME_LEVELS = ("RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",
                   "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL", "UNKNOWN")
-OUTCOME_KO = {"RECOVERED/RESOLVED": "회복", "RECOVERING/RESOLVING": "회복 중", "NOT RECOVERED/NOT RESOLVED": "회복되지 않음",
-              "RECOVERED/RESOLVED WITH SEQUELAE": "후유증을 동반한 회복", "FATAL": "사망", "UNKNOWN": "알 수 없음"}
+OUTCOME_KO = ko.OUTCOME
 
 
 def _level_text(value) -> str | None:
@@ -535,6 +643,8 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     rank = {lv: i for i, lv in enumerate(order)}
     if has_missing and not missing_worst:
         rank[missing_label] = -1  # counted there only when the subject has no graded event in the row
+    as_value = {lv: (None if has_missing and lv == missing_label else lv) for lv in order}
+    worst_order = [as_value[lv] for lv in sorted(order, key=rank.__getitem__)]
     for col in (soc_var, pt_var):
         data[col] = data[col].where(~data[col].map(is_missing), "Uncoded")
 
@@ -564,19 +674,32 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                 g2 = dict(group2=soc_var, group2_level=parent, group3=pt_var, group3_level=level)
             base = dict(output_id=output_id, analysis_set=pop, group1=g.by if grp.level is not None else None,
                         group1_level=glevel, context=context, **g2)
+            grouped = grp.level is not None and grp.level is not _TOTAL
+            where = all_of(eq(subject_flag, "Y") if subject_flag else None,
+                           eq(pop, "Y") if pop and pop in adae.columns else None, _subset_where(subset),
+                           eq(g.by, grp.level) if grouped and g.by != g.denom_by else None,
+                           _coded(soc_var, parent if kind == pt_var else level) if kind != ANY_EVENT else None,
+                           _coded(pt_var, level) if kind == pt_var else None)
+            population_where = all_of(eq(pop, "Y") if pop else None, eq(g.denom_by, grp.level) if grouped else None)
             if worst:
                 per_subject = at.groupby(id_var)["__level__"].agg(lambda s: max(s, key=rank.__getitem__))
             n_any = int(at[id_var].nunique())
             rows += _stats_rows({**base, "variable": ANY_EVENT, "variable_level": None},
-                                {"n": n_any, "N": N, "p": n_any / N if N else None, "events": len(at)})
+                                {"n": n_any, "N": N, "p": n_any / N if N else None, "events": len(at)},
+                                _count_defs(where, population_where, _CELL_KINDS))
             for lv in order:
                 if worst:
                     n = int((per_subject == lv).sum())
                 else:
                     n = int(at.loc[at["__level__"].eq(lv), id_var].nunique())
+                at_level = all_of(where, eq(var, as_value[lv]))
+                defs = _count_defs(at_level, population_where, _CELL_KINDS)
+                if worst:
+                    subjects = all_of(where, worst_clause(var, worst_order, as_value[lv]))
+                    defs.update(_count_defs(subjects, population_where, {"n": "subjects", "p": "ratio"}))
                 rows += _stats_rows({**base, "variable": var, "variable_level": lv},
                                     {"n": n, "N": N, "p": n / N if N else None,
-                                     "events": int(at["__level__"].eq(lv).sum())})
+                                     "events": int(at["__level__"].eq(lv).sum())}, defs)
     ard = ard_to_frame(rows_frame(rows))
 
     look = ArdLookup(ard)
@@ -591,7 +714,8 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     label = "SOC\n  PT"
     display_rows = []
     for kind, level, parent in contexts:
-        text = f"{subset.name_ko} 발현 대상자" if kind == ANY_EVENT else (level if kind == soc_var else PT_INDENT + str(level))
+        text = (f"{subset.name_ko} 발현 대상자" if kind == ANY_EVENT
+                else (conv.term(level) if kind == soc_var else PT_INDENT + conv.term(level)))
         row = {label: text}
         for glevel, N in groups:
             prefix = "" if len(groups) == 1 else f"{_header(glevel, N)}\n"
@@ -611,7 +735,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     else:
         notes.append(f"대상자는 해당 {what}의 사례가 하나 이상 있으면 그 열에서 센다(한 대상자가 여러 열에 포함될 수 있다); "
                      "건수는 모두 센다.")
-    notes.append("SOC와 PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    notes.append(_order_note(conv, "SOC와 PT"))
     return TableResult(output_id, title, ard, _display(display_rows), notes, landscape=True, section=SECTION)
 
 
@@ -658,14 +782,10 @@ def adr_by_outcome(adsl, adae, settings=None, *, subset: str | Subset = "ADR", v
 
 # The factors, their categories, level order and reference levels: `factors.factor_frame`, shared
 # with the efficacy factor analysis (tables_base.efficacy).
-FACTOR_KO = {
-    "SEX": "성별", "AGEGR1": "연령(세)", "AGEGR2": "연령(세)", "BMIGR1": "체질량지수(kg/m²)", "ISSBL": "ISS 병기",
-    "CRCLGR1": "크레아티닌 청소율(mL/min)", "HEPIMPFL": "간장애 병력", "PRLINES": "이전 치료 차수",
-    "PRSCTFL": "이전 조혈모세포이식", "STDOSE": "시작 용량", "RECRTRT": "등록 경로", "ANYMHFL": "병력",
-    "ALLERGFL": "알레르기 병력", "ANYCMFL": "병용약물",
-}
+# The factors' names and levels are the glossary's (the same words as the demographics table).
+FACTOR_KO = {f: ko.variable_label(f) for f in FACTORS}
 LEVEL_KO = ko.VALUES
-YN_KO = {"Y": "있음", "N": "없음"}
+YN_KO = ko.YES_NO
 OUTCOME_COLUMN = "__ADR__"
 
 
@@ -695,19 +815,11 @@ def adr_factor_frame(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, f
 
 
 def _factor_name(name: str, conv: Conventions) -> str:
-    group = conv.groups.get(name)
-    if name in ("AGEGR1", "AGEGR2"):
-        cut = f"{group.cuts[-1]:g}" if group else ("65" if name == "AGEGR1" else "75")
-        return f"연령({cut}세 기준)"
-    return FACTOR_KO.get(name, name)
+    return ko.variable_label(name, conv)
 
 
 def _level_label(factor: str, level) -> str:
-    if factor in LEVEL_KO:
-        return LEVEL_KO[factor].get(level, str(level))
-    if factor.endswith("FL"):
-        return YN_KO.get(level, str(level))
-    return str(level)
+    return ko.value_label(factor, level)
 
 
 def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, factors: Sequence[str] = FACTORS,
@@ -736,6 +848,13 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
     rows, display = [], []
     p_by_factor: dict[str, float] = {}
     tests = {}
+    with_outcome = all_of(eq(subject_flag, "Y") if subject_flag else None,
+                          eq(pop, "Y") if pop and pop in adae.columns else None, _subset_where(subset))
+
+    def level_defs(name, level) -> dict:
+        population = all_of(eq(pop, "Y") if pop else None, factor_clause(name, level, found.groupings))
+        return _count_defs(with_outcome, population, {"n": "subjects", "N": "population", "p": "ratio"})
+
     for name in present:
         table = contingency_table(frame, name, OUTCOME_COLUMN, levels=levels[name])
         result = factor_test(table.to_numpy(), fisher_expected_below=conv.fisher_expected_below)
@@ -745,10 +864,12 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
         for level, (n_event, n_none) in table.iterrows():
             N = int(n_event + n_none)
             base = _base(uid, pop, None, None, name, level, "factor_incidence")
-            rows += _stats_rows(base, {"n": int(n_event), "N": N, "p": n_event / N if N else None})
+            rows += _stats_rows(base, {"n": int(n_event), "N": N, "p": n_event / N if N else None},
+                                level_defs(name, level))
             display.append({"요인": names[name] if first else "",
                             "수준": _level_label(name, level), "대상자 수": fmt.fmt_count(N),
-                            f"{subset.name_ko} n (%)": fmt.fmt_n_pct(int(n_event), N, conv.pct_table) if N else "0",
+                            f"{subset.name_ko} n (%)": (fmt.fmt_n_pct(int(n_event), N, conv.pct_table, zero=ko.ZERO)
+                                                        if N else ko.ZERO),
                             "검정": result.test_ko if first else "", "p-value": fmt.fmt_p(result.p) if first else ""})
             first = False
         missing = frame[name].map(is_missing)
@@ -756,9 +877,9 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
             n_miss = int(frame.loc[missing, OUTCOME_COLUMN].eq("Y").sum())
             N_miss = int(missing.sum())
             rows += _stats_rows(_base(uid, pop, None, None, name, MISSING_KO, "factor_incidence"),
-                                {"n": n_miss, "N": N_miss, "p": n_miss / N_miss})
+                                {"n": n_miss, "N": N_miss, "p": n_miss / N_miss}, level_defs(name, None))
             display.append({"요인": "", "수준": f"{MISSING_KO}*", "대상자 수": fmt.fmt_count(N_miss),
-                            f"{subset.name_ko} n (%)": fmt.fmt_n_pct(n_miss, N_miss, conv.pct_table),
+                            f"{subset.name_ko} n (%)": fmt.fmt_n_pct(n_miss, N_miss, conv.pct_table, zero=ko.ZERO),
                             "검정": "", "p-value": ""})
         rows += _stats_rows(_base(uid, pop, None, None, name, None, "factor_test"),
                             {"p.value": result.p, "method": result.test, "method_ko": result.test_ko,
@@ -767,9 +888,10 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                              "threshold": conv.fisher_expected_below, "note": result.note or None})
     uni_ard = ard_to_frame(rows_frame(rows)) if rows else ard_to_frame()
     tests_used = sorted({t.test_ko for t in tests.values()})
-    window = f"{ko.TREATMENT_EMERGENT}({subject_flag}='Y') " if subject_flag else ""
+    window = f"{ko.TREATMENT_EMERGENT}{conv.flag(subject_flag)} " if subject_flag else ""
     uni_notes = [
-        f"대상: 안전성 평가대상자({pop}='Y'), N={fmt.fmt_count(N_all)}. 백분율의 분모는 각 수준의 대상자 수이다.",
+        f"대상: {population_name(pop)}{conv.flag(pop)}, N={fmt.fmt_count(N_all)}. "
+        "백분율의 분모는 각 수준의 대상자 수이다.",
         f"{subset.name_ko}: {window}{subset.name_ko}이 한 건 이상 있는 대상자.",
         f"검정: 카이제곱 검정(연속성 수정 없음); 기대빈도가 {conv.fisher_expected_below:g} 미만인 칸이 있으면 "
         "Fisher의 정확 검정(2×2보다 큰 표는 Freeman-Halton 확장). 요인마다 사용한 검정을 '검정' 열에 적는다"
@@ -778,15 +900,22 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
     ]
     if "PRLINES" in found.groupings:
         pl = found.groupings["PRLINES"]
-        uni_notes.append(f"이전 치료 차수 구분: {', '.join(pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
+        uni_notes.append(f"이전 치료 차수 구분: {', '.join(ko.symbols(x) for x in pl.labels)} (경계 {', '.join(f'{c:g}' for c in pl.cuts)}; "
                          "경계값은 위 구간에 포함).")
-    if found.ungrouped:
+    if found.ungrouped and conv.plain:
+        uni_notes.append("구분 기준이 정해지지 않아 분석하지 않은 요인: "
+                         f"{', '.join(_factor_name(f, conv) for f in found.ungrouped)}.")
+    elif found.ungrouped:
         uni_notes.append(f"구분 기준(study settings의 groups.PRLINESGR)이 없어 분석하지 않은 요인: "
                          f"{', '.join(found.ungrouped)}.")
     if found.absent:
-        uni_notes.append(f"ADSL에 없어 분석하지 않은 요인: {', '.join(found.absent)}.")
+        absent = ", ".join(_factor_name(f, conv) for f in found.absent) if conv.plain else ", ".join(found.absent)
+        uni_notes.append(f"{'자료' if conv.plain else 'ADSL'}에 없어 분석하지 않은 요인: {absent}.")
+    uni_display = pd.DataFrame(display)
+    if len(uni_display.columns) == 6:  # factor, level, N, n (%), test, p: room for the names and the test
+        uni_display.attrs["col_widths_mm"] = [44, 30, 16, 26, 38, 16]
     univariate = TableResult(uid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 단변량 분석", uni_ard,
-                             pd.DataFrame(display), uni_notes, section=FACTORS_SECTION)
+                             uni_display, uni_notes, section=FACTORS_SECTION)
 
     candidates = select_factors(p_by_factor, conv.entry_p)
     selected, set_aside = one_per_source(candidates, p_by_factor, SOURCES)
@@ -831,7 +960,7 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                          "수준": "", or_column: "", "p-value": ""})
     mv_ard = ard_to_frame(rows_frame(mrows))
     mv_notes = selection_notes(found, selected, set_aside, entry_p=conv.entry_p,
-                               name_of=lambda f: names.get(f, f), level_of=_level_label)
+                               name_of=lambda f: names.get(f, f), level_of=_level_label, codes=not conv.plain)
     mv_notes.append(f"OR: {ko.ODDS_RATIO}, {ci_name}: Wald 신뢰구간, p-value: Wald 검정. "
                     "NE: 추정 불가(분리 또는 수렴 실패).")
     if model is not None:
@@ -934,14 +1063,14 @@ def special_population_definitions(settings=None, *, child_age_below: float | No
         labels = tuple(grp.labels) if grp else ("<65", ">=65") if name == "AGEGR1" else ("<75", ">=75")
         cut = f"{grp.cuts[-1]:g}" if grp else ("65" if name == "AGEGR1" else "75")
         out.append(SpecialPopulation(key, f"고령자({cut}세 이상)", name, labels, (labels[-1],),
-                                     {labels[-1]: f"{cut}세 이상", **{lv: f"{lv}세" for lv in labels[:-1]}}))
+                                     {labels[-1]: f"{cut}세 이상", **{lv: f"{ko.symbols(lv)}세" for lv in labels[:-1]}}))
     grp = conv.groups.get("CRCLGR1")
     labels = tuple(grp.labels) if grp else ("<30", "30-<60", ">=60")
     dialysis = (grp.dialysis_label,) if grp and grp.dialysis_label else ()
     normal = labels[-1]
     out.append(SpecialPopulation("RENAL", "신장애 환자(크레아티닌 청소율 기준)", "CRCLGR1",
                                  (normal, *labels[-2::-1], *dialysis), (*labels[-2::-1], *dialysis),
-                                 {**{lv: f"CrCl {lv} mL/min" for lv in labels}, **{d: "투석" for d in dialysis}}))
+                                 {**{lv: f"CrCl {ko.symbols(lv)} mL/min" for lv in labels}, **{d: "투석" for d in dialysis}}))
     out.append(SpecialPopulation("HEPATIC", "간장애 환자(간장애 병력)", "HEPIMPFL", ("N", "Y"), ("Y",),
                                  {"Y": "간장애 있음", "N": "간장애 없음"}))
     days = conv.long_term_use_days
@@ -964,8 +1093,13 @@ def special_population_definitions(settings=None, *, child_age_below: float | No
     return out
 
 
-PREGNANCY_NOTE = ("해당 없음(등록된 임부 없음): 이 약은 임부에게 투여 금기이며, 이 조사의 자료(ADaM)에는 임신 여부를 "
-                  "기록한 변수가 없어 임부를 식별하거나 분석할 수 없다.")
+PREGNANCY_NOTE = ("해당 없음: 이 조사의 자료(ADaM)에는 임신 여부를 기록한 변수가 없어 임부를 식별하거나 분석할 수 "
+                  "없다(이 약은 임부에게 투여 금기).")
+# The report's one sentence when the analysis data hold no pregnancy data (no table of 해당 없음). It says
+# what the report knows: the ADaM has no such data (a study may collect them on its CRF and not yet
+# map them to SDTM and ADaM).
+PREGNANCY_NOT_COLLECTED = ("임부: 가임 여성 여부, 임신 검사, 조사 기간 중 임신과 그 결과가 분석 자료에 포함되어 있지 않아 "
+                           "이 보고서에서는 임부에 대한 안전성을 평가하지 않았다(이 약은 임부에게 투여 금기).")
 
 
 def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population: SpecialPopulation, settings=None, *,
@@ -995,6 +1129,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     work_adsl[var] = values
     work_ae = _add_from_adsl(adae, adsl, var, values, id_var, var)
     group1 = sp.group1 or var
+    level_where = _special_level_where(sp, levels)
     parts = []
     for key in ("AE", "ADR"):
         subset = SUBSETS[key]
@@ -1004,7 +1139,8 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         work_ae[column] = np.where(_subset_mask(work_ae, subset), "Y", "N")
         parts.append(ard_incidence(work_ae, work_adsl, var, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    by_levels=levels, ci_level=conv.ci_level, variable=key, id_var=id_var,
-                                   output_id=output_id))
+                                   output_id=output_id,
+                                   source=Source("ADAE", _subset_where(subset), levels={column: None, var: level_where})))
     adr_ok = not _missing_flags(adae, SUBSETS["ADR"])
     test = None
     if adr_ok:
@@ -1023,7 +1159,8 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
                                                "min_expected": test.min_expected})))
         pt_events = work_ae[_subset_mask(work_ae, SUBSETS["ADR"])]
         pt_ard = ard_hierarchical(pt_events, work_adsl, var, (pt_var,), subject_flag, pop, by_levels=levels,
-                                  id_var=id_var, output_id=output_id)
+                                  id_var=id_var, output_id=output_id,
+                                  source=Source("ADAE", _subset_where(SUBSETS["ADR"]), levels={var: level_where}))
         parts.append(pt_ard[~pt_ard["variable"].eq(ANY_EVENT)])
     ard = ard_to_frame(*parts)
     if group1 != var:
@@ -1057,7 +1194,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
             rows.append({"구분": f"{SUBSETS['ADR'].name_ko} (PT)", **{header(lv, N): "" for lv, N in groups}})
         look = ArdLookup(ard)
         for pt in order:
-            row = {"구분": PT_INDENT + str(pt)}
+            row = {"구분": PT_INDENT + conv.term(pt)}
             for lv, N in groups:
                 row[header(lv, N)] = _cell(look("n", pt_var, pt, lv), N, look("events", pt_var, pt, lv), conv.pct_table)
             rows.append(row)
@@ -1068,15 +1205,32 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         notes.append(f"p-value: {SUBSETS['ADR'].name_ko} 발현율의 수준 간 비교, 카이제곱 검정 또는 기대빈도 "
                      f"{conv.fisher_expected_below:g} 미만 칸이 있으면 Fisher의 정확 검정({test.test_ko} 사용)"
                      + (f"; {MISSING_KO} 제외" if MISSING_KO in levels else "") + ".")
-    notes.append("PT는 발현 대상자 수의 내림차순(같으면 알파벳순)으로 제시한다.")
+    notes.append(_order_note(conv, "PT"))
     empty = [labels.get(lv, lv) for lv, N in groups if lv in sp.special and N == 0]
     if empty:
         notes.append(f"{', '.join(empty)}: 해당 대상자가 등록되지 않았다(해당 없음).")
-    if sp.derive is not None:
+    if sp.derive is not None and conv.plain:
+        notes.append(f"{sp.name_ko}: 연령 기준으로 구분.")
+    elif sp.derive is not None:
         notes.append(f"{sp.name_ko}: {sp.group1} 기준으로 구분(기준 연령은 study settings의 "
                      "conventions.child_age_below).")
     return TableResult(output_id, f"특수 환자군: {sp.name_ko}", ard, _display(rows), notes,
                        landscape=len(groups) > 4, section=SPECIAL_SECTION)
+
+
+def _special_level_where(sp: SpecialPopulation, levels: Sequence) -> dict:
+    """The ADSL filter of each level of a special population: a derived grouping's level "<19" or
+    ">=19" as a comparison of its source variable (AGE < 19), the missing level as `is missing`."""
+    import re
+
+    column = sp.group1 if sp.derive is not None else sp.variable
+    out = {MISSING_KO: f"{column} is missing"}
+    if sp.derive is not None:
+        for level in levels:
+            m = re.match(r"^(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)$", str(level))
+            if m:
+                out[level] = f"{column} {m.group(1)} {m.group(2)}"
+    return out
 
 
 def _order_special(ard: pd.DataFrame, levels: list, pt_order: list, pt_var: str) -> pd.DataFrame:
@@ -1118,16 +1272,27 @@ def special_populations(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
     has_pregnancy = bool(pregnancy_var) and pregnancy_var in adsl.columns
     definitions = special_population_definitions(settings, child_age_below=child_age_below, age_var=age_var,
                                                  pregnancy_var=pregnancy_var if has_pregnancy else None)
-    tables = []
+    plain = _conv(settings).plain
+    tables, sentences = [], []
     for sp in definitions:
         column = sp.group1 if sp.derive is not None else sp.variable
         if column not in adsl.columns:
             continue
-        tables.append(special_population_table(adsl, adae, sp, settings, pop=pop, subject_flag=subject_flag,
-                                               pt_var=pt_var, id_var=id_var))
+        table = special_population_table(adsl, adae, sp, settings, pop=pop, subject_flag=subject_flag,
+                                         pt_var=pt_var, id_var=id_var)
+        if plain and all(ard_value(table.ard, "N", variable="AE", group1_level=lv) == 0 for lv in sp.special):
+            # The report: a population nobody belongs to gets one sentence, not a table of 해당 없음.
+            sentences.append(f"{sp.name_ko}: {population_name(pop)} 중 해당하는 대상자가 없어 분석하지 않았다.")
+            continue
+        tables.append(table)
     if not has_pregnancy:
-        tables.append(pregnancy_table(settings, pregnancy_var=pregnancy_var))
-    return [_special_summary(tables, definitions, settings, pop), *tables]
+        if plain:
+            sentences.append(PREGNANCY_NOT_COLLECTED)
+        else:
+            tables.append(pregnancy_table(settings, pregnancy_var=pregnancy_var))
+    summary = _special_summary(tables, definitions, settings, pop)
+    summary.sentences = sentences
+    return [summary, *tables]
 
 
 def _special_summary(tables: list[TableResult], definitions: list[SpecialPopulation], settings, pop) -> TableResult:
@@ -1160,11 +1325,20 @@ def _special_summary(tables: list[TableResult], definitions: list[SpecialPopulat
                      f"{SUBSETS['ADR'].name_ko} n (%) [건]": ko.NOT_APPLICABLE})
         parts.append(_with_output_id(by_id["T-09-PREGNANT"].ard, output_id))
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
-    notes = [f"백분율의 분모는 각 특수 환자군의 안전성 평가대상자({pop}='Y') 수('대상자 수')이다.",
+    flag = _conv(settings).flag(pop)
+    notes = [f"백분율의 분모는 각 특수 환자군의 {population_name(pop)}{flag} 수('대상자 수')이다.",
              "n (%) [건]: 발현 대상자 수(백분율) [발현 건수]. 각 환자군의 세부 표 참조.",
              "임부: " + PREGNANCY_NOTE if "T-09-PREGNANT" in by_id else ""]
-    return TableResult(output_id, f"특수 환자군별 {ko.AE} 및 {ko.ADR} 발현 현황 요약", ard, pd.DataFrame(rows),
-                       [n for n in notes if n], section=SPECIAL_SECTION)
+    return SpecialSummary(output_id, f"특수 환자군별 {ko.AE} 및 {ko.ADR} 발현 현황 요약", ard, pd.DataFrame(rows),
+                          [n for n in notes if n], section=SPECIAL_SECTION)
+
+
+@dataclass
+class SpecialSummary(TableResult):
+    """The special populations' summary table, and the report's sentences for the populations
+    without a table (nobody enrolled, pregnancy not collected)."""
+
+    sentences: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- 12. figure: ADR incidence by SOC
@@ -1201,7 +1375,7 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
             y = list(range(len(values), 0, -1))  # the most frequent SOC on top
             ax.barh(y, pcts, color="#4a6fa5")
             ax.set_yticks(y)
-            ax.set_yticklabels([soc for soc, _, _ in values])
+            ax.set_yticklabels([conv.term(soc) for soc, _, _ in values])
             top = max(pcts) if pcts else 1.0
             for yy, pct, (_, n, N) in zip(y, pcts, values):
                 label = (f"{fmt.fmt_num(fmt.percent(n, N), conv.pct_table)}% ({fmt.fmt_count(n)}/{fmt.fmt_count(N)})"
@@ -1210,8 +1384,9 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
             ax.set_xlim(0, top * 1.25 + 0.1)
             ax.set_xlabel(f"발현율(%, 분모: 안전성 평가대상자 N={fmt.fmt_count(values[0][2])})")
         png = figure_png(fig)
-    notes = [f"막대: {ko.SOC_ABBR}별 {subset.name_ko} 발현 대상자 비율(%). 분모는 안전성 평가대상자({pop}='Y') 수.",
-             f"MedDRA 버전 {conv.meddra_version or '(미지정)'}. SOC는 발현 대상자 수의 내림차순(같으면 알파벳순)."]
+    flag = conv.code(f"{pop}='Y'")
+    notes = [f"막대: {ko.SOC_ABBR}별 {subset.name_ko} 발현 대상자 비율(%). 분모는 {population_name(pop)}{flag} 수.",
+             f"MedDRA 버전 {conv.meddra_version or '(미지정)'}. " + _order_note(conv, "SOC")]
     return FigureResult(output_id, f"{ko.SOC_ABBR}별 {subset.name_ko} 발현율", png, ard_out, notes, section=SECTION)
 
 
@@ -1282,7 +1457,8 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
     ov = overview.ard
     if ov["group1_level"].notna().any():
         raise ValueError("summary_sentences needs an overview without column grouping (the whole safety set)")
-    names = dict(pt_names_ko or {})
+    names = {**conv.terms.names, **dict(pt_names_ko or {})}
+    first_use: set = set()  # a Korean PT name carries its English name in brackets the first time only
     if pt_ko_var and pt_ko_var in adae.columns:
         pairs = adae[[pt_var, pt_ko_var]].dropna().drop_duplicates()
         names.update(dict(zip(pairs[pt_var], pairs[pt_ko_var])))
@@ -1320,11 +1496,18 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
             else:
                 shown, rest = pts, []
             keep = pt_rows["variable_level"].isin({p[0] for p in shown})
-            parts.append(_with_output_id(pt_rows[keep], output_id))
+            quoted = _with_output_id(pt_rows[keep], output_id)
+            # The same PT is listed under several subsets: the subset is the rows' grouping (group1),
+            # so every row of T-13 has its own key (output, grouping, SOC, PT, statistic).
+            quoted["group1"], quoted["group1_level"] = SUMMARY_GROUP, key
+            parts.append(quoted)
             listed = []
             for pt, _soc, pn, pN, pev in shown:
                 name = names.get(pt)
                 (used_ko if name else used_en).add(pt)
+                if name and pt not in first_use:
+                    first_use.add(pt)
+                    name = f"{name}({pt})"
                 listed.append(f"{name or pt} {fmt.label_incidence(pn, pN, pev, conv.pct_summary)}")
             if listed:
                 text = text[:-len("로 보고되었다.")] + "로 보고되었으며, 빈도순으로 나열하면 다음과 같다: " + ", ".join(listed)
@@ -1334,14 +1517,16 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
     pt_names = "ko" if used_ko and not used_en else ("mixed" if used_ko else "en")
     display = pd.DataFrame({"구분": [_subset(k).name_ko for k in subsets if not ov[ov["variable"].eq(k)].empty],
                             "문장": sentences})
-    notes = [f"백분율: 소수점 {conv.pct_summary}자리(반올림), 분모는 안전성 평가대상자({pop}='Y') "
+    flag = conv.code(f"{pop}='Y'")
+    notes = [f"백분율: 소수점 {conv.pct_summary}자리(반올림), 분모는 {population_name(pop)}{flag} "
              f"N={fmt.fmt_count(N_overall) if N_overall is not None else ''}.",
              f"숫자는 {ko.AE} 발현 현황 요약 표(" + overview.output_id + ")와 SOC/PT 표의 같은 ARD 행에서 가져온다.",
              {"en": f"{ko.PT_ABBR}: MedDRA 영문 PT명(한글 PT명 자료 없음).",
               "ko": f"{ko.PT_ABBR}: 한글 PT명.",
               "mixed": f"{ko.PT_ABBR}: 한글 PT명이 있는 경우 한글, 없는 경우 MedDRA 영문 PT명."}[pt_names]]
     if years:
-        notes.append(f"'{years}년': 재심사 기간(study settings의 dates.reexamination_period_years 또는 인수 "
+        notes.append(f"'{years}년': 재심사 기간." if conv.plain else
+                     f"'{years}년': 재심사 기간(study settings의 dates.reexamination_period_years 또는 인수 "
                      "period_years).")
     notes.append(f"MedDRA 버전 {conv.meddra_version or '(미지정)'}.")
     return SummaryResult(output_id, "재심사 결과 요약(허가사항 기재 문안)", ard, display, notes, section=SECTION,
@@ -1355,11 +1540,12 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop:
                   total: str | None = None, prior_lines: Grouping | None = None, child_age_below: float | None = None,
                   pregnancy_var: str | None = None, period_years: int | None = None,
                   pt_names_ko: Mapping[str, str] | None = None,
-                  include_summary: bool = True) -> list[TableResult | FigureResult]:
-    """Every safety output of the report, in report order (tables 5-9, figure 12, sentences 13)."""
+                  include_summary: bool = True, compare_to=None, test: str = "fisher") -> list[TableResult | FigureResult]:
+    """Every safety output of the report, in report order (tables 5-9, figure 12, sentences 13).
+    `compare_to`/`test`: p-value columns in the overview and the SOC/PT tables (`ae_by_soc_pt`)."""
     grouping = dict(by=by, denom_by=denom_by, total=total, pop=pop, subject_flag=subject_flag)
-    overview = safety_overview(adsl, adae, settings, **grouping)
-    soc_pt = ae_by_soc_pt_all(adsl, adae, settings, **grouping)
+    overview = safety_overview(adsl, adae, settings, **grouping, compare_to=compare_to, test=test)
+    soc_pt = ae_by_soc_pt_all(adsl, adae, settings, **grouping, compare_to=compare_to, test=test)
     out: list = [overview, *soc_pt]
     if "ADRFL" in adae.columns:
         for builder, var in ((adr_by_severity, "ASEV"), (adr_by_grade, "ATOXGR"), (adr_by_outcome, "AEOUT")):
