@@ -51,6 +51,8 @@ def tiny_rows() -> dict[str, list[dict]]:
         rows["BESTRESP"].append(dict(SUBJID=subj, BRDAT="2014-05-20", BESTRESP="PR"))
         rows["EOS"].append(dict(SUBJID=subj, EOSSTAT="1", EOSDAT="2016-11-30", LSTCNDAT="2016-11-30", DEATH="N"))
         rows["ELIG"].append(dict(SUBJID=subj, SAFETY="Y", EFFICACY="Y"))
+        # a pregnancy of a male patient's partner, so that every form has a row of every subject
+        rows["PREG"].append(dict(SUBJID=subj, LINE="1", PREGDAT="2014-04-15", PREGWHO="PARTNER", PREGOUT="ONGO"))
     return rows
 
 
