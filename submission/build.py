@@ -16,12 +16,13 @@ from pathlib import Path
 from .dataset import Dataset
 from .errors import SubError
 from .io import build_timestamp, staged_folder, write_atomic
+from .progress import StatusLog, advance, step
 
 
 @dataclass
 class BuildResult:
     out_dir: Path
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=StatusLog)  # a list that also feeds the terminal's status line
 
     def summary(self) -> list[str]:
         return [*self.log, f"build complete: {self.out_dir}"]
@@ -36,26 +37,34 @@ def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standar
                    shown: Path | None = None) -> list[Path]:
     """Each dataset as `<name>.xpt` (XPT v5) and `<name>.json` (Dataset-JSON 1.1).
 
-    `shown` is the folder named in messages: the final place, not the staging folder.
+    `shown` is the folder named in messages: the final place, not the staging folder. Each text
+    column is factorized once (columns.DistinctValues) for the check and both files.
     """
     from . import __version__
+    from .columns import DistinctValues
     from .datasetjson import write_dataset_json
     from .xpt import xpt_problems, write_xpt
 
     created = creation_time(settings)
     shown = shown or folder
-    problems = [p for name, ds in datasets.items() for p in xpt_problems(ds, str(shown / f"{name.lower()}.xpt"))]
+    distinct = {name: DistinctValues(ds) for name, ds in datasets.items()}
+    problems = [p for name, ds in datasets.items()
+                for p in xpt_problems(ds, str(shown / f"{name.lower()}.xpt"), distinct=distinct[name])]
     if problems:
         raise SubError(problems, f"{standard}: {len(problems)} value(s) cannot go into XPT v5; nothing was written")
     written = []
-    for name, ds in datasets.items():
-        xpt = folder / f"{name.lower()}.xpt"
-        write_xpt(ds, xpt, created, checked=True)
-        json_path = folder / f"{name.lower()}.json"
-        write_dataset_json(ds, json_path, created=created, study_oid=settings.study.studyid,
-                           mdv_oid=f"MDV.{settings.study.studyid}.{standard}", metadata_ref="define.xml",
-                           originator=settings.study.sponsor, version=__version__)
-        written += [xpt, json_path]
+    total, done = sum(len(ds.frame) for ds in datasets.values()), 0
+    with step(f"{standard}: writing datasets"):
+        for number, (name, ds) in enumerate(datasets.items(), start=1):
+            advance(f"{name.lower()}.xpt, .json ({number} of {len(datasets)}), {done:,} of {total:,} records done")
+            xpt = folder / f"{name.lower()}.xpt"
+            write_xpt(ds, xpt, created, checked=True, distinct=distinct[name])
+            json_path = folder / f"{name.lower()}.json"
+            write_dataset_json(ds, json_path, created=created, study_oid=settings.study.studyid,
+                               mdv_oid=f"MDV.{settings.study.studyid}.{standard}", metadata_ref="define.xml",
+                               originator=settings.study.sponsor, version=__version__, distinct=distinct.pop(name))
+            written += [xpt, json_path]
+            done += len(ds.frame)
     return written
 
 
@@ -63,6 +72,7 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
                    cutoff: dt.date | None = None):
     """Load, check and map the raw extract; with `cutoff`, first cut it to the data known at that
     date (submission/raw/cutoff.py) and return settings whose dates.data_cutoff is the cut-off."""
+    from .raw.checks import warning_lines
     from .raw.load import load_extract
     from .sdtm.build import build_sdtm
     from .sdtm.context import Translations
@@ -79,14 +89,18 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
         log.append("NOTE: the study settings mark this study as SYNTHETIC: no output is real study data.")
     log.append(f"study {settings.study.studyid}: raw extract {raw_dir} loaded and checked "
                f"({time.perf_counter() - started:.2f} s)")
+    log.extend(warning_lines(extract.warnings))
+    whole = None  # the extract before the cut: TS keeps the study's own dates
     if cutoff is not None:
         from .raw.cutoff import apply_cutoff, cutoff_settings
 
+        whole = extract
         extract, cut_log = apply_cutoff(extract, cutoff, settings)
         settings = cutoff_settings(settings, cutoff)
         log.extend(cut_log)
     started = time.perf_counter()
-    result = build_sdtm(extract, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir))
+    result = build_sdtm(extract, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir),
+                        whole=whole)
     log.append(f"SDTM mapped ({time.perf_counter() - started:.2f} s); reconciliation of raw rows to records:")
     log.extend(result.reconciliation)
     for name, ds in result.datasets.items():
@@ -95,9 +109,13 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
 
 
 def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: list[str],
-                 shown: Path | None = None) -> None:
+                 shown: Path | None = None, written: dict[str, Dataset] | None = None) -> None:
     """define.xml (+ define.html and the stylesheet) for the datasets in `folder`, validated against
-    the Define-XML 2.1 schema, then checked against the XPT files beside it."""
+    the Define-XML 2.1 schema, then checked against the XPT files beside it.
+
+    `written`: the datasets `write_datasets` just wrote to `folder`, so that they are not read back:
+    the define is built from them and the check reads only the files' headers (check_consistency).
+    """
     from .define.consistency import check_consistency
     from .define.write import read_arm_sheets, write_define_folder
     from .spec import load_spec
@@ -106,20 +124,21 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
     started = time.perf_counter()
     spec = load_spec(Path(specs_dir) / standard.lower())
     datasets = {}
-    for name in spec.datasets:
-        path = folder / f"{name.lower()}.xpt"
-        if path.exists():
-            ds = read_xpt(path)
-            ds.keys = spec.datasets[name].key_variables
-            datasets[name] = ds
-    arm = read_arm_sheets(spec.folder) if standard == "ADaM" else None
-    write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None)
-    # documents the define refers to by a bare file name ship beside it (study settings, label terms)
-    for document in spec.documents.values():
-        source = Path(specs_dir) / document.href
-        if "/" not in document.href and source.is_file():
-            write_atomic(folder / document.href, source.read_bytes())
-    problems = check_consistency(folder)
+    with step(f"{standard}: define.xml"):
+        for name in spec.datasets:
+            path = folder / f"{name.lower()}.xpt"
+            if path.exists():
+                ds = written[name] if written is not None and name in written else read_xpt(path)
+                datasets[name] = dataclasses.replace(ds, keys=spec.datasets[name].key_variables)
+        arm = read_arm_sheets(spec.folder) if standard == "ADaM" else None
+        write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None)
+        # documents the define refers to by a bare file name ship beside it (study settings, label terms)
+        for document in spec.documents.values():
+            source = Path(specs_dir) / document.href
+            if "/" not in document.href and source.is_file():
+                write_atomic(folder / document.href, source.read_bytes())
+        advance("checking it against the files written")
+        problems = check_consistency(folder, datasets=written)
     if problems:
         shown = shown or folder
         problems = [dataclasses.replace(p, file=p.file.replace(str(folder), str(shown))) for p in problems]
@@ -152,6 +171,8 @@ def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
     log.append(f"report written from {adam_dir.name}/ ({time.perf_counter() - started:.2f} s): "
                f"{len(paths.outputs)} tables, listings and figures; table of contents with page numbers: "
                f"{'yes' if paths.toc_pages else 'no (' + (paths.toc_note or 'no heading found in the rendering') + ')'}")
+    log.extend(f"  {note}" for note in getattr(paths, "notes", []))
+    log.extend(f"  warning: {warning}" for warning in getattr(paths, "warnings", []))
 
 
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
@@ -163,18 +184,23 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
     result = BuildResult(Path(out_dir))
     log = result.log
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff)
+    from .package.stage import write_acrf_stage, write_guides_stage
     from .qc.manifest import RUN_LOG, write_manifest
 
     out = Path(out_dir)
     with staged_folder(out_dir, log) as stage:
         (stage / "sdtm").mkdir()
         write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=out / "sdtm")
-        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm")
+        write_acrf_stage(stage / "sdtm", specs_dir, settings, log)
+        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm", written=sdtm)
+        del sdtm  # every later stage reads the SDTM files: free the mapped frames before ADaM
         adam = run_adam_stage(stage / "sdtm", specs_dir, settings, log)
         (stage / "adam").mkdir()
         write_datasets(stage / "adam", adam, settings, "ADaM", shown=out / "adam")
-        write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam")
+        write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam", written=adam)
+        del adam  # the report reads the ADaM files
         run_report(stage / "adam", settings, stage, log)
+        write_guides_stage(stage, specs_dir, settings, log, shown=out)
         write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings,
                        stages=["sdtm", "adam", "define", "report"])
         log.append("manifest.json lists every input and output file with its size and SHA-256")
@@ -193,7 +219,7 @@ def run_adam(sdtm_dir: Path, specs_dir: Path, out_dir: Path) -> BuildResult:
     adam = run_adam_stage(Path(sdtm_dir), specs_dir, settings, result.log)
     with staged_folder(Path(out_dir) / "adam", result.log) as stage:
         write_datasets(stage, adam, settings, "ADaM", shown=Path(out_dir) / "adam")
-        write_define(stage, specs_dir, settings, "ADaM", result.log, shown=Path(out_dir) / "adam")
+        write_define(stage, specs_dir, settings, "ADaM", result.log, shown=Path(out_dir) / "adam", written=adam)
     return result
 
 

@@ -112,9 +112,11 @@ def main(debug: bool) -> None:
 def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str, cutoff) -> None:
     """Run the whole chain on a raw extract (default: the bundled study)."""
     from .build import run_build
+    from .progress import on_terminal
 
-    result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding,
-                       cutoff=cutoff.date() if cutoff else None)
+    with on_terminal("sub build"):  # a status line on a terminal only
+        result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding,
+                           cutoff=cutoff.date() if cutoff else None)
     for line in result.summary():
         click.echo(line)
 
@@ -128,8 +130,10 @@ def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding:
 def sdtm(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str) -> None:
     """Map the raw extract to SDTM (OUT/sdtm: XPT v5 + Dataset-JSON)."""
     from .build import run_sdtm
+    from .progress import on_terminal
 
-    result = run_sdtm(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding)
+    with on_terminal("sub sdtm"):
+        result = run_sdtm(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding)
     for line in result.summary():
         click.echo(line)
 
@@ -143,8 +147,10 @@ def sdtm(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: 
 def adam(sdtm_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None:
     """Derive ADaM from SDTM only (OUT/adam: XPT v5 + Dataset-JSON + define.xml)."""
     from .build import run_adam
+    from .progress import on_terminal
 
-    result = run_adam(sdtm_dir or out_dir / "sdtm", specs_dir or _default_specs(), out_dir)
+    with on_terminal("sub adam"):
+        result = run_adam(sdtm_dir or out_dir / "sdtm", specs_dir or _default_specs(), out_dir)
     for line in result.summary():
         click.echo(line)
 
@@ -301,13 +307,17 @@ def raw() -> None:
 @specs_option
 @encoding_option
 def raw_check(raw_dir: Path | None, specs_dir: Path | None, encoding: str) -> None:
-    """Report every problem of a raw extract (file, row, column)."""
+    """Report every problem of a raw extract (file, row, column), then every row that breaks a
+    warning-level edit check."""
+    from .raw.checks import warning_lines
     from .raw.load import load_extract
 
     extract = load_extract(raw_dir or _default_raw(), specs_dir or _default_specs(), encoding=encoding)
     subjects = len(extract["ENROL"])
     rows = sum(len(f) for f in extract.frames.values())
     click.echo(f"raw extract {extract.folder}: {subjects} subjects, {rows} rows in {len(extract.frames)} forms, no problems")
+    for line in warning_lines(extract.warnings):
+        click.echo(line)
 
 
 @raw.command("layout")
@@ -356,28 +366,48 @@ def validate(path: Path | None, list_rules: bool, report_file: Path | None, spec
               help="ADaM folder (adsl.xpt, adae.xpt, ... or Dataset-JSON).")
 @click.option("--by", default=None, help="Column grouping of the event data (e.g. TRTA); default: one column.")
 @click.option("--denom-by", "denom_by", default=None, help="ADSL counterpart of --by for the N (e.g. TRT01A).")
-@click.option("--pop", default="SAFFL", show_default=True, help="Population flag ('none': every ADSL subject).")
-@click.option("--subject-flag", "subject_flag", default="TRTEMFL", show_default=True,
-              help="Record flag of the events counted ('none': every record).")
+@click.option("--pop", default=None,
+              help="Population flag ('none': every ADSL subject); default SAFFL, EFFFL for response.")
+@click.option("--subject-flag", "subject_flag", default=None,
+              help="Record flag ('none': every record); default TRTEMFL for the AE tables, none for response/tte "
+                   "(e.g. ANL01FL there).")
+@click.option("--compare-to", "compare_to", default=None,
+              help="Reference level of --by: a p-value per other level (demographics: one test across the levels).")
+@click.option("--test", type=click.Choice(["fisher", "chisq"]), default="fisher", show_default=True,
+              help="Test of the incidence and response-rate comparisons.")
+@click.option("--continuous-test", "continuous_test", type=click.Choice(["anova", "kruskal"]), default="anova",
+              show_default=True, help="Demographics: test of the continuous characteristics.")
+@click.option("--total", is_flag=True, help="Add a total column (with --by).")
+@click.option("--dataset", default=None, help="BDS dataset of response/tte (default ADRS / ADTTE).")
+@click.option("--param", default=None, help="PARAMCD of response/tte (default BOR; tte: the only one).")
+@click.option("--responders", default=None, help="response: the AVALC values that count as a response, e.g. CR,PR "
+                                                 "(default: the study's settings when they apply).")
+@click.option("--meddra-version", "meddra_version", default=None,
+              help="MedDRA version for the footnotes (default: the study's settings or the folder's define.xml).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the ARD (.csv) and the .docx.")
-@specs_option
-def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: str, subject_flag: str,
-        out_dir: Path, specs_dir: Path | None) -> None:
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path), default=None,
+              help="The study's specs (study.toml). Default: study.toml in the ADaM folder, else the bundled "
+                   "study's when ADSL is that study's, else none (another study: nothing of the bundled study is used).")
+def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: str | None, subject_flag: str | None,
+        compare_to: str | None, test: str, continuous_test: str, total: bool, dataset: str | None, param: str | None,
+        responders: str | None, meddra_version: str | None, out_dir: Path, specs_dir: Path | None) -> None:
     """Build one table from an ADaM folder: its ARD (CSV) and a small .docx.
 
     TABLE: ae-soc-pt (also adr-, sae-, sadr-, uae-, uadr-, usae-, usadr-soc-pt), overview,
     adr-severity, adr-grade, adr-outcome, adr-factors, special-populations, adr-soc-figure,
-    summary, safety (all of them), demographics.
+    summary, safety (all of them), demographics, response (best overall response and response rate
+    from ADRS), tte (Kaplan-Meier from ADTTE).
     """
     from .outdir import check_output, input_paths
-    from .study import load_settings
-    from .tlf.tlf_command import run_tlf
+    from .tlf.tlf_command import DEFAULT, run_tlf
 
     check_output(out_dir, input_paths(adam=adam_dir, specs=specs_dir), replaces=False)
 
-    settings = load_settings(specs_dir or _default_specs())
-    for path in run_tlf(table, adam_dir, out_dir, by, denom_by, pop, subject_flag, settings):
+    for path in run_tlf(table, adam_dir, out_dir, by, denom_by, DEFAULT if pop is None else pop,
+                        DEFAULT if subject_flag is None else subject_flag, specs_dir=specs_dir, compare_to=compare_to,
+                        test=test, total=total, continuous_test=continuous_test, dataset=dataset, param=param,
+                        responders=responders, meddra_version=meddra_version):
         click.echo(f"wrote {path}")
 
 
@@ -409,6 +439,93 @@ def report(adam_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None
     click.echo(f"ARD: {out_dir / TLF_DIR / paths.ard_csv.name} and {paths.ard_json.name} ({len(paths.outputs)} outputs)")
     click.echo(f"report: {out_dir / REPORT_DIR / paths.docx.name} (table of contents "
                f"{'with' if paths.toc_pages else 'without'} page numbers)")
+    for warning in paths.warnings:
+        click.echo(f"warning: {warning}")
+
+
+@main.command("trace", short_help="Show the subjects and records behind a number of the ARD.")
+@click.argument("out_dir", metavar="OUT", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("ard_id", required=False)
+@click.option("--records", "show_records", is_flag=True, help="Show the ADaM records behind the number, not only "
+                                                             "the subjects.")
+@click.option("--subject", "usubjid", default=None, help="List every ARD count that includes this USUBJID.")
+@click.option("--denominators", is_flag=True, help="With --subject: also the denominators (N) that include it.")
+@click.option("--check", "check_every", is_flag=True, help="Trace every row of the ARD and report the numbers "
+                                                           "that the ADaM datasets do not reproduce (exit 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Rows shown in the readable table (--json shows all).")
+def trace(out_dir: Path, ard_id: str | None, show_records: bool, usubjid: str | None, denominators: bool,
+          check_every: bool, as_json: bool, limit: int) -> None:
+    """Recompute a number of OUT/tlf/ard.csv from OUT/adam: the subjects (USUBJID) it counts,
+    with --records the ADaM records behind it, and whether the count equals the ARD's value.
+
+    ARD_ID is the ard_id column of the ARD (the review page shows it too). Exit 0 when the traced
+    numbers equal the ARD's, 1 when one differs or the id or subject is unknown.
+    """
+    import json
+
+    from .tlf.trace import Tracer, _plain, check_all, render_subject, render_trace, traces_json
+
+    if sum(x is not None and x is not False for x in (ard_id, usubjid, check_every or None)) != 1:
+        raise click.UsageError("give one of: ARD_ID, --subject USUBJID, --check")
+    tracer = Tracer.of_package(out_dir)
+    ctx = click.get_current_context()
+    if check_every:
+        summary = check_all(tracer)
+        differ = summary["differ"]
+        if as_json:
+            click.echo(json.dumps({"rows": summary["rows"], "kinds": summary["kinds"], "checked": summary["checked"],
+                                   "differ": [t.to_dict() for t in differ]}, ensure_ascii=False, indent=1))
+        else:
+            kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["kinds"].items()))
+            click.echo(f"{summary['rows']:,} ARD rows traced ({kinds}); {summary['checked']:,} recomputed from ADaM, "
+                       f"{len(differ):,} differ")
+            for t in differ[:limit]:
+                click.echo(render_trace(t, limit=10))
+        ctx.exit(1 if differ else 0)
+    if usubjid is not None:
+        found = tracer.rows_of_subject(usubjid, denominators=denominators)
+        if as_json:
+            click.echo(json.dumps({"usubjid": usubjid, "rows": [{**{k: _plain(v) for k, v in r.items()},
+                                                                   "subject_records": n} for r, n in found]},
+                                  ensure_ascii=False, indent=1, default=str))
+        else:
+            click.echo(render_subject(usubjid, found, denominators=denominators), nl=False)
+        return
+    result = tracer.trace(ard_id)
+    click.echo(traces_json([result], show_records) if as_json else
+               render_trace(result, records=show_records, limit=limit))
+    ctx.exit(1 if result.agrees is False else 0)
+
+
+@main.command("review", short_help="Write the review page OUT/review/index.html of a built package.")
+@click.argument("out_dir", metavar="OUT", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@specs_option
+def review(out_dir: Path, specs_dir: Path | None) -> None:
+    """(Re)write OUT/review: one HTML page with every table of the report, each number a link to the
+    subjects and ADaM records behind it (what `sub trace --records` gives). Open it from the file
+    system in any browser; it needs no server and nothing from the internet.
+
+    The numbers are OUT/tlf/ard.csv as built; titles, footnotes and figures are made again from
+    OUT/adam with the study's specs. OUT/review is replaced only when everything succeeded.
+    """
+    from .io import staged_folder
+    from .outdir import check_output, input_paths
+    from .study import load_settings
+    from .tlf.report import ARD_CSV, REVIEW_DIR, TLF_DIR, collect_results, read_adam, write_review_page
+
+    ard_csv = out_dir / TLF_DIR / ARD_CSV
+    if not ard_csv.is_file():
+        raise click.UsageError(f"{out_dir} has no {TLF_DIR}/{ARD_CSV}: build the package first (sub build)")
+    check_output(out_dir / REVIEW_DIR, input_paths(specs=specs_dir), parent_output=out_dir)
+    settings = load_settings(specs_dir or _default_specs())
+    adam = read_adam(out_dir / "adam")
+    results, _ = collect_results(adam, settings)
+    with staged_folder(out_dir / REVIEW_DIR) as stage:
+        files = write_review_page(stage, results, ard_csv, adam, settings)
+    click.echo(f"review page: {out_dir / REVIEW_DIR / 'index.html'} ({len(files)} files, "
+               f"{sum(f.stat().st_size for f in (out_dir / REVIEW_DIR).rglob('*') if f.is_file()):,} bytes)")
 
 
 if __name__ == "__main__":  # pragma: no cover

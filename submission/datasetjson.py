@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .columns import Distinct, DistinctValues, factorize, small_codes
 from .dataset import Column, Dataset
 from .errors import Problem, SubError
-from .io import write_atomic
+from .io import publish
 
 VERSION = "1.1.0"
 DATA_TYPES = {"string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI"}
@@ -41,8 +45,9 @@ def _json_column(values: pd.Series, kind: str) -> list:
         out = pd.to_datetime(values).dt.strftime("%Y-%m-%dT%H:%M:%S")
     elif kind == "time":
         seconds = pd.to_numeric(values).fillna(0).astype("int64")
-        out = (seconds // 3600).map("{:02d}".format) + ":" + (seconds % 3600 // 60).map("{:02d}".format) + ":" + \
-            (seconds % 60).map("{:02d}".format)
+        out = (seconds // 3600).map("{:02d}".format).astype(object) + ":" + \
+            (seconds % 3600 // 60).map("{:02d}".format).astype(object) + ":" + \
+            (seconds % 60).map("{:02d}".format).astype(object)  # object: an empty column stays text
     else:
         numbers = pd.to_numeric(values).astype("float64").to_numpy()
         finite = np.isfinite(numbers)
@@ -55,8 +60,8 @@ def _json_column(values: pd.Series, kind: str) -> list:
     return [None if m else v for v, m in zip(result, missing)]
 
 
-def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: str,
-                 metadata_ref: str | None = None, originator: str = "sub", version: str = "") -> dict:
+def _json_columns(ds: Dataset, text_length=None) -> list[dict]:
+    length = text_length or ds.text_length
     columns = []
     for col in ds.columns:
         entry: dict = {"itemOID": f"IT.{ds.name}.{col.name}", "name": col.name, "label": col.label,
@@ -64,16 +69,19 @@ def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: 
         if col.kind in ("date", "datetime", "time"):
             entry["targetDataType"] = "integer"
         if col.kind == "text":
-            entry["length"] = ds.text_length(col.name)
+            entry["length"] = length(col.name)
         if col.format:
             entry["displayFormat"] = col.format
         if col.name in ds.keys:
             entry["keySequence"] = ds.keys.index(col.name) + 1
         columns.append(entry)
-    series = [_json_column(ds.frame[c.name].reset_index(drop=True), c.kind) for c in ds.columns]
-    rows = [list(row) for row in zip(*series)] if series else []
+    return columns
+
+
+def _head(ds: Dataset, columns: list[dict], records: int, *, created: dt.datetime, study_oid: str, mdv_oid: str,
+          originator: str, version: str) -> dict:
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
-    out = {
+    return {
         "datasetJSONCreationDateTime": stamp,
         "datasetJSONVersion": VERSION,
         "fileOID": f"{study_oid}.{ds.name}",
@@ -83,20 +91,98 @@ def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: 
         "studyOID": study_oid,
         "metaDataVersionOID": mdv_oid,
         "itemGroupOID": f"IG.{ds.name}",
-        "records": len(rows),
+        "records": records,
         "name": ds.name,
         "label": ds.label,
         "columns": columns,
-        "rows": rows,
     }
+
+
+def to_json_dict(ds: Dataset, *, created: dt.datetime, study_oid: str, mdv_oid: str,
+                 metadata_ref: str | None = None, originator: str = "sub", version: str = "") -> dict:
+    """The document as Python objects, row by row: what `write_dataset_json` writes from whole
+    columns (the tests hold its bytes equal to this dict's `json.dumps`)."""
+    series = [_json_column(ds.frame[c.name].reset_index(drop=True), c.kind) for c in ds.columns]
+    rows = [list(row) for row in zip(*series)] if series else []
+    out = _head(ds, _json_columns(ds), len(rows), created=created, study_oid=study_oid, mdv_oid=mdv_oid,
+                originator=originator, version=version)
+    out["rows"] = rows
     if metadata_ref:
         out["metaDataRef"] = metadata_ref
     return out
 
 
-def write_dataset_json(ds: Dataset, path: Path, **kwargs) -> None:
-    body = json.dumps(to_json_dict(ds, **kwargs), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    write_atomic(Path(path), body.encode("utf-8"))
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# json.dumps(str, ensure_ascii=False) without its per-call set-up: the function its C encoder uses
+encode_basestring = json.encoder.encode_basestring
+
+
+def _tokens(ds: Dataset, col: Column, distinct: DistinctValues) -> tuple[np.ndarray, np.ndarray]:
+    """One column as JSON text: codes, and the text of each distinct value with "null" last (code -1),
+    each exactly as json.dumps writes that value in `to_json_dict`'s rows."""
+    values = ds.frame[col.name]
+    found = distinct.text(col.name) if col.kind == "text" else None
+    if found is not None:
+        texts = list(map(encode_basestring, found.values))
+    elif col.kind in ("integer", "float"):
+        found = factorize(pd.to_numeric(values).astype("float64").to_numpy())
+        # whole numbers as JSON integers (1, not 1.0); NaN and infinities as null
+        texts = [(str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)) if math.isfinite(v) else "null"
+                 for v in found.values]
+    elif col.kind in ("date", "datetime"):
+        codes, uniques = pd.factorize(pd.to_datetime(values).reset_index(drop=True))
+        found = Distinct(small_codes(codes, len(uniques)), [])
+        texts = list(map(encode_basestring, uniques.strftime("%Y-%m-%d" if col.kind == "date" else "%Y-%m-%dT%H:%M:%S")))
+    else:  # time, and text that is not all str: value by value, as to_json_dict
+        found = factorize(np.array(_json_column(values.reset_index(drop=True), col.kind), dtype=object))
+        texts = list(map(encode_basestring, found.values))
+    table = np.empty(len(texts) + 1, dtype=object)
+    table[:-1] = texts
+    table[-1] = "null"
+    return found.codes, table
+
+
+ROWS_PER_BLOCK = 1 << 16
+
+
+def write_dataset_json(ds: Dataset, path: Path, *, created: dt.datetime, study_oid: str, mdv_oid: str,
+                       metadata_ref: str | None = None, originator: str = "sub", version: str = "",
+                       distinct: DistinctValues | None = None) -> None:
+    """Write `ds` as Dataset-JSON 1.1 (all or nothing), the bytes of `json.dumps(to_json_dict(ds))`
+    built from whole columns: each distinct value turned into JSON text once, the rows joined in C
+    a block at a time. `distinct` shares the text columns' factorization with the XPT writer."""
+    distinct = distinct or DistinctValues(ds)
+
+    def length(name: str) -> int:
+        found = distinct.text(name)
+        if found is None:
+            return ds.text_length(name)
+        if "".join(found.values).isascii():
+            return max(1, max(map(len, found.values), default=0))
+        return max(1, max((len(v.encode("utf-8")) for v in found.values), default=0))
+
+    nrows = len(ds.frame) if ds.columns else 0
+    head = _dumps(_head(ds, _json_columns(ds, length), nrows, created=created, study_oid=study_oid,
+                        mdv_oid=mdv_oid, originator=originator, version=version))
+    tail = f',"metaDataRef":{_dumps(metadata_ref)}}}' if metadata_ref else "}"
+    columns = [_tokens(ds, col, distinct) for col in ds.columns]
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write((head[:-1] + ',"rows":[').encode("utf-8"))
+            for start in range(0, nrows, ROWS_PER_BLOCK):
+                block = [table[codes[start:start + ROWS_PER_BLOCK]].tolist() for codes, table in columns]
+                text = "],[".join(map(",".join, zip(*block)))
+                handle.write((("," if start else "") + "[" + text + "]").encode("utf-8"))
+            handle.write(("]" + tail).encode("utf-8"))
+        publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def structure_problems(obj: object, file: str) -> list[Problem]:

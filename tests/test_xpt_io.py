@@ -325,6 +325,20 @@ def test_refused_write_leaves_the_previous_file(tmp_path):
 
 
 def test_writer_failure_leaves_no_file(tmp_path, monkeypatch):
+    import submission.xpt_write
+
+    def fail(ds, handle, *args, **kwargs):
+        handle.write(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(submission.xpt_write, "write_member", fail)
+    with pytest.raises(RuntimeError):
+        write_xpt(small(), tmp_path / "ae.xpt", STAMP)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pyreadstat_failure_leaves_no_file(tmp_path, monkeypatch):
+    # what the column writer leaves to pyreadstat (here a format it does not mirror) is all or nothing too
     import pyreadstat
 
     def fail(frame, path, **kwargs):
@@ -332,8 +346,9 @@ def test_writer_failure_leaves_no_file(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pyreadstat, "write_xport", fail)
+    ds = with_column(small(), "AEDOSE", Column("AEDOSE", "Dose", "float", "LONGFORMAT8."))
     with pytest.raises(RuntimeError):
-        write_xpt(small(), tmp_path / "ae.xpt", STAMP)
+        write_xpt(ds, tmp_path / "ae.xpt", STAMP)
     assert list(tmp_path.iterdir()) == []
 
 

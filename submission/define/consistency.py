@@ -10,8 +10,10 @@ clause selects). External dictionaries (MedDRA, WHODrug) are not checked term by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from ..dataset import Column, Dataset
 from ..errors import Problem
 from ._values import texts, where_mask
 from .read import Define, DefineDataset, read_define
@@ -24,8 +26,15 @@ def _xpt_files(folder: Path) -> dict[str, Path]:
     return {p.stem.upper(): p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() == ".xpt"}
 
 
-def check_consistency(folder: Path, define: Path | bytes | Define | None = None) -> list[Problem]:
-    """Every disagreement between the XPT files of `folder` and `define` (default folder/define.xml)."""
+def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
+                      datasets: Mapping[str, Dataset] | None = None) -> list[Problem]:
+    """Every disagreement between the XPT files of `folder` and `define` (default folder/define.xml).
+
+    `datasets` (by name) are the datasets just written to those files: then only each file's headers
+    are read (its size against them, names, labels, types, lengths, the number of records, which
+    must be the dataset's) and the values are checked in memory, where they are the bytes written
+    (the writer is tested byte for byte). Other files are read whole.
+    """
     import pyreadstat
 
     from ..errors import SubError
@@ -58,14 +67,22 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None)
             problems.append(Problem(str(path), None, None, stem, "dataset file is not described in define.xml"))
             continue
         ds = by_file[stem]
+        name = str(path)
         try:
-            data = read_xpt(path)
-            _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+            written = _written(path, datasets.get(stem)) if datasets is not None else None
+            if written is not None:
+                data, widths, size = written
+                if size != path.stat().st_size:
+                    problems.append(Problem(name, None, None, f"{path.stat().st_size:,} bytes",
+                                            f"the file does not hold the {len(data.frame):,} records written: "
+                                            f"{size:,} bytes expected"))
+            else:
+                data = read_xpt(path)
+                _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+                widths = meta.variable_storage_width or {}
         except SubError as exc:
             problems += exc.problems
             continue
-        widths = meta.variable_storage_width or {}
-        name = str(path)
         if data.name != ds.name:
             problems.append(Problem(name, None, None, data.name, f"dataset name differs from define.xml ({ds.name})"))
         if data.label and ds.label and data.label != ds.label:
@@ -118,6 +135,25 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None)
                     problems += _codelist_problems(define, name, data.frame[mask], v.name, entry.item.codelist,
                                                    ", ".join(entry.where_clauses))
     return problems
+
+
+def _written(path: Path, ds: Dataset | None) -> tuple[Dataset, dict[str, int], int] | None:
+    """The file's header (name, labels, types as columns; lengths) over `ds`'s values, and the size
+    the file has when it holds `ds`'s records (140-byte NAMESTRs, as written); None when there is no
+    such dataset, its variables are not the file's, or the header is not one the fast reader reads
+    (the file is then read whole)."""
+    from ..xpt import read_xpt_records
+
+    member = read_xpt_records(path) if ds is not None else None
+    if member is None:
+        return None
+    columns = [Column(v.name, v.label, "float" if v.numeric else "text") for v in member.variables]
+    if list(ds.frame.columns) != [c.name for c in columns]:
+        return None  # not the dataset written to this file
+    record = sum(v.length for v in member.variables)
+    size = 640 + -(-len(columns) * 140 // 80) * 80 + 80 + -(-len(ds.frame) * record // 80) * 80
+    return (Dataset(member.name or path.stem.upper(), member.label, ds.frame, columns),
+            {v.name: v.length for v in member.variables}, size)
 
 
 def _codelist_problems(define: Define, file: str, frame, variable: str, codelist: str | None,
