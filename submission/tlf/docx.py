@@ -528,18 +528,7 @@ class ReportDocument:
         for i, (level, text) in enumerate(entries):
             p = self.doc.add_paragraph(style=f"toc {min(level, self.toc_levels)}")
             if i == 0:
-                for kind, instr in (("begin", None), ("instr", f'TOC \\o "1-{self.toc_levels}" \\h \\z \\u'), ("separate", None)):
-                    run = p.add_run()
-                    _format_run(run, self.fonts)
-                    if instr:
-                        node = OxmlElement("w:instrText")
-                        node.set(qn("xml:space"), "preserve")
-                        node.text = f" {instr} "
-                        run._r.append(node)
-                    else:
-                        fld = OxmlElement("w:fldChar")
-                        fld.set(qn("w:fldCharType"), kind)
-                        run._r.append(fld)
+                self._field_begin(p, f'TOC \\o "1-{self.toc_levels}" \\h \\z \\u')
             _format_run(p.add_run(text), self.fonts)
             page = self.toc_pages[i] if self.toc_pages and i < len(self.toc_pages) else None
             if page is not None:

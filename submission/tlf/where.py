@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._frames import is_missing
+
 MISSING = "missing"
 KEYWORDS = {"and", "or", "not", "in", "is", "missing", "worst"}
 
@@ -377,13 +379,7 @@ def text_form(values: pd.Series) -> np.ndarray:
     return np.array([_text_of(v) if not _is_missing(v) else None for v in values], dtype=object)
 
 
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+_is_missing = is_missing
 
 
 class Evaluator:
