@@ -493,15 +493,18 @@ class ReportDocument:
                 if page is not None:
                     _format_run(p.add_run(f"\t{page}"), self.fonts, bold=False)
                 paragraphs.append(p)
-            end = paragraphs[-1].add_run()
-            _format_run(end, self.fonts)
-            fld = OxmlElement("w:fldChar")
-            fld.set(qn("w:fldCharType"), "end")
-            end._r.append(fld)
+            self._field_end(paragraphs[-1])
             for p in paragraphs:
                 anchor.addnext(p._p)
                 anchor = p._p
                 self._lists_generated.append(p._p)
+
+    def _field_end(self, p) -> None:
+        run = p.add_run()
+        _format_run(run, self.fonts)
+        fld = OxmlElement("w:fldChar")
+        fld.set(qn("w:fldCharType"), "end")
+        run._r.append(fld)
 
     def _field_begin(self, p, instruction: str) -> None:
         for kind, instr in (("begin", None), ("instr", instruction), ("separate", None)):
@@ -534,11 +537,7 @@ class ReportDocument:
             if page is not None:
                 _format_run(p.add_run(f"\t{page}"), self.fonts)
             paragraphs.append(p)
-        end = paragraphs[-1].add_run()
-        _format_run(end, self.fonts)
-        fld = OxmlElement("w:fldChar")
-        fld.set(qn("w:fldCharType"), "end")
-        end._r.append(fld)
+        self._field_end(paragraphs[-1])
         anchor = self._toc_anchor
         for p in paragraphs:
             anchor.addnext(p._p)
