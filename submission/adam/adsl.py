@@ -37,6 +37,7 @@ _COLUMNS = {
     "DS": ["USUBJID", "DSSEQ", "DSCAT", "DSDECOD", "DSTERM", "DSSTDTC"],
     "VS": ["USUBJID", "VSTESTCD", "VSSTRESN", "VSLOBXFL"],
     "LB": ["USUBJID", "LBTESTCD", "LBSTRESN", "LBLOBXFL"],
+    "RP": ["USUBJID", "RPTESTCD", "RPSTRESC"],
     "PR": ["USUBJID", "PRTRT", "PROCCUR"],
     "MH": ["USUBJID", "MHSEQ", "MHCAT"],
     "SUPPMH": ["USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL"],
@@ -198,6 +199,32 @@ def derive_var_procedure_flag(adsl: pd.DataFrame, pr: pd.DataFrame, *, new_var: 
     # A subject with a 'Y' among several answers had the procedure.
     answered = answered.assign(_yes=answered["PROCCUR"].eq("Y"))
     return merge_subject_values(adsl, answered, {new_var: "PROCCUR"}, order=["_yes"], last=True)
+
+
+def derive_vars_pregnancy(adsl: pd.DataFrame, rp: pd.DataFrame, lb: pd.DataFrame) -> pd.DataFrame:
+    """Add CBPFL and PTESTFL (MT.ADSL.CBPFL, MT.ADSL.PTESTFL): the pregnancy prevention programme.
+
+    CBPFL: RP CHILDPOT of the subject (Y or N; null when not asked, e.g. men). PTESTFL, for a woman
+    of childbearing potential (CBPFL = 'Y'): 'Y' when LB has an HCG result (LBORRES) dated on or
+    before TRTSDT (any date when the subject was never dosed), 'N' otherwise; null when CBPFL is
+    not 'Y'. A study without these data keeps both null."""
+    require(adsl, ["USUBJID", "TRTSDT"], "derive_vars_pregnancy")
+    require(rp, ["USUBJID", "RPTESTCD", "RPSTRESC"], "derive_vars_pregnancy")
+    asked = rp[(rp["RPTESTCD"] == "CHILDPOT") & rp["RPSTRESC"].isin(["Y", "N"])]
+    out = merge_subject_values(adsl, asked.assign(_y=asked["RPSTRESC"].eq("Y")), {"CBPFL": "RPSTRESC"},
+                               order=["_y"], last=True)
+    cbp = out["CBPFL"].eq("Y")
+    if {"LBTESTCD", "LBORRES", "LBDTC"} <= set(lb.columns):
+        tests = lb[(lb["LBTESTCD"] == "HCG") & lb["LBORRES"].notna() & lb["LBORRES"].astype(str).ne("")]
+        when = pd.Series(pd.to_datetime(numeric_dates(tests["LBDTC"])).to_numpy(), index=tests.index)
+        first = tests["USUBJID"].map(pd.Series(out["TRTSDT"].to_numpy(), index=out["USUBJID"]))
+        before = when.notna() & (first.isna() | (when <= first))
+        tested = set(tests.loc[before, "USUBJID"])
+    else:
+        tested = set()
+    out["PTESTFL"] = pd.Series(np.where(out["USUBJID"].isin(tested), "Y", "N"), index=out.index,
+                               dtype=object).where(cbp, None)
+    return out
 
 
 def derive_vars_rs_baseline(adsl: pd.DataFrame, rs: pd.DataFrame) -> pd.DataFrame:
@@ -385,6 +412,7 @@ def build_adsl(sdtm: dict[str, pd.DataFrame], settings: StudySettings) -> pd.Dat
     adsl = derive_var_procedure_flag(adsl, d["PR"], new_var="DIALYFL", prtrt="DIALYSIS")
     adsl = derive_var_procedure_flag(adsl, d["PR"], new_var="PRSCTFL", prtrt="HEMATOPOIETIC STEM CELL TRANSPLANT")
     adsl = derive_vars_rs_baseline(adsl, d["RS"])
+    adsl = derive_vars_pregnancy(adsl, d["RP"], sdtm.get("LB", d["LB"]))
     adsl = derive_vars_diagnosis(adsl, d["MH"], d["SUPPMH"])
     adsl = derive_var_bmibl(adsl)
     adsl = derive_var_crclbl(adsl)

@@ -66,6 +66,7 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, settings: StudySetting
     from .adcm import build_adcm
     from .adex import build_adex
     from .admh import build_admh
+    from .adpreg import build_adpreg
     from .adrs import build_adrs
     from .adsl import build_adsl
 
@@ -77,6 +78,7 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, settings: StudySetting
         "ADEX": build_adex(sdtm, adsl, settings),
         "ADCM": build_adcm(sdtm, adsl, settings),
         "ADMH": build_admh(sdtm, adsl, settings),
+        "ADPREG": build_adpreg(sdtm, adsl),
     }
     datasets = {}
     log = [f"label terms: {label_terms.describe()}"]

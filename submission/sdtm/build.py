@@ -25,6 +25,7 @@ from .ex import build_ex
 from .findings import build_lb, build_vs
 from .mh import build_mh, build_suppmh
 from .pr import build_pr
+from .rp import build_rp
 from .rs import build_rs
 from .ts import build_ts
 
@@ -65,6 +66,7 @@ def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translation
     frames["PR"] = build_pr(ctx, ref)
     frames["DV"] = build_dv(ctx, ref)
     frames["RS"] = build_rs(ctx, ref)
+    frames["RP"] = build_rp(ctx, ref)
     frames["DS"] = build_ds(ctx, ref)
     frames["TS"] = (build_ts(ctx, dm, _study_dm(whole, settings, spec, translations)), None)
     ctx.raise_problems()

@@ -108,4 +108,13 @@ def build_vs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def build_lb(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    return _findings(ctx, "LB", LB_TESTS, ref)
+    """The baseline form's tests and the pregnancy test before the first dose (rp.py), numbered together."""
+    from .rp import build_pregnancy_test
+
+    lb, where = _findings(ctx, "LB", LB_TESTS, ref)
+    hcg, hcg_where = build_pregnancy_test(ctx, ref)
+    if hcg.empty:
+        return lb.assign(LBSTAT=None), where
+    out = pd.concat([lb, hcg], ignore_index=True)
+    out["LBSEQ"] = sequence(out, ["LBCAT", "LBTESTCD", "LBDTC"])
+    return out, pd.concat([where, hcg_where], ignore_index=True)
