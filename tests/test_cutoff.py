@@ -21,7 +21,7 @@ from submission.raw.cutoff import apply_cutoff, cutoff_settings
 from submission.raw.load import load_extract
 from submission.study import load_settings
 
-from .conftest import SPECS, edit_csv, write_csv
+from .conftest import SPECS, edit_csv, read_csv, write_csv
 from .test_raw_load import LAYOUT, tiny_rows, write_extract
 
 SETTINGS = load_settings(SPECS)
@@ -346,13 +346,17 @@ def test_ts_keeps_the_study_dates_and_says_the_cutoff_in_dcutdtc_only(tmp_path):
 
 
 def test_end_of_study_after_the_cutoff_becomes_ongoing_with_last_contact_capped(tmp_path):
-    _, result, log = cut(tmp_path, "2014-12-31")
+    def reviewed(rows):  # a review date is no contact with the subject
+        for record in rows["ELIG"]:
+            record["REVDAT"] = "2014-11-30"
+
+    _, result, _ = cut(tmp_path, "2014-12-31", reviewed)
     for subject in ("101-001", "101-002"):
         eos = row(result["EOS"], subject)
         assert (eos["EOSSTAT"], eos["EOSDAT"], eos["DEATH"]) == ("3", None, "N")
         assert eos["LSTCNDAT"] == "2014-05-20"  # the response assessment, the last raw date
     assert row(result["AE"], "101-001", 1)["ENDAT"] == "2014-04-20"  # ended before the cut-off: kept
-    assert any("ELIG kept as it is" in line for line in log)
+    assert result["ELIG"]["REVDAT"].tolist() == ["2014-11-30"] * 2
     reload(result, "2014-12-31", tmp_path / "cut")
 
 
@@ -368,14 +372,180 @@ def test_best_response_kept_when_reached_by_the_cutoff_dropped_otherwise(tmp_pat
     assert result["BESTRESP"].empty and result["RESP"].empty
 
 
-def test_elig_is_kept_as_it_is(tmp_path):
-    def excluded(rows):
-        rows["ELIG"][1].update(SAFETY="N", SAFREAS="NOFU", EFFICACY="N", EFFREAS="NOSAF")
+# ---------------------------------------------------------------------- the monitoring review (ELIG)
+def _without_column(path: Path, column: str) -> None:
+    """Rewrite a CSV file without one of its columns (an older extract)."""
+    header, records = read_csv(path)
+    write_csv(path, [name for name in header if name != column], records)
 
-    extract, result, log = cut(tmp_path, "2014-03-04", excluded)
-    pd.testing.assert_frame_equal(result["ELIG"], extract["ELIG"])
-    assert result["RVLDOSE"].empty  # nobody dosed by then, the review is still what it is
-    assert any("1 subject(s) included in the safety assessment have no REVLIMID dose" in line for line in log)
+
+def _reviewed(first: str, second: str):
+    """101-001 excluded for no safety follow-up, reviewed on `first`; 101-002 excluded as a
+    duplicate enrolment, reviewed on `second` (blank: an undated review)."""
+    def edit(rows):
+        rows["ELIG"][0].update(SAFETY="N", SAFREAS="NOFU", EFFICACY="N", EFFREAS="NOSAF", REVDAT=first)
+        rows["ELIG"][1].update(SAFETY="N", SAFREAS="DUPL", EFFICACY="N", EFFREAS="NOSAF", REVDAT=second)
+    return edit
+
+
+def test_review_dated_after_the_cutoff_is_not_yet_made_and_one_dated_before_applies(tmp_path):
+    extract, result, log = cut(tmp_path, "2014-06-30", _reviewed("2014-06-30", "2014-07-01"))
+    before = row(result["ELIG"], "101-001")  # reviewed on the cut-off: known then
+    assert before.tolist() == ["101-001", "N", "NOFU", "N", "NOSAF", "2014-06-30"]
+    later = row(result["ELIG"], "101-002")  # reviewed the day after: as before any review
+    assert later.tolist() == ["101-002", "Y", None, "Y", None, None]
+    assert row(extract["ELIG"], "101-002")["SAFETY"] == "N"  # the input is left as it was
+    elig_line = next(line for line in log if line.strip().startswith("ELIG "))
+    assert "1 changed (monitoring review dated after the cut-off, not yet made" in elig_line
+    assert any("1 exclusion(s) from the safety assessment not yet decided at the cut-off" in line
+               and "DUPL 1" in line for line in log)
+    assert any("1 exclusion(s) from the efficacy assessment not yet decided" in line and "NOSAF 1" in line
+               for line in log)
+    reload(result, "2014-06-30", tmp_path / "cut")  # REVDAT after the cut-off is gone: the cut loads
+
+
+def test_undated_review_applies_to_the_final_build_only(tmp_path):
+    _, result, log = cut(tmp_path, "2016-11-30", _reviewed("2014-06-30", ""))
+    assert row(result["ELIG"], "101-001")["SAFREAS"] == "NOFU"
+    assert row(result["ELIG"], "101-002")[["SAFETY", "SAFREAS", "EFFICACY", "EFFREAS"]].tolist() == [
+        "Y", None, "Y", None]
+    assert any("1 changed (monitoring review undated, taken as made at the study's data cut-off" in line
+               for line in log)
+    extract, result, _ = cut(tmp_path / "final", SETTINGS.dates.data_cutoff.isoformat(), _reviewed("2014-06-30", ""))
+    pd.testing.assert_frame_equal(result["ELIG"], extract["ELIG"])  # at the study's data cut-off: as reviewed
+
+
+def test_subjects_not_yet_reviewed_get_the_analysis_sets_of_adams_own_rules(tmp_path):
+    """Before the review, ADaM decides: a dosed subject is in the safety set, one without a dose by
+    the cut-off is not (no dose), whatever the later review says; no DV record comes from the review."""
+    adam = adam_at(tmp_path, "2014-03-04", _reviewed("2014-03-03", "2014-05-01"))
+    adsl = adam["ADSL"].set_index("SUBJID")
+    assert adsl.loc["101-001", ["SAFFL", "SAFEXRS"]].tolist() == ["N", "NO SAFETY FOLLOW-UP"]  # reviewed by then
+    assert adsl.loc["101-002", ["SAFFL", "SAFEXRS"]].tolist() == ["N", "NO DOSE"]  # no dose by 2014-03-04
+    assert set(adam["DV"]["USUBJID"].str[-7:]) == {"101-001"}
+    adam = adam_at(tmp_path / "later", "2014-04-10", _reviewed("2014-03-03", "2014-05-01"))
+    adsl = adam["ADSL"].set_index("SUBJID")
+    assert adsl.loc["101-002", "SAFFL"] == "Y"  # dosed by then, the duplicate not yet found
+    assert adsl.loc["101-001", "SAFFL"] == "N"
+
+
+def test_extract_without_the_review_date_column_loads_and_cuts(tmp_path):
+    """An older extract has no REVDAT column: it loads with the column blank, and a cut-off before
+    the study's data cut-off takes every review as not yet made."""
+    rows = tiny_rows()
+    rows["ELIG"][1].update(SAFETY="N", SAFREAS="NOFU", EFFICACY="N", EFFREAS="NOSAF")
+    for form, column, english in (("CONMED", "CMTERM", "Aspirin"), ("MEDHIST", "MHTERM", "Hypertension")):
+        for record in rows[form]:  # the Korean verbatims have no rendering in translations.csv
+            record[column] = english
+    raw = write_extract(tmp_path / "raw", rows)
+    _without_column(raw / "elig.csv", "REVDAT")
+    assert (raw / "elig.csv").read_text(encoding="utf-8").splitlines()[0] == "SUBJID,SAFETY,SAFREAS,EFFICACY,EFFREAS"
+    extract = load_extract(raw, SPECS)
+    assert extract["ELIG"]["REVDAT"].isna().all() and row(extract["ELIG"], "101-002")["SAFREAS"] == "NOFU"
+    result, log = apply_cutoff(extract, dt.date(2014, 6, 30), SETTINGS)
+    assert row(result["ELIG"], "101-002")[["SAFETY", "SAFREAS"]].tolist() == ["Y", None]
+    assert any("2 changed (monitoring review undated" in line for line in log)
+    reload(result, "2014-06-30", tmp_path / "cut")
+    built = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(tmp_path / "out"),
+                                      "--cutoff", "2014-06-30"])
+    assert built.exit_code == 0, built.output
+    assert "monitoring review undated" in (tmp_path / "out" / "build.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("revdat", "words"), [("2014-13-01", "not a calendar date"),
+                                               ("30/06/2014", "expected a date YYYY-MM-DD"),
+                                               ("2014-03-01", "monitoring review dated before enrolment"),
+                                               ("2016-12-08", "date after the data cut-off")])
+def test_a_present_review_date_is_checked_like_every_date(tmp_path, revdat, words):
+    rows = tiny_rows()
+    rows["ELIG"][1]["REVDAT"] = revdat
+    with pytest.raises(SubError) as err:
+        load_extract(write_extract(tmp_path / "raw", rows), SPECS)
+    [problem] = err.value.problems
+    assert (Path(problem.file).name, problem.row, problem.column, problem.value) == ("elig.csv", 3, "REVDAT", revdat)
+    assert words in problem.message
+
+
+def test_only_a_field_the_layout_marks_may_be_absent_may_be_missing(tmp_path, specs_copy):
+    from submission.raw.layout import check_layout
+
+    raw = write_extract(tmp_path / "raw", tiny_rows())
+    _without_column(raw / "elig.csv", "EFFREAS")
+    with pytest.raises(SubError) as err:
+        load_extract(raw, SPECS)
+    assert [(Path(p.file).name, p.row, p.column, p.message) for p in err.value.problems] == [
+        ("elig.csv", 1, "EFFREAS", "column is missing")]
+
+    def required_yet_absent(records):
+        [field] = [r for r in records if (r["form"], r["column"]) == ("ELIG", "REVDAT")]
+        field["required"] = "Y"
+
+    edit_csv(specs_copy / "raw" / "fields.csv", required_yet_absent)
+    layout, problems = check_layout(specs_copy / "raw")
+    assert layout is None and [p.column for p in problems] == ["may_be_absent"]
+
+
+@pytest.fixture(scope="module")
+def bundled_extract():
+    from submission.paths import bundled_raw
+
+    return load_extract(bundled_raw(), SPECS)
+
+
+def _sdtm_adam(raw, settings=SETTINGS, whole=None) -> dict[str, pd.DataFrame]:
+    from submission.adam.build import build_adam
+    from submission.adam.labelterms import LabelTerms
+    from submission.sdtm.build import build_sdtm
+    from submission.sdtm.context import Translations
+    from submission.spec import load_spec
+
+    sdtm = build_sdtm(raw, load_spec(SPECS / "sdtm"), settings, Translations.load(SPECS), whole=whole)
+    frames = {name: ds.frame for name, ds in sdtm.datasets.items()}
+    adam = build_adam(frames, load_spec(SPECS / "adam"), settings, LabelTerms.load(SPECS))
+    return {**frames, **{name: ds.frame for name, ds in adam.datasets.items()}}
+
+
+def test_bundled_study_at_2013_06_30_applies_only_the_reviews_made_by_then(bundled_extract):
+    """Issue 18: the two 'no safety follow-up' exclusions (149-008, 258-072, reviewed on 2013-07-07 and
+    2013-11-14) are not known at 2013-06-30: both subjects are in the safety set then; an exclusion
+    reviewed before the cut-off stays, with the review's reason."""
+    cutoff = "2013-06-30"
+    result, log = apply_cutoff(bundled_extract, dt.date.fromisoformat(cutoff), SETTINGS)
+    adam = _sdtm_adam(result, cutoff_settings(SETTINGS, dt.date.fromisoformat(cutoff)), whole=bundled_extract)
+    adsl = adam["ADSL"].set_index("SUBJID")
+    elig = bundled_extract["ELIG"].set_index("SUBJID")
+    assert elig.loc[["149-008", "258-072"], "SAFREAS"].tolist() == ["NOFU", "NOFU"]
+    assert adsl.loc[["149-008", "258-072"], "SAFFL"].tolist() == ["Y", "Y"]
+    assert not adsl["SAFEXRS"].eq("NO SAFETY FOLLOW-UP").any()
+    known = elig.index.isin(adsl.index) & elig["SAFETY"].eq("N")
+    reviewed = known & elig["REVDAT"].le(cutoff)
+    later = known & elig["REVDAT"].gt(cutoff)
+    assert set(elig.index[later]) == {"114-002", "149-008", "258-072"}  # 114-002: duplicate, reviewed 2015-03-16
+    assert reviewed.sum() >= 5
+    reasons = LAYOUT.submission_values("SAFREAS")
+    for subject in elig.index[reviewed]:  # e.g. 110-004, no dose, reviewed 2013-05-08
+        assert (adsl.loc[subject, "SAFFL"], adsl.loc[subject, "SAFEXRS"]) == ("N", reasons[elig.loc[subject, "SAFREAS"]])
+    dosed = set(result["RVLDOSE"]["SUBJID"])
+    for subject in elig.index[later]:  # as before any review: dose decides
+        assert adsl.loc[subject, "SAFFL"] == ("Y" if subject in dosed else "N"), subject
+    dv = set(adam["DV"].loc[adam["DV"]["DVCAT"].eq("EXCLUSION FROM SAFETY SET"), "USUBJID"].str[-7:])
+    assert dv == set(elig.index[reviewed])
+    assert any(f"{later.sum()} exclusion(s) from the safety assessment not yet decided" in line for line in log)
+
+
+def test_the_review_date_reaches_no_sdtm_dataset(bundled_extract):
+    """The full build of the bundled study is the same with and without the review date column:
+    REVDAT is an operational date (NOT SUBMITTED in the aCRF)."""
+    import dataclasses
+
+    frames = dict(bundled_extract.frames)
+    frames["ELIG"] = frames["ELIG"].assign(REVDAT=None)
+    assert bundled_extract["ELIG"]["REVDAT"].notna().all()
+    with_date = _sdtm_adam(bundled_extract)
+    without = _sdtm_adam(dataclasses.replace(bundled_extract, frames=frames))
+    assert with_date.keys() == without.keys()
+    for name in with_date:
+        pd.testing.assert_frame_equal(with_date[name], without[name], obj=name)
 
 
 @pytest.mark.parametrize(("cutoff", "words"), [("2016-12-08", "after the study's data cut-off 2016-12-07"),
@@ -526,6 +696,10 @@ def test_cutoff_ts_keeps_the_study_dates(builds):
     assert cut_ts["DCUTDTC"] == CUTOFF and full_ts["DCUTDTC"] == SETTINGS.dates.data_cutoff.isoformat()
     assert cut_ts["SENDTC"] == full_ts["SENDTC"] > CUTOFF
     assert cut_ts["SSTDTC"] == full_ts["SSTDTC"]
+    # DCUTDESC says what the cut is: a periodic report's cut, not the final database cut-off
+    assert cut_ts["DCUTDESC"].startswith("PERIODIC SAFETY REPORT DATA CUT-OFF")
+    assert full_ts["DCUTDESC"].startswith("DATABASE CUT-OFF AFTER SITE MONITORING")
+    assert set(cut_ts.index) == set(full_ts.index)
 
 
 def _dosing_days(days: int, per_cycle: int, every_other_day: bool) -> int:

@@ -53,10 +53,16 @@ after it):
   follow). Otherwise, and for every such subject with the setting "last_contact", it becomes the
   subject's last complete raw date on or before the cut-off (any form, the cut records only,
   personal identifiers excluded).
-* Monitoring review (ELIG) is kept as it is: it judges eligibility (dose taken, consent,
-  contract, duplicates), not a period. A safety exclusion 'no safety follow-up' stays an
-  exclusion. The log counts subjects included in the safety assessment who have no REVLIMID
-  dose on or before the cut-off (enrolled just before it).
+* Monitoring review (ELIG). The review applies when it is dated (REVDAT) on or before the
+  cut-off. A review dated after it had not been made at the cut-off: the subject's analysis-set
+  decisions are those before any review, included in the safety and the efficacy assessment
+  (SAFETY and EFFICACY 'Y', SAFREAS, EFFREAS and REVDAT blank), and ADaM's own rules decide
+  (no REVLIMID dose: not in the safety set; no evaluable response: not in the efficacy set).
+  A blank REVDAT (or an older extract without the column) is taken as a review done at the
+  study's data cut-off, the final one: it applies to the final build (a cut-off on the data
+  cut-off) only. The log counts the subjects not yet reviewed, the exclusions that are not yet
+  decided by reason, and the subjects included in the safety assessment who have no REVLIMID
+  dose on or before the cut-off (enrolled just before it, or not yet reviewed).
 * Everything else is left as it is. The result must pass the loader's checks again with the
   cut-off as the data cut-off (every date on or before it, required values, codes, 'not before'
   order, one row per subject); if not, the build stops as on bad input (exit 1), each problem
@@ -88,6 +94,8 @@ STARTS = {"MEDHIST": "STDAT", "RVLDOSE": "STDAT", "DEXDOSE": "STDAT", "CONMED": 
 _FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
 # The seriousness criteria behind AE.SER (the loader's cross-field rule).
 SERIOUSNESS = next(criteria for form, flag, criteria in FLAG_IFF_ANY if (form, flag) == ("AE", "SER"))
+# Raw dates that are no contact with the subject: left out of a last contact recomputed at the cut-off.
+NOT_CONTACTS = {("EOS", "LSTCNDAT"), ("ELIG", "REVDAT")}
 # Records named one by one in build.log before the rest are counted.
 NAMED_IN_LOG = 20
 
@@ -132,6 +140,7 @@ def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) 
     cut.ae(deaths=cut.deaths())
     cut.best_response()
     cut.end_of_study()
+    cut.review(settings.dates.data_cutoff)
     cut.recheck(cutoff_settings(settings, cutoff))
     return dataclasses.replace(extract, frames=cut.frames), cut.log_lines(settings)
 
@@ -346,14 +355,34 @@ class _Cut:
             self._count("EOS", to_last & on_treatment, "LSTCNDAT after the cut-off, on treatment at it: the last "
                         "raw date on or before it (conventions.open_dosing_period_end = last_contact)")
             self._count("EOS", to_last & ~on_treatment, "LSTCNDAT after the cut-off: the last raw date on or before it")
-        # Safety-assessed subjects without a dose by the cut-off: said, not changed (ELIG is kept).
+
+    def review(self, study_cutoff: dt.date) -> None:
+        """The monitoring review applies only when dated on or before the cut-off (blank: dated at the
+        study's data cut-off); before it, the subject is in both assessments as enrolled."""
+        elig = self.frames["ELIG"]
+        yes, no = _code(self.layout, "ELIG", "SAFETY", "Y"), _code(self.layout, "ELIG", "SAFETY", "N")
+        dated_after = self.after(elig["REVDAT"])
+        undated = elig["REVDAT"].isna() & (self.cutoff < _as_date(study_cutoff))
+        not_yet = dated_after | undated
+        lifted = {flag: elig.loc[not_yet & elig[flag].eq(no), reason].value_counts().sort_index()
+                  for flag, reason in (("SAFETY", "SAFREAS"), ("EFFICACY", "EFFREAS"))}
+        before_review = {"SAFETY": yes, "SAFREAS": None, "EFFICACY": yes, "EFFREAS": None, "REVDAT": None}
+        self.change("ELIG", dated_after, "monitoring review dated after the cut-off, not yet made: SAFETY and "
+                    "EFFICACY Y, SAFREAS, EFFREAS and REVDAT blank", before_review)
+        self.change("ELIG", undated, "monitoring review undated, taken as made at the study's data cut-off, "
+                    "not yet made: SAFETY and EFFICACY Y, SAFREAS and EFFREAS blank", before_review)
+        for flag, counts in lifted.items():
+            if len(counts):
+                what = "safety" if flag == "SAFETY" else "efficacy"
+                self.notes.append(f"ELIG: {int(counts.sum())} exclusion(s) from the {what} assessment not yet "
+                                  "decided at the cut-off (review after it; by reason: "
+                                  + ", ".join(f"{code} {n}" for code, n in counts.items())
+                                  + "): ADaM's own rules decide (no dose, no evaluable response)")
         elig, dose = self.frames["ELIG"], self.frames["RVLDOSE"]
-        included = elig["SAFETY"].eq(self.yes)
-        undosed = int((included & ~elig["SUBJID"].isin(dose["SUBJID"])).sum())
-        self.notes.append("ELIG kept as it is (the monitoring review judges eligibility, not a period; "
-                          "'no safety follow-up' exclusions stay)"
-                          + (f"; {undosed} subject(s) included in the safety assessment have no REVLIMID "
-                             "dose on or before the cut-off" if undosed else ""))
+        undosed = int((elig["SAFETY"].eq(yes) & ~elig["SUBJID"].isin(dose["SUBJID"])).sum())
+        if undosed:
+            self.notes.append(f"ELIG: {undosed} subject(s) included in the safety assessment have no REVLIMID "
+                              "dose on or before the cut-off (ADaM: not in the safety set, no dose)")
 
     def _count(self, form: str, mask: pd.Series, reason: str) -> None:
         if int(mask.sum()):
@@ -365,11 +394,12 @@ class _Cut:
                 for subject in self.frames[form].loc[self.frames[form]["ENDAT"].isna(), "SUBJID"]}
 
     def _last_dates(self) -> pd.Series:
-        """SUBJID -> the latest complete raw date of the cut records (LSTCNDAT itself excluded)."""
+        """SUBJID -> the latest complete raw date of the cut records (LSTCNDAT itself and the
+        monitoring review's date, no contact with the subject, excluded)."""
         parts = []
         for form, frame in self.frames.items():
             for f in self.layout.fields_of(form):
-                if f.type not in ("date", "pdate") or f.identifier or (form, f.column) == ("EOS", "LSTCNDAT"):
+                if f.type not in ("date", "pdate") or f.identifier or (form, f.column) in NOT_CONTACTS:
                     continue
                 values = frame[f.column]
                 full = values.notna() & values.astype(str).str.fullmatch(_FULL_DATE)

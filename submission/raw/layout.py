@@ -60,6 +60,9 @@ class Field(_Row):
     required_when: str | None
     identifier: bool
     description: str
+    # The column may be missing from the file (a field added to the layout later: older extracts
+    # lack it); the loader then reads it as blank in every row. Blank or absent in fields.csv: N.
+    may_be_absent: bool = False
 
     @field_validator("required_when")
     @classmethod
@@ -80,6 +83,11 @@ class Field(_Row):
     @classmethod
     def _flag(cls, value: object) -> object:
         return _yn(value) if isinstance(value, str) else value
+
+    @field_validator("may_be_absent", mode="before")
+    @classmethod
+    def _optional_flag(cls, value: object) -> object:
+        return False if value == "" else _yn(value) if isinstance(value, str) else value
 
     @field_validator("codelist", "length", "required_when", mode="before")
     @classmethod
@@ -303,7 +311,8 @@ def _parse(path: Path, model: type[_Row]) -> tuple[list, list[Problem], list[int
     if table is None:
         return [], problems, []
     expected = list(model.model_fields)
-    missing = [c for c in expected if c not in table.header]
+    # a column with a default (fields.csv may_be_absent) may be left out of the file
+    missing = [c for c in expected if c not in table.header and model.model_fields[c].is_required()]
     extra = [c for c in table.header if c not in expected]
     for column in missing:
         problems.append(Problem(table.name, 1, column, None, "required column is missing"))
@@ -360,6 +369,9 @@ def check_layout(folder: Path) -> tuple[Layout | None, list[Problem]]:
             problems.append(Problem(fields_file, line, "codelist", field.codelist, "a code field needs a codelist, and only a code field has one"))
         elif field.codelist and field.codelist not in codelists:
             problems.append(Problem(fields_file, line, "codelist", field.codelist, "codelist not in codes.csv"))
+        if field.may_be_absent and (field.required or field.required_when or field.column in ("SUBJID", "LINE")):
+            problems.append(Problem(fields_file, line, "may_be_absent", "Y", "a column that may be absent from the "
+                                    "file (read as blank) cannot be required, conditionally required or a key"))
         if field.condition and field.condition[0] not in columns.get(field.form, set()):
             problems.append(Problem(fields_file, line, "required_when", field.required_when, f"no such column in form {field.form}"))
     for form in forms:
@@ -412,7 +424,7 @@ def layout_markdown(layout: Layout) -> str:
     out = [
         "# The raw EDC extract",
         "",
-        "<!-- Generated from specs/raw/ by `sub raw layout --markdown`; edit the CSVs, not this page. -->",
+        "<!-- Generated from specs/raw/ by `sub raw layout > docs/raw-layout.md`; edit the CSVs, not this page. -->",
         "",
         "One UTF-8 CSV file per CRF form (comma-separated, header row first, no byte-order mark;",
         "`--encoding cp949` reads a CP949/EUC-KR export). Blank means missing. Types:",
@@ -431,6 +443,8 @@ def layout_markdown(layout: Layout) -> str:
         "seriousness criterion (SDTH, SLIFE, SHOSP, SDISAB, SCONG, SMIE) is Y; the edit checks below hold.",
         "Columns marked **identifier** are personal identifiers: the loader reads them so that checks can",
         "prove they never reach an output, and no stage uses them.",
+        "A column whose notes say **may be absent** was added to the layout later: a file without it (an",
+        "older extract) loads, and the column is blank in every row; when present, it is checked like the others.",
         "",
     ]
     for form in layout.forms.values():
@@ -442,7 +456,8 @@ def layout_markdown(layout: Layout) -> str:
         for f in layout.fields_of(form.form):
             out.append(
                 f"| {f.column} | {f.label} | {f.type} | {'yes' if f.required else (f'when {f.required_when}' if f.required_when else '')} | {f.codelist or ''} | "
-                f"{f.length or ''} | {'**identifier**' if f.identifier else ''} | {f.description} |"
+                f"{f.length or ''} | {'**identifier**' if f.identifier else ''} | "
+                + " ".join(filter(None, ["**may be absent**." if f.may_be_absent else "", f.description])) + " |"
             )
         out.append("")
     out += ["## Edit checks", "",

@@ -4,6 +4,9 @@ Every problem is reported with file, row, column and value, all of them in one g
 data manager fixes the export once, not once per traceback. Checks are vectorised per
 column so that a 100,000-subject extract loads in seconds.
 
+A column the layout marks `may_be_absent` (a field added later) may be missing from the file, as
+in an older extract: it is then blank in every row. Every other column of the layout is required.
+
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2,
 a blank line is a row of its own and a value with a line break inside quotes stays in its row.
 Each frame's index is that row number, so later stages can name the raw row of a record.
@@ -129,10 +132,11 @@ def _column_name(column: str) -> str | None:
     return shorten(column) if column.isprintable() else None
 
 
-def _header_problems(name: str, header: list[str], expected: list[str], out: _Collector) -> bool:
+def _header_problems(name: str, header: list[str], expected: list[str], out: _Collector,
+                     may_be_absent: set[str] = frozenset()) -> bool:
     found = False
     for column in expected:
-        if column not in header:
+        if column not in header and column not in may_be_absent:
             out.add(Problem(name, 1, column, None, "column is missing"))
             found = True
     by_upper = {c.upper(): c for c in expected}
@@ -201,11 +205,14 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
             return None
         table = pd.DataFrame([cells + [""] * (width - len(cells)) for cells in records], dtype=object)
     header = [str(c).strip() for c in table.iloc[0]]
-    if _header_problems(name, header, expected, out):
+    if _header_problems(name, header, expected, out, {f.column for f in fields if f.may_be_absent}):
         return None
     data = table.iloc[1:]
     data.columns = header
     data.index = pd.RangeIndex(2, len(table) + 1)
+    for column in expected:
+        if column not in header:  # a column the layout lets an older extract lack: blank in every row
+            data = data.assign(**{column: ""})
     data = data[expected].apply(lambda s: s.str.strip())
     cells = pd.Series(counts[1:], index=data.index)
     blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))

@@ -107,6 +107,11 @@ class Rates:
     never_assessed: float = 0.05
     visit_ne: float = 0.03
     bestresp_missing: float = 0.10
+    # Monitoring review (ELIG.REVDAT): done this many days after the subject's last contact (at the
+    # latest at the data cut-off, the final review); "no safety follow-up" is concluded only after
+    # the follow-up visits the subject missed, about half a year after the last contact.
+    review_lag_days: int = 30
+    review_lag_no_follow_up_days: int = 182
 
 
 RATES = Rates()
@@ -1195,13 +1200,17 @@ class _Study:
 
     # ---------------------------------------------------------------- eligibility
     def _eligibility(self) -> None:
-        """Monitoring's verdict, read off the data: every exclusion has its reason."""
+        """Monitoring's verdict, read off the data: every exclusion has its reason; the date of the review."""
         safety = self.safreas == ""
         # Off-label: no prior therapy before the newly-diagnosed indication, or no dexamethasone.
         offlabel = ((self.prlines == 0) & (self.enrol < _day(NDMM_APPROVAL))) | (self.dosed & ~self.has_dex)
         effreas = np.select([~safety, offlabel, ~self.evaluable], ["NOSAF", "OFFLABEL", "NOEVAL"], "").astype(object)
         self.safety, self.effreas = safety, effreas
         self.efficacy = effreas == ""
+        # The review date: no random draw (every other part keeps its stream).
+        lag = np.where(self.safreas == "NOFU", self.r.review_lag_no_follow_up_days, self.r.review_lag_days)
+        last = np.where(self.lstcndat == _NONE, self.cutoff, self.lstcndat)
+        self.revdat = np.minimum(last + lag, self.cutoff)
 
     # ---------------------------------------------------------------- frames
     # ---------------------------------------------------------------- pregnancy prevention programme
@@ -1320,7 +1329,7 @@ class _Study:
         frames["ELIG"] = dict(SUBJID=sid, SAFETY=yn(self.safety),
                               SAFREAS=self._codes("SAFREAS", self.safreas),
                               EFFICACY=yn(self.efficacy),
-                              EFFREAS=self._codes("EFFREAS", self.effreas))
+                              EFFREAS=self._codes("EFFREAS", self.effreas), REVDAT=_iso(self.revdat))
         pg = self.preg
         frames["PREG"] = dict(SUBJID=sid[pg["subj"]], LINE=_line_numbers(pg["subj"]).astype(str),
                               PREGDAT=_iso(pg["date"]), PREGWHO=self._codes("PREGWHO", pg["who"]),
