@@ -162,28 +162,43 @@ def run_adam_stage(sdtm_dir: Path, specs_dir: Path, settings, log: list[str]) ->
     return result.datasets
 
 
-def run_report(adam_dir: Path, settings, stage: Path, log: list[str]) -> None:
-    """The report stage: ADaM files in, STAGE/tlf (ARD) and STAGE/report (Word) out."""
+def run_report(adam_dir: Path, settings, stage: Path, log: list[str], *, periodic=None, pdf: bool = False) -> None:
+    """The report stage: ADaM files in, STAGE/tlf (ARD) and STAGE/report (Word) out; `periodic`
+    (tlf/periodic.py): a periodic safety report with interval and cumulative figures."""
     from .tlf.report import run_report_stage
 
     started = time.perf_counter()
-    paths = run_report_stage(adam_dir, settings, stage, creation_time(settings))
+    paths = run_report_stage(adam_dir, settings, stage, creation_time(settings), periodic=periodic, pdf=pdf)
     log.append(f"report written from {adam_dir.name}/ ({time.perf_counter() - started:.2f} s): "
                f"{len(paths.outputs)} tables, listings and figures; table of contents with page numbers: "
-               f"{'yes' if paths.toc_pages else 'no (' + (paths.toc_note or 'no heading found in the rendering') + ')'}")
+               f"{'yes (read from one LibreOffice rendering)' if paths.toc_pages else 'no (' + (paths.toc_note or 'no heading found in the rendering') + ')'}")
+    if paths.pdf is not None:
+        log.append(f"  PDF: report/{paths.pdf.name} from the same rendering (heading bookmarks, linked contents, "
+                   "embedded fonts; its bytes are not reproducible)")
     log.extend(f"  {note}" for note in getattr(paths, "notes", []))
     log.extend(f"  warning: {warning}" for warning in getattr(paths, "warnings", []))
 
 
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
-              cutoff: dt.date | None = None) -> BuildResult:
-    """The whole chain; with `cutoff`, on the data known at that date (a periodic safety report)."""
+              cutoff: dt.date | None = None, interval_start: dt.date | None = None, pdf: bool = False) -> BuildResult:
+    """The whole chain; with `cutoff`, on the data known at that date: a periodic safety report
+    whose reporting interval starts after `interval_start` (default: the previous periodic cut-off
+    of the schedule; tlf/periodic.py). `pdf`: also report/re-examination-report.pdf (needs LibreOffice)."""
     from .outdir import check_output, input_paths
 
     check_output(out_dir, input_paths(raw=raw_dir, specs=specs_dir))
+    if pdf:
+        from .tlf.report import require_libreoffice
+
+        require_libreoffice()  # before anything is built
     result = BuildResult(Path(out_dir))
     log = result.log
     settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff)
+    periodic = None
+    if cutoff is not None:
+        from .tlf.periodic import prepare
+
+        periodic = prepare(raw_dir, specs_dir, settings, cutoff, interval_start, encoding=encoding, log=log)
     from .package.stage import write_acrf_stage, write_guides_stage
     from .qc.manifest import RUN_LOG, write_manifest
 
@@ -199,7 +214,7 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
         write_datasets(stage / "adam", adam, settings, "ADaM", shown=out / "adam")
         write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam", written=adam)
         del adam  # the report reads the ADaM files
-        run_report(stage / "adam", settings, stage, log)
+        run_report(stage / "adam", settings, stage, log, periodic=periodic, pdf=pdf)
         write_guides_stage(stage, specs_dir, settings, log, shown=out)
         write_manifest(stage, raw_dir=raw_dir, specs_dir=specs_dir, settings=settings,
                        stages=["sdtm", "adam", "define", "report"])

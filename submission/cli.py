@@ -109,14 +109,25 @@ def main(debug: bool) -> None:
 @click.option("--cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Data cut-off YYYY-MM-DD of a periodic safety report: build on the data known at that date "
                    "(default: the study's data cut-off).")
-def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str, cutoff) -> None:
+@click.option("--interval-start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="With --cutoff: the previous report's data cut-off YYYY-MM-DD; the reporting interval is the "
+                   "day after it to the cut-off (default: the previous periodic cut-off of the schedule, every 6 "
+                   "months from the first approval for 2 years, then yearly).")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Also write report/re-examination-report.pdf (needs LibreOffice; from the rendering that "
+                   "gives the contents their page numbers).")
+def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str, cutoff, interval_start,
+          pdf: bool) -> None:
     """Run the whole chain on a raw extract (default: the bundled study)."""
     from .build import run_build
     from .progress import on_terminal
 
+    if interval_start is not None and cutoff is None:
+        raise click.UsageError("--interval-start needs --cutoff (it starts the interval of a periodic report)")
     with on_terminal("sub build"):  # a status line on a terminal only
         result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding,
-                           cutoff=cutoff.date() if cutoff else None)
+                           cutoff=cutoff.date() if cutoff else None,
+                           interval_start=interval_start.date() if interval_start else None, pdf=pdf)
     for line in result.summary():
         click.echo(line)
 
@@ -417,28 +428,34 @@ def tlf(table: str, adam_dir: Path, by: str | None, denom_by: str | None, pop: s
 @specs_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder: OUT/tlf (ARD) and OUT/report (Word) are replaced only on success.")
-def report(adam_dir: Path | None, specs_dir: Path | None, out_dir: Path) -> None:
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Also write OUT/report/re-examination-report.pdf (needs LibreOffice).")
+def report(adam_dir: Path | None, specs_dir: Path | None, out_dir: Path, pdf: bool) -> None:
     """Write the ARD (OUT/tlf) and the Korean re-examination report (OUT/report) from ADaM XPT files."""
     from .build import creation_time
     from .io import staged_folder
     from .study import load_settings
-    from .tlf.report import REPORT_DIR, TLF_DIR, build_report, read_adam
+    from .tlf.report import REPORT_DIR, TLF_DIR, build_report, read_adam, require_libreoffice
 
     from .outdir import check_output, input_paths
 
     adam_dir = adam_dir or out_dir / "adam"
     for stage in (TLF_DIR, REPORT_DIR):
         check_output(out_dir / stage, input_paths(adam=adam_dir, specs=specs_dir), parent_output=out_dir)
+    if pdf:
+        require_libreoffice()
     settings = load_settings(specs_dir or _default_specs())
     adam = read_adam(adam_dir)
     with staged_folder(out_dir / TLF_DIR) as tlf_stage, staged_folder(out_dir / REPORT_DIR) as report_stage:
         paths = build_report(adam, settings, out_dir, creation_time(settings), tlf_dir=tlf_stage,
-                             report_dir=report_stage)
+                             report_dir=report_stage, pdf=pdf)
     if settings.study.synthetic:
         click.echo("NOTE: the study settings mark this study as SYNTHETIC: no output is real study data.")
     click.echo(f"ARD: {out_dir / TLF_DIR / paths.ard_csv.name} and {paths.ard_json.name} ({len(paths.outputs)} outputs)")
     click.echo(f"report: {out_dir / REPORT_DIR / paths.docx.name} (table of contents "
                f"{'with' if paths.toc_pages else 'without'} page numbers)")
+    if paths.pdf is not None:
+        click.echo(f"PDF: {out_dir / REPORT_DIR / paths.pdf.name}")
     for warning in paths.warnings:
         click.echo(f"warning: {warning}")
 

@@ -57,6 +57,27 @@ def test_a_libreoffice_pass_cut_short_leaves_a_complete_build_and_no_process(tmp
         time.sleep(0.2)
     assert _processes_mentioning(str(scratch)) == []
     assert list(scratch.iterdir()) == []
+    # the contents keep their entries and tell the reader that Word fills in the page numbers
+    import zipfile
+
+    from submission.tlf.report import TOC_NOTE
+
+    with zipfile.ZipFile(tmp_path / "out" / "report" / "re-examination-report.docx") as z:
+        assert TOC_NOTE in z.read("word/document.xml").decode("utf-8")
+        assert "updateFields" in z.read("word/settings.xml").decode("utf-8")
+
+    # `--pdf` asked for the PDF: a pass cut short is then an error (exit 1), the previous output stays,
+    # and no LibreOffice process is left behind either
+    before = (tmp_path / "out" / "build.log").read_bytes()
+    result = CliRunner().invoke(main, ["build", "--pdf", "--raw", str(raw), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "did not finish within 0.5 s" in result.output
+    assert (tmp_path / "out" / "build.log").read_bytes() == before
+    assert not (tmp_path / "out" / "report" / "re-examination-report.pdf").exists()
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(scratch)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(str(scratch)) == []
 
 
 @needs_libreoffice

@@ -126,12 +126,31 @@ def test_table_header_repeats_and_rows_do_not_split():
 
 
 def test_caption_toc_and_page_fields():
-    data = _build().to_bytes()
-    body = _part(data, "word/document.xml")
+    doc = ReportDocument(created=CREATED)
+    doc.toc()
+    doc.lists_of_captions([("표 목차", "Table")])
+    doc.heading("1. 개요", 1)
+    doc.heading("2. 안전성", 1, landscape=True)
+    doc.table(_frame(3), caption="기관별 유해사례 발현율")
+    doc.heading("3. 유효성", 1, landscape=False)
+    body = _part(doc.to_bytes(), "word/document.xml")
     instructions = [t.text.strip() for t in body.iter(f"{W}instrText")]
-    assert instructions[0].startswith("TOC \\o")
+    assert not any(i.startswith("TOC") for i in instructions)  # LibreOffice would show a TOC field as cached
     assert "SEQ Table \\* ARABIC" in instructions
-    footer = _part(data, "word/footer1.xml")
+    # every contents entry links to a bookmark on its heading and gives its page with a PAGEREF field
+    marks = {b.get(f"{W}name"): b.getparent() for b in body.iter(f"{W}bookmarkStart")}
+    entries = [p for p in body.iter(f"{W}p") if (s := p.find("w:pPr/w:pStyle", NS)) is not None
+               and s.get(f"{W}val") == "TOC1"]
+    assert len(entries) == 3 + 1  # three headings, one table in the list of tables
+    for entry in entries:
+        link = entry.find("w:hyperlink", NS)
+        anchor = link.get(f"{W}anchor")
+        assert [t.text.strip() for t in link.iter(f"{W}instrText")] == [f"PAGEREF {anchor} \\h"]
+        target = marks[anchor]
+        title = "".join(t.text for t in target.iter(f"{W}t"))
+        assert "".join(t.text for t in link.iter(f"{W}t")).startswith(title)
+    assert sorted(marks) == [f"_Toc{i:09d}" for i in range(1, 5)]
+    footer = _part(_build().to_bytes(), "word/footer1.xml")
     assert [t.text.strip() for t in footer.iter(f"{W}instrText")] == ["PAGE", "NUMPAGES"]
     text = "".join(t.text or "" for t in footer.iter(f"{W}t"))
     assert text.endswith("쪽")
@@ -173,6 +192,29 @@ def test_toc_page_numbers_can_be_filled_in_and_output_is_repeatable():
     toc = [p for p in body.iter(f"{W}p") if (s := p.find("w:pPr/w:pStyle", NS)) is not None and s.get(f"{W}val") == "TOC1"]
     texts = ["".join("\t" if e.tag == f"{W}tab" else e.text for e in p.iter(f"{W}t", f"{W}tab")) for p in toc]
     assert texts == ["1. 개요\t3", "2. 안전성\t4", "3. 유효성\t6"]
+
+
+def test_without_pages_the_contents_say_so_and_word_updates_the_fields_on_opening():
+    doc = _build()
+    doc.toc_note = "※ 쪽 번호는 Word에서 문서를 열어 필드를 업데이트하면(F9) 표시된다."
+    data = doc.to_bytes()
+    body = _part(data, "word/document.xml")
+    texts = ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in body.iter(f"{W}p")]
+    assert texts.index(doc.toc_note) == texts.index("목차") + 1  # right under the contents' title
+    settings = _part(data, "word/settings.xml")
+    update = settings.find("w:updateFields", NS)
+    assert update is not None and update.get(f"{W}val") == "true"
+    after = [c.tag.split("}")[1] for c in settings]
+    assert after.index("updateFields") < after.index("compat")  # its place in the schema's sequence
+    entries = [p for p in body.iter(f"{W}p") if (s := p.find("w:pPr/w:pStyle", NS)) is not None
+               and s.get(f"{W}val") == "TOC1"]
+    assert ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in entries] == ["1. 개요", "2. 안전성", "3. 유효성"]
+
+    doc.toc_note, doc.toc_pages = None, [3, 4, 6]
+    data = doc.to_bytes()
+    texts = ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in _part(data, "word/document.xml").iter(f"{W}p")]
+    assert "1. 개요3" in texts and not any("F9" in t for t in texts)
+    assert _part(data, "word/settings.xml").find("w:updateFields", NS) is None
 
 
 def test_table_rejects_mismatched_widths():

@@ -249,6 +249,28 @@ def reproducible(data: bytes, created: dt.datetime) -> bytes:
     return _CHECKSUM.sub(lambda m: m.group(0).replace(zero, digest), out)
 
 
+_LANG = re.compile(rb"/Lang\s*\(([A-Za-z0-9-]*)\)")
+
+
+def with_language(data: bytes, language: str) -> bytes:
+    """The PDF with the language of its catalogue (/Lang, LibreOffice writes the document's Latin
+    language) set to `language`, e.g. "ko-KR", in place: the new value is padded with spaces to the
+    old length so that the xref offsets stay right. ValueError when there is no /Lang or the new
+    value is longer than the old."""
+    value = language.encode("ascii")
+    found = list(_LANG.finditer(data))
+    if not found:
+        raise ValueError("no /Lang in the PDF")
+    out = bytearray(data)
+    for m in reversed(found):
+        old = m.group(0)
+        new = b"/Lang(" + value + b")"
+        if len(new) > len(old):
+            raise ValueError(f"/Lang {language!r} is longer than the {m.group(1).decode()!r} it replaces")
+        out[m.start():m.end()] = new + b" " * (len(old) - len(new))
+    return bytes(out)
+
+
 def convert(docx: Path, created: dt.datetime, *, arrange=None) -> tuple[Path, str | None]:
     """docx -> PDF beside it, with LibreOffice's heading bookmarks, rearranged by `arrange` (a
     function from LibreOffice's bookmark tree to the wanted one), made reproducible.

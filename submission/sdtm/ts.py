@@ -5,7 +5,8 @@ from the data (actual subjects, study start and end), or from the spec's Assigne
 While the settings mark the study synthetic, the title says so.
 
 A build at an earlier cut-off (`sub build --cutoff`) keeps the study's own dates: SSTDTC and
-SENDTC come from the DM of the whole extract (`study_dm`), and the cut-off goes to DCUTDTC only.
+SENDTC come from the DM of the whole extract (`study_dm`), and the cut-off goes to DCUTDTC only;
+DCUTDESC then says what the cut is (PERIODIC_DCUTDESC) instead of the spec's final cut.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 from .context import Context
 
 SYNTHETIC_SUFFIX = " [SYNTHETIC DATA - NOT REAL STUDY DATA]"
+PERIODIC_DCUTDESC = "PERIODIC SAFETY REPORT DATA CUT-OFF: DATA AS KNOWN AT THE CUT-OFF DATE"
 
 
 def _from_settings(ctx: Context, dm: pd.DataFrame, study_dm: pd.DataFrame) -> dict[str, str]:
@@ -38,6 +40,8 @@ def build_ts(ctx: Context, dm: pd.DataFrame, study_dm: pd.DataFrame | None = Non
     parm_names = {t.order: t.term for t in ctx.spec.codelists["TSPARM"].terms}
     name_of = {t.term: parm_names.get(t.order) for t in parm_codes}
     known = _from_settings(ctx, dm, dm if study_dm is None else study_dm)
+    if study_dm is not None:  # an earlier cut-off (`sub build --cutoff`): a periodic report's cut
+        known["DCUTDESC"] = PERIODIC_DCUTDESC
     rows = []
     for vl in sorted((v for v in ctx.spec.value_level if v.dataset == "TS" and v.variable == "TSVAL"),
                      key=lambda v: v.order):

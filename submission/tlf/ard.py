@@ -491,11 +491,13 @@ class DuplicateArdKeys(RuntimeError):
 
 def ard_key_columns(columns: Sequence[str]) -> list[str]:
     """The columns that identify an ARD row: output, population, every grouping and its level,
-    the analysis variable and level, and the statistic. No two rows of an ARD share them."""
+    the analysis variable and level, the statistic and, in a periodic report, the period
+    (interval or cumulative). No two rows of an ARD share them."""
     columns = list(columns)
     groups = sorted((c for c in columns if _GROUP_COLUMN.match(c)),
                     key=lambda c: (int(_GROUP_COLUMN.match(c).group(1)), c.endswith("_level")))
-    wanted = ["output_id", "analysis_set", *groups, "variable", "variable_level", "stat_name"]
+    # `period` (interval / cumulative) exists only in a periodic report's ARD (tlf/periodic.py).
+    wanted = ["output_id", "analysis_set", *groups, "variable", "variable_level", "stat_name", "period"]
     return [c for c in wanted if c in columns]
 
 

@@ -8,17 +8,24 @@ What python-docx does not do by itself, and this module does (domain.md section 
   every run this module writes.
 - The default page is US Letter: every section is A4; a landscape section swaps width and height.
 - A table's first row repeats on every page (`w:tblHeader`), rows do not split across pages.
-- Captions number themselves with SEQ fields whose cached result is the explicit number, the
-  table of contents is a TOC field whose cached result lists the headings (LibreOffice shows
-  cached results and does not refresh a TOC; Word refreshes it on F9 or on open when asked).
+- Captions number themselves with SEQ fields whose cached result is the explicit number.
+- The table of contents and the lists of tables and figures are entry paragraphs (styles
+  "toc 1".."toc 3"), each a link to a bookmark on its heading or caption with a `PAGEREF` field
+  for the page, and no enclosing TOC field: LibreOffice shows a TOC field's cached text as it
+  is, but computes a PAGEREF outside one when it lays the document out, so the first rendering
+  already prints the right pages. The fields' cached values (`toc_pages`, `caption_pages`) are
+  what Word and other viewers show; they never change the layout. Without known pages the
+  contents carry `toc_note` and Word is asked to update the fields on opening (w:updateFields).
 - The page footer is "X / Y 쪽" from PAGE and NUMPAGES fields.
 - python-docx stamps zip entries with the wall clock: the saved package is rewritten with fixed
   entry times and fixed core properties, so two builds give identical bytes.
 
-Font: the document names 맑은 고딕 (Malgun Gothic, altName in the font table), the font a Korean
-Office reader has. On Linux, LibreOffice renders Korean glyphs of a missing font with a Korean
-font that fontconfig offers (NanumGothic from fonts-nanum); `render.docx_to_pdf` also maps
-맑은 고딕 to NanumGothic explicitly so that Latin text uses the same face.
+Font: every run-font slot (Latin, East Asian, complex script) of the document defaults, of every
+style and of every run names NanumGothic, the free Korean font a plain LibreOffice finds with
+fonts-nanum, so that every LibreOffice lays the report out alike (Latin text included: a font
+name that fontconfig does not know, such as 맑은 고딕, gets DejaVu Sans for Latin text). The font
+table gives it the alternative name 맑은 고딕 (w:altName), Korean charset and a sans-serif family,
+so Word on a machine without NanumGothic substitutes the Korean Office font.
 """
 
 from __future__ import annotations
@@ -44,9 +51,10 @@ from docx.shared import Mm, Pt, RGBColor
 from ..io import write_atomic
 from ._frames import is_missing
 
-DEFAULT_FONT = "맑은 고딕"
-DEFAULT_FONT_ALT = "Malgun Gothic"
-FALLBACK_FONT = "NanumGothic"  # the free Korean font LibreOffice uses on Linux (fonts-nanum)
+DEFAULT_FONT = "NanumGothic"  # the free Korean font (fonts-nanum; the figures use the same face)
+DEFAULT_FONT_ALT = "맑은 고딕"  # Malgun Gothic, the Korean Office font: the font table's altName for Word
+FALLBACK_FONT = "NanumGothic"
+OFFICE_FONTS = ("맑은 고딕", "Malgun Gothic")  # documents of earlier versions named these
 
 _THEME_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 _ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
@@ -59,6 +67,18 @@ _AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordW
                "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
                "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
 _TWIPS_PER_MM = 1440 / 25.4
+# Table row heights for keeping row groups on a page: a line of NanumGothic is 1.15 em (ascent +
+# descent) at single spacing; a row adds its top and bottom cell margins and borders.
+ROW_LINE_EM = 1.2
+ROW_PADDING_MM = 0.8
+FIGURE_ROOM_MM = 45.0  # below a figure on its page: caption and footnotes
+PAGE_FILL = 0.85  # a chunk of a long group fills at most this share of the text height (header row aside)
+# Children of w:settings that come after w:updateFields in the schema's sequence (local names).
+_AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr",
+                        "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
+                        "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown",
+                        "smartTagType", "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol",
+                        "listSeparator")
 
 
 @dataclass(frozen=True)
@@ -204,8 +224,16 @@ class ReportDocument:
         self._toc_anchor = None
         self._toc_title = ""
         self._toc_generated: list = []
+        # Bookmarks on the headings and captions the contents link to, in document order (same names every build).
+        self._heading_marks: list[str] = []
+        self._caption_marks: list[str | None] = []
+        self._marks = 0
+        # A note under the contents' title for a document whose page numbers are not filled in; with it
+        # Word is asked to update the fields on opening.
+        self.toc_note: str | None = None
         self._landscape = False
         self._has_content = False
+        self.layout_notes: list[str] = []  # tables that needed a smaller font or a landscape page
 
         self.doc = Document()
         self._setup_styles()
@@ -292,10 +320,8 @@ class ReportDocument:
         if lang is not None:
             lang.set(qn("w:val"), "en-US")
             lang.set(qn("w:eastAsia"), self.fonts.language)
-        if update_fields_on_open:
-            update = OxmlElement("w:updateFields")
-            update.set(qn("w:val"), "true")
-            settings.append(update)
+        self._update_fields_on_open = update_fields_on_open
+        self._set_update_fields(False)
 
     def _drop_template_thumbnail(self) -> None:
         # The template's preview picture would show a file manager some other document.
@@ -322,7 +348,7 @@ class ReportDocument:
             if name == self.fonts.east_asia and self.fonts.alt_name and self.fonts.alt_name != name:
                 etree.SubElement(font, f"{{{ns}}}altName").set(f"{{{ns}}}val", self.fonts.alt_name)
             etree.SubElement(font, f"{{{ns}}}charset").set(f"{{{ns}}}val", "81")  # Hangul
-            etree.SubElement(font, f"{{{ns}}}family").set(f"{{{ns}}}val", "modern")
+            etree.SubElement(font, f"{{{ns}}}family").set(f"{{{ns}}}val", "swiss")  # sans-serif: what Word substitutes by
             etree.SubElement(font, f"{{{ns}}}pitch").set(f"{{{ns}}}val", "variable")
         part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
@@ -426,7 +452,26 @@ class ReportDocument:
         _format_run(p.add_run(text), self.fonts)
         if level <= self.toc_levels:
             self.headings.append((level, text))
+            self._heading_marks.append(self._bookmark(p) if self._toc_anchor is not None else "")
         return p
+
+    def _bookmark(self, p) -> str:
+        """A bookmark around the paragraph's content; its name ("_Toc" and a serial number, hidden in
+        Word like Word's own contents bookmarks) is the same in every build of the same document."""
+        self._marks += 1
+        name = f"_Toc{self._marks:09d}"
+        start = OxmlElement("w:bookmarkStart")
+        start.set(qn("w:id"), str(self._marks))
+        start.set(qn("w:name"), name)
+        end = OxmlElement("w:bookmarkEnd")
+        end.set(qn("w:id"), str(self._marks))
+        ppr = p._p.find(qn("w:pPr"))
+        if ppr is not None:
+            ppr.addnext(start)
+        else:
+            p._p.insert(0, start)
+        p._p.append(end)
+        return name
 
     def page_break(self) -> None:
         p = self.doc.add_paragraph()
@@ -455,10 +500,12 @@ class ReportDocument:
         self.page_break()
 
     def toc(self, title: str = "목차") -> None:
-        """A table of contents: a TOC field whose cached result lists every heading added (before or after).
+        """A table of contents: one entry per heading added after it (levels 1..toc_levels), each a link to
+        its heading with a PAGEREF field for the page (see the module's docstring).
 
-        Page numbers appear when `toc_pages` is set (e.g. from a first rendering, see
-        `render.heading_pages`); Word recomputes them when the field is updated.
+        The fields' cached values are `toc_pages` when set (e.g. read from a rendering, see
+        `render.heading_pages`), else empty; LibreOffice computes the pages itself when it lays the
+        document out, Word when the fields are updated (F9, or on opening with `toc_note`).
         """
         self._ready(False)
         self._toc_title = title
@@ -467,13 +514,52 @@ class ReportDocument:
 
     def lists_of_captions(self, lists: Sequence[tuple[str, str]]) -> None:
         """Lists of tables and figures after the table of contents: (title, SEQ name) each, e.g.
-        ("표 목차", "Table"). Each is a TOC field over its captions (`\\c`); its cached result lists every
-        caption added (with `caption_pages` when known). Then a new page."""
+        ("표 목차", "Table"). Each lists every caption of its kind added after it, as the contents list
+        the headings (a link and a PAGEREF field; cached pages from `caption_pages`). Then a new page."""
         self._ready(False)
         for title, seq in lists:
             anchor = self.paragraph(title, bold=True, size_pt=self.fonts.heading_sizes_pt[0], landscape=None)._p
             self._lists.append((anchor, seq))
         self.page_break()
+
+    def _entry(self, style: str, text: str, mark: str | None, page: int | None, *, bold: bool | None = None):
+        """One entry of the contents or of a list: a link to `mark` holding the text, a tab (dot
+        leader to the right margin) and a PAGEREF field whose cached value is `page` (empty if None)."""
+        p = self.doc.add_paragraph(style=style)
+        runs = [p.add_run(text)]
+        if mark:
+            runs.append(p.add_run("\t"))
+            for kind, value in (("begin", None), ("instr", f"PAGEREF {mark} \\h"), ("separate", None),
+                                ("text", "" if page is None else str(page)), ("end", None)):
+                run = p.add_run()
+                if kind == "instr":
+                    node = OxmlElement("w:instrText")
+                    node.set(qn("xml:space"), "preserve")
+                    node.text = f" {value} "
+                    run._r.append(node)
+                elif kind == "text":
+                    run.text = value
+                else:
+                    fld = OxmlElement("w:fldChar")
+                    fld.set(qn("w:fldCharType"), kind)
+                    run._r.append(fld)
+                runs.append(run)
+        for run in runs:
+            _format_run(run, self.fonts, bold=bold)
+        if mark:
+            link = OxmlElement("w:hyperlink")
+            link.set(qn("w:anchor"), mark)
+            link.set(qn("w:history"), "1")
+            for run in runs:
+                link.append(run._r)  # moves the run into the link
+            p._p.append(link)
+        return p
+
+    def _insert_after(self, anchor, paragraphs: list, generated: list) -> None:
+        for p in paragraphs:
+            anchor.addnext(p._p)
+            anchor = p._p
+            generated.append(p._p)
 
     def _write_lists(self) -> None:
         for element in self._lists_generated:
@@ -482,67 +568,49 @@ class ReportDocument:
         for anchor, seq in self._lists:
             entries = [(i, text) for i, (name, _, text) in enumerate(self.captions) if name == seq]
             paragraphs = []
-            for k, (i, text) in enumerate(entries or [(None, "")]):
-                p = self.doc.add_paragraph(style="toc 1")
-                if k == 0:
-                    self._field_begin(p, f'TOC \\h \\z \\c "{seq}"')
-                run = p.add_run(text)
-                _format_run(run, self.fonts, bold=False)
-                page = (self.caption_pages[i] if i is not None and self.caption_pages and i < len(self.caption_pages)
-                        else None)
-                if page is not None:
-                    _format_run(p.add_run(f"\t{page}"), self.fonts, bold=False)
-                paragraphs.append(p)
-            self._field_end(paragraphs[-1])
-            for p in paragraphs:
-                anchor.addnext(p._p)
-                anchor = p._p
-                self._lists_generated.append(p._p)
-
-    def _field_end(self, p) -> None:
-        run = p.add_run()
-        _format_run(run, self.fonts)
-        fld = OxmlElement("w:fldChar")
-        fld.set(qn("w:fldCharType"), "end")
-        run._r.append(fld)
-
-    def _field_begin(self, p, instruction: str) -> None:
-        for kind, instr in (("begin", None), ("instr", instruction), ("separate", None)):
-            run = p.add_run()
-            _format_run(run, self.fonts)
-            if instr:
-                node = OxmlElement("w:instrText")
-                node.set(qn("xml:space"), "preserve")
-                node.text = f" {instr} "
-                run._r.append(node)
-            else:
-                fld = OxmlElement("w:fldChar")
-                fld.set(qn("w:fldCharType"), kind)
-                run._r.append(fld)
+            for i, text in entries:
+                page = self.caption_pages[i] if self.caption_pages and i < len(self.caption_pages) else None
+                mark = self._caption_marks[i] if i < len(self._caption_marks) else None
+                paragraphs.append(self._entry("toc 1", text, mark, page, bold=False))
+            if not paragraphs:
+                paragraphs.append(self.doc.add_paragraph(style="toc 1"))
+            self._insert_after(anchor, paragraphs, self._lists_generated)
 
     def _write_toc(self) -> None:
         for element in self._toc_generated:
             element.getparent().remove(element)
         self._toc_generated = []
+        self._set_update_fields(self._toc_anchor is not None and self.toc_note is not None)
         if self._toc_anchor is None:
             return
-        entries = self.headings or [(1, "")]
         paragraphs = []
-        for i, (level, text) in enumerate(entries):
-            p = self.doc.add_paragraph(style=f"toc {min(level, self.toc_levels)}")
-            if i == 0:
-                self._field_begin(p, f'TOC \\o "1-{self.toc_levels}" \\h \\z \\u')
-            _format_run(p.add_run(text), self.fonts)
+        if self.toc_note:
+            note = self.doc.add_paragraph(style="Table Footnote")
+            _format_run(note.add_run(self.toc_note), self.fonts)
+            paragraphs.append(note)
+        for i, (level, text) in enumerate(self.headings):
             page = self.toc_pages[i] if self.toc_pages and i < len(self.toc_pages) else None
-            if page is not None:
-                _format_run(p.add_run(f"\t{page}"), self.fonts)
-            paragraphs.append(p)
-        self._field_end(paragraphs[-1])
-        anchor = self._toc_anchor
-        for p in paragraphs:
-            anchor.addnext(p._p)
-            anchor = p._p
-            self._toc_generated.append(p._p)
+            mark = self._heading_marks[i] if i < len(self._heading_marks) else None
+            paragraphs.append(self._entry(f"toc {min(level, self.toc_levels)}", text, mark, page))
+        if len(paragraphs) == (1 if self.toc_note else 0):
+            paragraphs.append(self.doc.add_paragraph(style="toc 1"))
+        self._insert_after(self._toc_anchor, paragraphs, self._toc_generated)
+
+    def _set_update_fields(self, on: bool) -> None:
+        """w:updateFields in the settings: Word then offers to update every field when the file opens."""
+        settings = self.doc.settings.element
+        for old in settings.findall(qn("w:updateFields")):
+            settings.remove(old)
+        if on or self._update_fields_on_open:
+            update = OxmlElement("w:updateFields")
+            update.set(qn("w:val"), "true")
+            # its place in the schema's sequence of w:settings: before w:hdrShapeDefaults and what follows
+            follower = next((c for c in settings if isinstance(c.tag, str)
+                             and c.tag.rsplit("}", 1)[-1] in _AFTER_UPDATE_FIELDS), None)
+            if follower is not None:
+                follower.addprevious(update)
+            else:
+                settings.append(update)
 
     # ----------------------------------------------------------------- captions
 
@@ -552,14 +620,18 @@ class ReportDocument:
         _format_run(p.add_run(f"{label} "), self.fonts)
         _field_runs(p, f"SEQ {seq} \\* ARABIC", str(number), self.fonts)
         _format_run(p.add_run(f". {text}"), self.fonts)
+        listed = any(name == seq for _, name in self._lists)
+        self._caption_marks.append(self._bookmark(p) if listed else None)
 
     # ----------------------------------------------------------------- tables
 
     def _grid(self, rows: list[list[str]], *, widths_mm: Sequence[float], header: list[str] | None,
               size_pt: float, align: Sequence[str], indent: Sequence[int] | None = None,
-              bold_rows: Sequence[int] = (), indent_mm: float = 3.0, can_split: bool = False):
+              bold_rows: Sequence[int] = (), indent_mm: float = 3.0, can_split: bool = False,
+              keep_next: Sequence[int] = ()):
         """The table XML: fixed layout, grid and cell widths, repeating header, rows that do not split
-        (`can_split`: long text rows may continue on the next page)."""
+        (`can_split`: long text rows may continue on the next page). `keep_next`: rows whose
+        paragraphs keep with the next row (a row group stays on one page)."""
         table = self.doc.add_table(rows=0, cols=len(widths_mm))
         table.style = self.doc.styles["Table Grid"]
         tbl = table._tbl
@@ -580,6 +652,7 @@ class ReportDocument:
         for col, tw in zip(grid.findall(qn("w:gridCol")), twips):
             col.set(qn("w:w"), str(tw))
         bold_rows = set(bold_rows)
+        keep_next = set(keep_next)
 
         def add_row(values: list[str], *, is_header: bool, index: int | None = None) -> None:
             tr = OxmlElement("w:tr")
@@ -611,6 +684,8 @@ class ReportDocument:
                 style = OxmlElement("w:pStyle")
                 style.set(qn("w:val"), "TableText")
                 pPr.append(style)
+                if is_header or index in keep_next:
+                    pPr.append(OxmlElement("w:keepNext"))
                 if j == 0 and indent is not None and index is not None and indent[index]:
                     ind = OxmlElement("w:ind")
                     ind.set(qn("w:left"), str(round(indent[index] * indent_mm * _TWIPS_PER_MM)))
@@ -647,39 +722,54 @@ class ReportDocument:
             add_row(row, is_header=False, index=i)
         return tbl
 
-    def _auto_widths(self, header: list[str], rows: list[list[str]], total_mm: float) -> list[float]:
-        weights = []
-        for j, name in enumerate(header):
-            longest_word = max((display_width(w) for w in name.split()), default=1)
-            body = max((display_width(line) for r in rows for line in r[j].split("\n")), default=1)
-            weights.append(min(max(body, longest_word, 4), 60))
-        scale = total_mm / sum(weights)
-        return [w * scale for w in weights]
-
     def table(self, frame: pd.DataFrame, *, caption: str | None = None, col_widths_mm: Sequence[float] | None = None,
               footnotes: Sequence[str] = (), landscape: bool | None = None, align: Sequence[str] | str | None = None,
               indent: Sequence[int] | None = None, bold_rows: Sequence[int] = (),
-              font_size_pt: float | None = None, can_split: bool = False) -> int | None:
+              font_size_pt: float | None = None, can_split: bool = False, label_columns: int = 1,
+              min_widths_mm: Sequence[float | None] | None = None, keep_groups: bool = True,
+              allow_landscape: bool = True) -> int | None:
         """A table from a frame (column names are the header row, repeated on every page).
 
-        `col_widths_mm` are scaled to the text width of the page; by default widths follow the
-        longest text of each column. `align`: one per column or one for all (default: first
-        column left, the others centred). `indent`: indent levels of the first cell per row (e.g.
-        PT under SOC). Footnotes follow the table. Returns the table number when captioned.
+        Widths are measured from the text (`widths.fit_table`): every number, p-value, "n (%)" and
+        date on one line, the leading `label_columns` columns take the rest and wrap at spaces;
+        `min_widths_mm` (None per column for none) are minimums a builder asks for. When the
+        statistics cannot fit unbroken, the table's font gets smaller, then the table goes on a
+        landscape page (unless `allow_landscape` is False); `layout_notes` records it.
+        `col_widths_mm` gives the widths instead (scaled down to the text width when wider).
+        `align`: one per column or one for all (default: first column left, the others centred).
+        `indent`: indent levels of the first cell per row (e.g. PT under SOC). `keep_groups`: a row
+        group (`widths.row_groups`) stays on one page; one longer than a page continues in chunks
+        that repeat its label with "(계속)". Footnotes follow the table. Returns the table number
+        when captioned.
         """
-        self._ready(landscape)
+        from . import widths as measure
+
         header = [str(c) for c in frame.columns]
         rows = [[_cell_text(v) for v in record] for record in frame.itertuples(index=False, name=None)]
         if indent is not None and len(indent) != len(rows):
             raise ValueError(f"indent has {len(indent)} entries for {len(rows)} rows")
-        total = self.page.text_width_mm(self._landscape)
+        size = font_size_pt or self.fonts.table_size_pt
         if col_widths_mm is None:
-            widths = self._auto_widths(header, rows, total)
+            turned = self._landscape if landscape is None else landscape
+            fit = measure.fit_table(header, rows, size_pt=size, landscape=turned,
+                                    text_width_mm=self.page.text_width_mm, label_columns=label_columns,
+                                    indent=indent, bold_rows=bold_rows, allow_landscape=allow_landscape,
+                                    minimum_mm=min_widths_mm)
+            widths, size = fit.widths_mm, fit.size_pt
+            if fit.note:
+                self.layout_notes.append(f"{caption or header[0]}: {fit.note}")
+            self._ready(fit.landscape if fit.landscape != turned else landscape)
         else:
+            self._ready(landscape)
             if len(col_widths_mm) != len(header):
                 raise ValueError(f"col_widths_mm has {len(col_widths_mm)} entries for {len(header)} columns")
+            total = self.page.text_width_mm(self._landscape)
             given = sum(col_widths_mm)
             widths = [w * total / given for w in col_widths_mm] if given > total else list(col_widths_mm)
+        keep_next: list[int] = []
+        if keep_groups and not can_split and rows:
+            rows, indent, bold_rows, keep_next = self._grouped_rows(rows, indent, bold_rows, widths, size,
+                                                                    header)
         if align is None:
             align = ["left"] + ["center"] * (len(header) - 1)
         elif isinstance(align, str):
@@ -689,14 +779,58 @@ class ReportDocument:
             self._tables += 1
             number = self._tables
             self._caption(self.table_label, "Table", number, caption)
-        self._grid(rows, widths_mm=widths, header=header, size_pt=font_size_pt or self.fonts.table_size_pt,
-                   align=align, indent=indent, bold_rows=bold_rows, can_split=can_split)
+        self._grid(rows, widths_mm=widths, header=header, size_pt=size,
+                   align=align, indent=indent, bold_rows=bold_rows, can_split=can_split, keep_next=keep_next)
         for note in footnotes:
             p = self.doc.add_paragraph(style="Table Footnote")
             _format_run(p.add_run(note), self.fonts)
         if not footnotes:
             self.doc.add_paragraph(style="Table Footnote")
         return number
+
+    def _row_height_mm(self, row: Sequence[str], widths: Sequence[float], size_pt: float, *, bold: bool = False,
+                       level: int = 0, indent_mm: float = 3.0) -> float:
+        from . import widths as measure
+
+        lines = max(measure.line_count(text, w, size_pt, bold=bold, extra_mm=(level * indent_mm if j == 0 else 0.0))
+                    for j, (text, w) in enumerate(zip(row, widths)))
+        return lines * size_pt * ROW_LINE_EM / measure.PT_PER_MM + ROW_PADDING_MM
+
+    def _grouped_rows(self, rows: list[list[str]], indent, bold_rows, widths, size_pt, header):
+        """Rows with long groups cut into page-sized chunks (each continued chunk led by its label and
+        "(계속)"), their indents and bold rows, and the rows that keep with the next one."""
+        from . import widths as measure
+
+        page = self.page
+        height = (page.width_mm if self._landscape else page.height_mm) - page.top_mm - page.bottom_mm
+        room = PAGE_FILL * height - self._row_height_mm(header, widths, size_pt, bold=True)
+        bold = set(bold_rows)
+        out_rows, out_indent, out_bold, keep = [], [], [], []
+        for first, end in measure.row_groups(rows, indent):
+            label = rows[first][0].split("\n")[0].strip()
+            used = 0.0
+            for i in range(first, end):
+                level = indent[i] if indent is not None else 0
+                h = self._row_height_mm(rows[i], widths, size_pt, bold=i in bold, level=level)
+                if i > first and label and used + h > room:
+                    # a new chunk: the row before ends the previous one, a label row leads this one
+                    if keep and keep[-1] == len(out_rows) - 1:
+                        keep.pop()
+                    cont = [f"{label} {measure.CONTINUED}"] + [""] * (len(rows[i]) - 1)
+                    out_rows.append(cont)
+                    out_indent.append(0)
+                    if first in bold:
+                        out_bold.append(len(out_rows) - 1)
+                    keep.append(len(out_rows) - 1)
+                    used = self._row_height_mm(cont, widths, size_pt, bold=first in bold)
+                out_rows.append(rows[i])
+                out_indent.append(level)
+                if i in bold:
+                    out_bold.append(len(out_rows) - 1)
+                if i < end - 1:
+                    keep.append(len(out_rows) - 1)
+                used += h
+        return out_rows, (out_indent if indent is not None else None), out_bold, keep
 
     # ----------------------------------------------------------------- figures
 
@@ -711,8 +845,9 @@ class ReportDocument:
             p = self.doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             p.paragraph_format.keep_with_next = True
-            width = Mm(width_mm if width_mm is not None else min(160.0, self.page.text_width_mm(self._landscape)))
-            p.add_run().add_picture(stream, width=width)
+            if width_mm is None:
+                width_mm = self._figure_width_mm(stream)
+            p.add_run().add_picture(stream, width=Mm(width_mm))
         finally:
             stream.close()
         number = None
@@ -724,6 +859,20 @@ class ReportDocument:
             p = self.doc.add_paragraph(style="Table Footnote")
             _format_run(p.add_run(note), self.fonts)
         return number
+
+    def _figure_width_mm(self, stream) -> float:
+        """The text width of the page, narrower when the image would then be taller than the page
+        leaves room for (its caption and notes below: `FIGURE_ROOM_MM`)."""
+        page = self.page
+        width = page.text_width_mm(self._landscape)
+        height = (page.width_mm if self._landscape else page.height_mm) - page.top_mm - page.bottom_mm
+        head = stream.read(24)
+        stream.seek(0)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+            px_w, px_h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if px_w and px_h * width / px_w > height - FIGURE_ROOM_MM:
+                width = (height - FIGURE_ROOM_MM) * px_w / px_h
+        return width
 
     # ----------------------------------------------------------------- output
 

@@ -5,8 +5,10 @@ it out: page count, page size, text per page. System tools, installed by `.ci/ru
 `apt-get install --no-install-recommends libreoffice-writer fonts-nanum poppler-utils`.
 
 Each conversion runs with its own throw-away LibreOffice profile (so parallel runs and a
-user's own LibreOffice do not interfere) and a fontconfig file that maps the report's Office
-font (맑은 고딕 / Malgun Gothic) to NanumGothic, so Latin and Korean text share one face.
+user's own LibreOffice do not interfere) and otherwise as a plain LibreOffice: the report names
+NanumGothic itself (docx.py), so a reviewer's LibreOffice with fonts-nanum lays it out as the
+build does. A caller may still map font names with a fontconfig file of its own (`font_aliases`:
+the package documents map Arial to DejaVu Sans).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import Problem, SubError
-from .docx import DEFAULT_FONT, DEFAULT_FONT_ALT, FALLBACK_FONT
 
 INSTALL_HINT = "apt-get install -y --no-install-recommends libreoffice-writer fonts-nanum poppler-utils"
 A4_POINTS = (595.276, 841.89)  # 210 x 297 mm
@@ -55,7 +56,7 @@ def _fontconfig(folder: Path, aliases: dict[str, str]) -> Path:
     return path
 
 
-DEFAULT_ALIASES = {DEFAULT_FONT: FALLBACK_FONT, DEFAULT_FONT_ALT: FALLBACK_FONT}
+DEFAULT_ALIASES: dict[str, str] = {}  # none: render as a reviewer's LibreOffice does
 
 
 def time_limit(docx: Path) -> float:
@@ -199,7 +200,8 @@ def pdf_fonts(pdf: Path) -> list[str]:
 def heading_pages(pdf: Path, headings: Sequence[str], *, start_page: int = 1) -> list[int | None]:
     """The page of each heading, found in order from `start_page` on (None when not found).
 
-    For a second build with page numbers in the table of contents (`ReportDocument.toc_pages`).
+    The report's contents read them from its one rendering (`report._toc_page_numbers`) as the
+    cached values of their page fields (`ReportDocument.toc_pages`); the tests, to check them.
     """
     pages = pdf_page_texts(pdf)
 

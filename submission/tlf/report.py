@@ -27,10 +27,16 @@ population nobody belongs to and a model no factor entered are one sentence each
 
 Footers "X / Y 쪽", the study id in the header; while the study settings say `synthetic`, the
 cover, the header of every page and the first page of the text carry the notice that the data are
-not real. Page numbers in the contents and in the lists of tables and figures come from a first
-rendering with LibreOffice (when it is installed): the headings' and captions' pages are read
-from that PDF and the document is written again with them. Without LibreOffice the entries have
-no page numbers (Word fills them on a field update).
+not real. The contents and the lists of tables and figures are entries linked to bookmarks on
+the headings and captions, each with a PAGEREF field for its page (docx.py). When LibreOffice is
+installed the document is rendered once (`_toc_page_numbers`): LibreOffice computes those fields
+while laying it out, so that rendering prints the right pages; the headings' and captions' pages
+read from it become the fields' cached values (what Word shows), which change nothing in the
+layout, and with `pdf=True` the same rendering is OUT/report/re-examination-report.pdf (heading
+bookmarks, linked contents, embedded fonts, title, language ko-KR). LibreOffice runs in its own
+process group with a time limit (render.py); when it is missing, fails or runs out of time, the
+entries have no page numbers, a note under the contents' title says that Word fills them in, and
+Word is asked to update the fields on opening; build.log says why (with `pdf=True` it is an error).
 
 The methods state the label-terms table used for expectedness (its version and size; the SHA-256
 goes to build.log). A table that cannot be read stops the report with its own problems.
@@ -63,9 +69,14 @@ REPORT_DIR = "report"
 REVIEW_DIR = "review"
 TLF_DIR = "tlf"
 DOCX_NAME = "re-examination-report.docx"
+PDF_NAME = "re-examination-report.pdf"
+# Under the contents' title when the page numbers are not filled in (no LibreOffice, or it failed).
+TOC_NOTE = "※ 쪽 번호는 Word에서 문서를 열어 필드를 업데이트하면(F9) 표시된다."
 ARD_CSV = "ard.csv"
 ARD_JSON = "ard.json"
 ADAM_DATASETS = ("ADSL", "ADAE", "ADRS", "ADEX", "ADCM", "ADMH")
+# Read when present: a study that does not collect pregnancies has no ADPREG (the report says so).
+OPTIONAL_ADAM = ("ADPREG",)
 SYNTHETIC_NOTICE = "합성 자료(SYNTHETIC DATA): 실제 임상 자료가 아님"
 
 # Report sections: (key, heading) in MFDS order. Results sections hold the TableResults/FigureResults
@@ -104,6 +115,7 @@ class ReportPaths:
     outputs: list[str] = field(default_factory=list)  # output ids in report order
     toc_pages: bool = False  # whether the table of contents carries page numbers
     toc_note: str = ""  # why it does not, for build.log
+    pdf: Path | None = None  # report/re-examination-report.pdf when asked for (`pdf=True`)
     results: list = field(default_factory=list, repr=False)  # the TableResults/FigureResults, in report order
     sentences: list[str] = field(default_factory=list, repr=False)  # the conclusion's summary sentences
     warnings: list[str] = field(default_factory=list)  # for build.log: missing sponsor texts, English terms
@@ -168,7 +180,7 @@ def safety_results(adam: dict[str, pd.DataFrame], settings, conv: Conventions | 
         raise SubError([Problem(where, None, None, name, "builder is missing") for name in missing],
                        "the report needs the safety builders; nothing was written")
     conv = conv if conv is not None else report_conventions(settings, TermLabels())
-    results = list(tables_safety.safety_tables(adam["ADSL"], adam["ADAE"], conv))
+    results = list(tables_safety.safety_tables(adam["ADSL"], adam["ADAE"], conv, adpreg=adam.get("ADPREG")))
     summaries = [r for r in results if r.output_id == SUMMARY_ID or hasattr(r, "sentences") and
                  not isinstance(r, tables_safety.SpecialSummary)]
     if len(summaries) != 1 or not getattr(summaries[0], "sentences", None):
@@ -470,7 +482,7 @@ def _add_output(doc, result, refs: dict[str, str] | None = None, number_note: bo
             notes = [n.replace(phrase, f"{phrase}({span})", 1) for n in notes]
     notes += [f"출력 ID: {result.output_id}"] if number_note else []
     if isinstance(result, FigureResult):
-        doc.figure(result.png, caption=result.title, footnotes=notes, landscape=None, width_mm=150)
+        doc.figure(result.png, caption=result.title, footnotes=notes, landscape=None)
         return
     display = result.display
     attrs = dict(getattr(display, "attrs", {}) or {})
@@ -480,10 +492,14 @@ def _add_output(doc, result, refs: dict[str, str] | None = None, number_note: bo
     widths = attrs.get("col_widths_mm")
     if widths is not None and len(widths) != len(display.columns):
         widths = None
+    minimum = attrs.get("min_widths_mm")
+    if minimum is not None and len(minimum) != len(display.columns):
+        minimum = None
     align = "left" if attrs.get("label_columns") == 0 else None
     doc.table(display, caption=result.title, footnotes=notes, landscape=bool(result.landscape), indent=indent,
               bold_rows=attrs.get("bold_rows", ()), col_widths_mm=widths, align=align,
-              can_split=bool(attrs.get("can_split")))
+              can_split=bool(attrs.get("can_split")), label_columns=int(attrs.get("label_columns", 1) or 0),
+              min_widths_mm=minimum)
 
 
 def _empty_reason(result) -> str | None:
@@ -502,6 +518,14 @@ def _empty_reason(result) -> str | None:
             return f"{result.title}: 보고된 사례가 없어 표를 제시하지 않았다."
     if oid.startswith("F-12") and not ard["variable"].eq("AEBODSYS").any():
         return f"{result.title}: 보고된 사례가 없어 그림을 제시하지 않았다."
+    if oid.startswith("F-08"):  # a forest plot needs at least one odds ratio that could be estimated
+        estimable = ard.loc[ard["stat_name"].eq("estimable"), "stat"]
+        if not any(v is True or str(v).strip().lower() == "true" for v in estimable):
+            return f"{result.title}: 추정할 수 있는 오즈비가 없어 그림을 제시하지 않았다."
+    if isinstance(result, FigureResult) and ard["stat_name"].eq("n").any():
+        counts = pd.to_numeric(ard.loc[ard["stat_name"].eq("n"), "stat"], errors="coerce")
+        if counts.notna().all() and (counts == 0).all():
+            return f"{result.title}: 해당 대상자가 없어 그림을 제시하지 않았다."
     if oid.startswith(("T-07-ONSET", "T-07-DUR")):
         n = ard[ard["variable"].eq("ADR") & ard["stat_name"].eq("n")]["stat"]
         if len(n) and all(int(v) == 0 for v in n):
@@ -520,16 +544,16 @@ def _no_model(result) -> str | None:
     return None
 
 
-def _methods(plan: _Plan, settings) -> None:
+def _methods(plan: _Plan, settings, periodic=None) -> None:
     conv = settings.conventions
     s = settings.study
     plan.heading("2. 조사 방법", 1)
     plan.heading("2.1 조사 기간, 조사 기관 및 대상자 수", 2)
     plan.text(lambda refs, ard: (
         f"이 조사는 {s.indication_ko} 환자에게 허가사항에 따라 {s.drug_ko}({s.drug_generic})과 {_companion_ko(settings)}을 "
-        f"병용 투여한 다기관, 관찰적, 비중재적 시판 후 사용성적조사이다. 조사 기간은 "
-        f"{settings.dates.pms_start.isoformat()}부터 {settings.dates.enrolment_cutoff.isoformat()}(등록 마감)까지이며, "
-        f"자료 마감일은 {settings.dates.data_cutoff.isoformat()}이다. {_sites_text(ard, settings)}"
+        f"병용 투여한 다기관, 관찰적, 비중재적 시판 후 사용성적조사이다. "
+        + (_survey_period(settings) if periodic is None else _periodic().survey_period_text(settings, periodic))
+        + f" {_sites_text(ard, settings)}"
         + (f"({refs['T-DSP-01']})" if "T-DSP-01" in refs else "")
         + ". 대상자는 사용성적조사 계약 후 등록된 경로(사용성적조사)와 급여 전 환자접근프로그램(PAP) 경로로 "
         "등록되었으며, 등록 경로는 하위군 분석에 사용하였다."))
@@ -572,8 +596,9 @@ def _methods(plan: _Plan, settings) -> None:
     plan.text(
         "범주형 변수는 대상자 수와 백분율(%), 연속형 변수는 대상자 수, 평균, 표준편차, 중앙값, 최소값, 최대값으로 요약하였다. "
         f"발현율은 대상자 수(n/N)와 백분율, 발현 건수로 제시하였다. 백분율은 표에서 소수점 "
-        f"{conv.percent_decimals_table}자리(결과 본문 포함), 종합 고찰의 요약 문장과 사용상의 주의사항 변경(안)에서 "
-        f"{conv.percent_decimals_summary}자리까지 반올림(사사오입)하였다. "
+        + (f"{conv.percent_decimals_table}자리(결과 본문 포함), 종합 고찰의 요약 문장과 사용상의 주의사항 변경(안)에서 "
+           f"{conv.percent_decimals_summary}자리" if periodic is None else  # a periodic report has no label text
+           f"{conv.percent_decimals_table}자리(결과 본문과 종합 고찰 포함)") + "까지 반올림(사사오입)하였다. "
         f"발현 대상자가 없는 칸은 {ko.ZERO}으로 표시하였다.")
     plan.text(f"발현율과 반응률의 {level}% 신뢰구간은 Clopper-Pearson 정확 방법으로 구하였다.")
     plan.text(
@@ -607,7 +632,19 @@ def _sponsor_blocks(doc, text: SponsorText, refs: dict[str, str]) -> None:
             doc.table(frame, caption=text.what, footnotes=[], landscape=None, align="left")
 
 
-def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, texts: SponsorTexts) -> _Plan:
+def _survey_period(settings) -> str:
+    return (f"조사 기간은 {settings.dates.pms_start.isoformat()}부터 {settings.dates.enrolment_cutoff.isoformat()}"
+            f"(등록 마감)까지이며, 자료 마감일은 {settings.dates.data_cutoff.isoformat()}이다.")
+
+
+def _periodic():
+    from . import periodic
+
+    return periodic
+
+
+def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, texts: SponsorTexts,
+          periodic=None) -> _Plan:
     """The document in MFDS order, as blocks (numbers of tables and figures are known before writing)."""
     s = settings.study
     plan = _Plan()
@@ -627,15 +664,19 @@ def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, text
     plan.text(f"효능·효과: {s.indication_ko}({_companion_ko(settings)}과 병용)")
     plan.text(f"최초 허가일: {settings.dates.first_approval.isoformat()}")
     plan.text(f"의뢰자: {s.sponsor}")
-    plan.heading("1.2 재심사 기간", 2)
-    plan.text(f"재심사 기간은 {_reexamination_period(settings)}이다. 신약 등의 재심사 제도에 따라 허가 후 이 기간 동안 "
-              "국내 사용 환경에서의 안전성과 유효성을 확인하기 위해 사용성적조사를 실시하였다.")
+    if periodic is not None:  # a periodic safety report: its interval and cumulative period
+        plan.heading("1.2 보고 기간", 2)
+        plan.text(_periodic().report_period_text(settings, periodic, _reexamination_period(settings)))
+    else:
+        plan.heading("1.2 재심사 기간", 2)
+        plan.text(f"재심사 기간은 {_reexamination_period(settings)}이다. 신약 등의 재심사 제도에 따라 허가 후 이 기간 동안 "
+                  "국내 사용 환경에서의 안전성과 유효성을 확인하기 위해 사용성적조사를 실시하였다.")
     plan.heading("1.3 조사 목적", 2)
     plan.text(f"국내 {s.indication_ko} 환자의 실제 진료 환경에서 이 약 투여 시 (1) {ko.AE}와 {ko.ADR}, {ko.SAE}, "
               f"{ko.UAE}의 발현 빈도와 양상, (2) 특수 환자군(고령자, 소아, 임부, 신장애, 간장애, 장기 투여)에서의 "
               "안전성, (3) 최량 반응에 따른 유효성, (4) 안전성과 유효성에 영향을 미치는 요인을 확인한다.")
 
-    _methods(plan, settings)
+    _methods(plan, settings, periodic)
 
     # 3. results
     plan.heading("3. 조사 결과", 1)
@@ -671,9 +712,13 @@ def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, text
     plan.heading("5.1 안전성", 2)
     for sentence in sentences:
         plan.text(sentence)
-    plan.text(lambda refs, ard: "위 문장의 수치는 " + _ref_span(refs, ["T-05"]) + " 및 "
-              + _ref_span(refs, [r.output_id for r in results if r.output_id.startswith("T-06")])
-              + "의 수치와 같다(분석 결과 자료의 출력 ID T-13)." if "T-05" in refs else "", size_pt=8)
+    if periodic is not None:  # the interval and cumulative overview instead of the label sentences
+        plan.text(lambda refs, ard: (_periodic().overview_sentence(ard, settings, periodic) or "")[:-1]
+                  + (f"({refs['T-05']})." if "T-05" in refs else "."))
+    else:
+        plan.text(lambda refs, ard: "위 문장의 수치는 " + _ref_span(refs, ["T-05"]) + " 및 "
+                  + _ref_span(refs, [r.output_id for r in results if r.output_id.startswith("T-06")])
+                  + "의 수치와 같다(분석 결과 자료의 출력 ID T-13)." if "T-05" in refs else "", size_pt=8)
     plan.heading("5.2 유효성", 2)
     plan.text(lambda refs, ard: efficacy_sentence(ard, settings))
     plan.heading("5.3 고찰", 2)
@@ -683,8 +728,9 @@ def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, text
 
     # 6. the proposed label change
     label = next((r for r in by_section.get(LABEL_SECTION, [])), None)
-    plan.heading("6. 사용상의 주의사항 변경(안)", 1)
-    plan.heading("6.1 이상반응 항 변경(안)", 2)
+    if periodic is None:  # a periodic report proposes no label change (the final report does)
+        plan.heading("6. 사용상의 주의사항 변경(안)", 1)
+        plan.heading("6.1 이상반응 항 변경(안)", 2)
     if label is not None:
         plan.text(lambda refs, ard: "재심사 결과에 따라 사용상의 주의사항의 이상반응 항에 다음 내용을 추가할 것을 "
                   f"제안한다(현행 문안과의 대비: {refs.get(label.output_id, '')}).")
@@ -745,21 +791,23 @@ def _safety_parts(plan: _Plan, items: list, settings) -> None:
 
 
 def build_document(results: list, sentences: list[str], ard: pd.DataFrame, settings, created: dt.datetime,
-                   *, toc_pages: list[int | None] | None = None, caption_pages: list[int | None] | None = None):
-    """The report as a `ReportDocument` (not yet saved)."""
+                   *, toc_pages: list[int | None] | None = None, caption_pages: list[int | None] | None = None,
+                   periodic=None):
+    """The report as a `ReportDocument` (not yet saved); `periodic`: a periodic safety report (tlf/periodic.py)."""
     from .. import __version__
     from .docx import ReportDocument
 
     s = settings.study
     texts = SponsorTexts.load(specs_folder(settings)) if getattr(settings, "source", "") else SponsorTexts(
         {key: SponsorText(key, what, f"{name}", warning="no specs folder") for key, (name, what) in TEXTS.items()})
-    plan = _plan(results, sentences, ard, settings, texts)
+    plan = _plan(results, sentences, ard, settings, texts, periodic)
     refs = plan.numbers()
+    name = "재심사 결과보고서" if periodic is None else _periodic().REPORT_NAME
 
-    header = f"{s.studyid} {s.short_title_ko}"
+    header = f"{s.studyid} {s.short_title_ko}" + ("" if periodic is None else f" {name}")
     if s.synthetic:
         header += f"  |  {SYNTHETIC_NOTICE}"
-    doc = ReportDocument(created=created, header_text=header, title=f"{s.drug_ko} 재심사 결과보고서",
+    doc = ReportDocument(created=created, header_text=header, title=f"{s.drug_ko} {name}",
                          author=s.sponsor, subject=s.title_ko)
     facts = [("의약품", f"{s.drug_ko}({s.drug_generic}), {s.drug}"), ("효능·효과", s.indication_ko),
              ("의뢰자", s.sponsor), ("조사 번호", s.studyid), ("조사 기간", f"{settings.dates.pms_start.isoformat()} ~ "
@@ -767,9 +815,13 @@ def build_document(results: list, sentences: list[str], ard: pd.DataFrame, setti
              ("재심사 기간", _reexamination_period(settings)),
              ("자료 마감일", settings.dates.data_cutoff.isoformat()), ("최초 허가일", settings.dates.first_approval.isoformat()),
              ("보고서 버전", f"{__version__} (sub {__version__})"), ("작성일", created.date().isoformat())]
-    doc.cover(f"{s.drug_ko} 재심사 결과보고서", subtitle=s.title_ko, lines=[s.title_en], facts=facts,
+    if periodic is not None:
+        facts = _periodic().cover_facts(settings, periodic, _reexamination_period(settings), __version__,
+                                        created.date())
+    doc.cover(f"{s.drug_ko} {name}", subtitle=s.title_ko, lines=[s.title_en], facts=facts,
               note=SYNTHETIC_NOTICE if s.synthetic else None)
     doc.toc("목차")
+    doc.toc_note = TOC_NOTE  # until a rendering gives the pages
     doc.lists_of_captions([("표 목차", "Table"), ("그림 목차", "Figure")])
 
     blocks = plan.blocks
@@ -800,53 +852,88 @@ def build_document(results: list, sentences: list[str], ard: pd.DataFrame, setti
             _add_output(doc, block.result, refs)
     if toc_pages is not None:
         doc.toc_pages = toc_pages
+        doc.toc_note = None
     if caption_pages is not None:
         doc.caption_pages = caption_pages
     return doc
 
 
 def _toc_page_numbers(doc, workdir: Path, *, required: bool = False
-                      ) -> tuple[list[int | None] | None, list[int | None] | None, str]:
-    """Render once with LibreOffice and find each heading's and each caption's page.
+                      ) -> tuple[list[int | None] | None, list[int | None] | None, str, Path | None]:
+    """Render the document once with LibreOffice and read each heading's and each caption's page.
 
-    Returns (heading pages, caption pages, note): pages are None without LibreOffice, or when it
-    fails or runs out of time (then the contents keep their entries and Word fills in the numbers
-    on opening; `note` says why, for build.log). With `required`, a failure is an error instead.
+    The document is rendered as it will be saved with page numbers (no note under the contents'
+    title); its contents and lists are PAGEREF fields that LibreOffice computes while laying it
+    out, so the rendering already prints the right pages and is the report's PDF as it stands
+    (headings exported as PDF bookmarks). The pages read from it become the fields' cached values.
+
+    Returns (heading pages, caption pages, note, PDF): pages are None without LibreOffice, or when
+    it fails or runs out of time, or when a heading is not found in the rendering (then the
+    contents keep their entries and Word fills in the numbers on opening; `note` says why, for
+    build.log). With `required`, a failed rendering is an error instead.
     """
+    from ..package.pdf import BOOKMARK_EXPORT
     from .render import docx_to_pdf, heading_pages, pdf_page_texts, poppler_available, soffice_path
 
     if soffice_path() is None or not poppler_available():
-        return None, None, "LibreOffice not available"
-    draft = workdir / "draft.docx"
+        return None, None, "LibreOffice not available; the page numbers are left for Word to fill in", None
+    headings = [text for _, text in doc.headings]
+    if not headings:
+        return None, None, "the document has no headings", None
+    note = doc.toc_note
+    doc.toc_note = None
+    draft = workdir / DOCX_NAME
     draft.write_bytes(doc.to_bytes())
+    doc.toc_note = note
     try:
-        pdf = docx_to_pdf(draft, workdir)
+        pdf = docx_to_pdf(draft, workdir / "pdf", export_options=BOOKMARK_EXPORT)
     except SubError as exc:
         if required:
             raise
         reason = exc.problems[0].message if exc.problems else str(exc)
-        return None, None, f"{reason}; the page numbers are left for Word to fill in when the document is opened"
-    headings = [text for _, text in doc.headings]
-    if not headings:
-        return None, None, "the document has no headings"
+        return None, None, f"{reason}; the page numbers are left for Word to fill in when the document is opened", None
     # The contents and the lists of tables and figures come first: the body starts on the page after
     # the one that holds the last entry of the last list (its first occurrence is in the list).
     pages = pdf_page_texts(pdf)
     captions = [text for _, _, text in doc.captions]
     last = "".join((captions[-1] if captions else headings[-1]).split())
     lists_end = next((i for i in range(2, len(pages) + 1) if last in "".join(pages[i - 1].split())), 2)
-    return (heading_pages(pdf, headings, start_page=lists_end + 1),
-            heading_pages(pdf, captions, start_page=lists_end + 1) if captions else None, "")
+    found = heading_pages(pdf, headings, start_page=lists_end + 1)
+    caption_found = heading_pages(pdf, captions, start_page=lists_end + 1) if captions else []
+    missing = [t for t, p in zip(headings + captions, found + caption_found) if p is None]
+    if missing:
+        return None, None, (f"{len(missing)} heading(s) or caption(s) not found in the rendering (first: "
+                            f"{missing[0]!r}); the page numbers are left for Word to fill in"), pdf
+    return found, caption_found or None, "", pdf
+
+
+def report_pdf(rendered: Path, target: Path, created: dt.datetime, *, language: str) -> Path:
+    """The rendering of the report as OUT/report/re-examination-report.pdf: LibreOffice's heading
+    bookmarks, links and embedded fonts as they are, its title that of the document's properties;
+    the language of the catalogue set to the report's (LibreOffice writes the Latin one), the
+    creation time that of the build (its bytes are still not promised: package/pdf.py)."""
+    from ..io import write_atomic
+    from ..package.pdf import reproducible, with_language
+
+    data = rendered.read_bytes()
+    try:
+        data = with_language(data, language)
+    except ValueError:  # a LibreOffice that writes no /Lang: the PDF stays as it is
+        pass
+    write_atomic(target, reproducible(data, created))
+    return target
 
 
 def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created: dt.datetime, *,
                  tlf_dir: Path | None = None, report_dir: Path | None = None,
-                 toc_pass: bool | None = None) -> ReportPaths:
+                 toc_pass: bool | None = None, pdf: bool = False, periodic=None) -> ReportPaths:
     """Write OUT/tlf/ard.csv, ard.json and OUT/report/re-examination-report.docx; return their paths.
 
     `tlf_dir` and `report_dir` override OUT/tlf and OUT/report (e.g. staged folders). `toc_pass`:
     True renders once with LibreOffice for the page numbers of the table of contents (an error
-    without LibreOffice), False never, None when LibreOffice is installed.
+    without LibreOffice), False never, None when LibreOffice is installed. `pdf` also writes
+    OUT/report/re-examination-report.pdf from that same rendering (an error without LibreOffice,
+    or when it fails).
     """
     from .ard import write_ard_csv, write_ard_json
 
@@ -856,33 +943,42 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     created = created.replace(microsecond=0, tzinfo=None)
     terms = term_labels(adam, settings)
     results, sentences = collect_results(adam, settings, terms=terms)
+    if periodic is not None:  # a periodic safety report (`sub build --cutoff`): tlf/periodic.py
+        from .periodic import periodic_results
+
+        results, sentences = periodic_results(results, sentences, adam, settings,
+                                              report_conventions(settings, terms), periodic)
     ard = report_ard(results)
 
-    doc = build_document(results, sentences, ard, settings, created)
+    doc = build_document(results, sentences, ard, settings, created, periodic=periodic)
     pages, caption_pages, note = None, None, "not asked for"
-    if toc_pass is not False:
-        from .render import poppler_available, soffice_path
-
-        if toc_pass and (soffice_path() is None or not poppler_available()):
-            from .render import INSTALL_HINT
-
-            raise SubError(Problem("soffice (LibreOffice)", None, None, None, f"not installed; {INSTALL_HINT}"))
-        with tempfile.TemporaryDirectory(prefix="sub-report-") as tmp:
-            pages, caption_pages, note = _toc_page_numbers(doc, Path(tmp), required=bool(toc_pass))
-        if pages is not None:
-            doc.toc_pages = pages  # the table of contents is written anew on saving
-            doc.caption_pages = caption_pages
-
     tlf_dir.mkdir(parents=True, exist_ok=True)
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(tlf_dir / ARD_CSV, tlf_dir / ARD_JSON, report_dir / DOCX_NAME,
-                        [r.output_id for r in results], toc_pages=pages is not None and any(pages), toc_note=note,
-                        results=results, sentences=sentences)
+                        [r.output_id for r in results], results=results, sentences=sentences)
+    if toc_pass is not False or pdf:
+        require_libreoffice(toc_pass or pdf)
+        with tempfile.TemporaryDirectory(prefix="sub-report-") as tmp:
+            pages, caption_pages, note, rendered = _toc_page_numbers(doc, Path(tmp), required=bool(toc_pass or pdf))
+            if pdf and rendered is not None:
+                paths.pdf = report_pdf(rendered, report_dir / PDF_NAME, created, language=doc.fonts.language)
+        if pages is not None:  # the fields' cached values: what Word shows (LibreOffice computes them)
+            doc.toc_pages, doc.caption_pages, doc.toc_note = pages, caption_pages, None
+    paths.toc_pages, paths.toc_note = pages is not None and any(pages), note
     paths.warnings, paths.notes = report_log(settings, terms)
     write_ard_csv(ard, paths.ard_csv)
     write_ard_json(ard, paths.ard_json)
     doc.save(paths.docx)
     return paths
+
+
+def require_libreoffice(asked: bool = True) -> None:
+    """With `asked` (`--pdf`), LibreOffice and poppler must be installed: else exit 1, saying how."""
+    from .render import INSTALL_HINT, poppler_available, soffice_path
+
+    if asked and (soffice_path() is None or not poppler_available()):
+        raise SubError(Problem("soffice (LibreOffice)", None, None, None,
+                               f"not installed, and the PDF of the report needs it; install it with: {INSTALL_HINT}"))
 
 
 def report_log(settings, terms: TermLabels) -> tuple[list[str], list[str]]:
@@ -922,14 +1018,18 @@ def read_adam(folder: Path, names: Iterable[str] = ADAM_DATASETS) -> dict[str, p
                 for n in names if not (folder / f"{n.lower()}.xpt").is_file()]
     if problems:
         raise SubError(problems, f"{folder}: {len(problems)} ADaM dataset(s) missing; nothing was written")
-    return {n: read_xpt(folder / f"{n.lower()}.xpt").frame for n in names}
+    frames = {n: read_xpt(folder / f"{n.lower()}.xpt").frame for n in names}
+    frames.update({n: read_xpt(folder / f"{n.lower()}.xpt").frame for n in OPTIONAL_ADAM
+                   if n not in frames and (folder / f"{n.lower()}.xpt").is_file()})
+    return frames
 
 
 def run_report_stage(adam_folder: Path, settings, stage_dir: Path, created: dt.datetime, *,
-                     toc_pass: bool | None = None) -> ReportPaths:
-    """The report stage of `sub build`: ADaM XPT files in, STAGE/tlf, STAGE/report and STAGE/review out."""
+                     toc_pass: bool | None = None, pdf: bool = False, periodic=None) -> ReportPaths:
+    """The report stage of `sub build`: ADaM XPT files in, STAGE/tlf, STAGE/report and STAGE/review out.
+    `periodic` (tlf/periodic.py): a periodic safety report of `sub build --cutoff`."""
     adam = read_adam(adam_folder)
-    paths = build_report(adam, settings, Path(stage_dir), created, toc_pass=toc_pass)
+    paths = build_report(adam, settings, Path(stage_dir), created, toc_pass=toc_pass, pdf=pdf, periodic=periodic)
     write_review_page(Path(stage_dir) / REVIEW_DIR, paths.results, paths.ard_csv, adam, settings)
     return paths
 

@@ -8,7 +8,9 @@ number a reader sees is a row of OUT/tlf/ard.csv.
 
 Display frames carry presentation hints in `display.attrs` (read by the report assembly):
 `indent` (indent level of the first cell per row), `bold_rows`, `label_columns` (how many leading
-columns are row labels rather than statistics) and `col_widths_mm`.
+columns are row labels rather than statistics: they take the width the measured statistics leave,
+widths.py), `min_widths_mm` (a minimum per column, None for none) and `col_widths_mm` (fixed widths
+instead of measured ones; only where a builder means them, e.g. two long text columns).
 
 Output ids: T-DSP-01 / F-DSP-01 disposition, T-DEM-01 / T-DEM-02 demographics (safety set by
 route, efficacy set), T-EXP-01 exposure, T-MH-01 / T-MH-02 medical history (category, SOC/PT),
@@ -954,7 +956,7 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
             indent.append(1)
             rows.append(["", value_label(f, level), fmt.fmt_n_pct(n, n_all, digits, denominator=True), "", ""])
     display2 = pd.DataFrame(rows, columns=["요인", "구분", "반응자/대상자 (%)", "p-value", "검정"])
-    display2.attrs.update(indent=indent, bold_rows=bold, label_columns=2, col_widths_mm=[52, 32, 36, 18, 42])
+    display2.attrs.update(indent=indent, bold_rows=bold, label_columns=2)
     foot2 = [f"대상: 유효성 평가대상자. 반응: 최량 전체 반응이 {'+'.join(conv.response.responders)}인 경우.",
              f"검정: 기대빈도가 {fmt.fmt_num(conv.fisher_expected_below, 0)} 미만인 칸이 있으면 Fisher의 정확 검정"
              "(2×2 초과 표는 Freeman-Halton 확장), 그렇지 않으면 카이제곱 검정(연속성 수정 없음).",
@@ -1012,7 +1014,7 @@ def _logistic_table(model, found: FactorFrame, selected: list[str], set_aside: d
     records.append(stat_row(output_id, "..model..", None, "conf.level", conv.ci_level, analysis_set="EFFFL",
                             context="logistic"))
     display = pd.DataFrame(rows, columns=["요인", "구분", f"{ko.ODDS_RATIO} ({level_pct}% 신뢰구간)", "p-value"])
-    display.attrs.update(label_columns=2, col_widths_mm=[50, 50, 45, 25])
+    display.attrs.update(label_columns=2)
     foot = selection_notes(found, selected, set_aside, entry_p=conv.multivariable_entry_p,
                            name_of=lambda f: variable_label(f, settings), level_of=value_label, codes=False)
     if model is None:  # one note, no definitions of a model that was not fitted
@@ -1143,7 +1145,6 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
                      text(r.get("AEREL"), causality), text(r.get("AEOUT"), OUTCOME_KO), text(r.get("AEACN"), ACTION_KO)]
                     + [make(r) for _, _, make in extra])
     columns = [name for name, _ in LISTING_COLUMNS] + [name for name, _, _ in extra]
-    widths = [w for _, w in LISTING_COLUMNS] + [w for _, w, _ in extra]
     n_subjects = int(events[ID].nunique()) if len(events) else 0
     population = eq(analysis_set, "Y") if analysis_set else None
     listed = definition("ADAE", where, population, "records") if where is not None else definition(None, None, None, "none")
@@ -1157,7 +1158,7 @@ def _event_listing(events: pd.DataFrame, adsl: pd.DataFrame, *, settings, output
     if not rows:
         rows = [["해당 사례 없음"] + [""] * (len(columns) - 1)]
     display = pd.DataFrame(rows, columns=columns, dtype=object)
-    display.attrs.update(label_columns=len(columns), col_widths_mm=widths, listing_rows=int(len(events)))
+    display.attrs.update(label_columns=len(columns), listing_rows=int(len(events)))
     footnotes = list(footnotes) + [
         f"MedDRA 버전 {settings.dictionaries.meddra_version}. 날짜는 수집된 그대로(부분 날짜 포함) 표시하였다.",
         f"표시된 사례 {fmt.fmt_count(len(events))}건, 대상자 {fmt.fmt_count(n_subjects)}명."]

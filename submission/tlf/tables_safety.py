@@ -912,8 +912,6 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
         absent = ", ".join(_factor_name(f, conv) for f in found.absent) if conv.plain else ", ".join(found.absent)
         uni_notes.append(f"{'자료' if conv.plain else 'ADSL'}에 없어 분석하지 않은 요인: {absent}.")
     uni_display = pd.DataFrame(display)
-    if len(uni_display.columns) == 6:  # factor, level, N, n (%), test, p: room for the names and the test
-        uni_display.attrs["col_widths_mm"] = [44, 30, 16, 26, 38, 16]
     univariate = TableResult(uid, f"{subset.name_ko} 발현에 영향을 미치는 요인: 단변량 분석", uni_ard,
                              uni_display, uni_notes, section=FACTORS_SECTION)
 
@@ -981,6 +979,9 @@ def _korean_rc() -> dict:
     return korean_rc()
 
 
+FIGURE_WIDTH_IN = 170 / 25.4  # the text width of a portrait A4 page of the report
+
+
 def _new_figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -994,7 +995,7 @@ def _forest_png(model, ci_name: str, names: Mapping[str, str]) -> bytes:
 
     with matplotlib.rc_context(_korean_rc()):
         terms = [] if model is None else [t for t in model.terms.itertuples(index=False)]
-        fig = _new_figure(7.0, max(2.0, 0.45 * len(terms) + 1.2))
+        fig = _new_figure(FIGURE_WIDTH_IN, max(2.0, 0.4 * len(terms) + 1.0))
         ax = fig.add_subplot(1, 1, 1)
         if not terms:
             ax.text(0.5, 0.5, "다변량 분석에 포함된 요인이 없음", ha="center", va="center", transform=ax.transAxes)
@@ -1261,11 +1262,123 @@ def pregnancy_table(settings=None, *, pregnancy_var: str | None = None,
     return TableResult(output_id, "특수 환자군: 임부", ard, display, notes, section=SPECIAL_SECTION)
 
 
+# The pregnancy prevention programme (ADSL CBPFL/PTESTFL, ADPREG): who is pregnant and the outcome, in Korean.
+PREGNANCY_WHO_KO = {"PATIENT": "환자 본인", "FEMALE PARTNER OF MALE PATIENT": "남성 환자의 여성 배우자"}
+PREGNANCY_OUTCOME_KO = {"LIVE BIRTH": "출산", "SPONTANEOUS ABORTION": "자연 유산",
+                        "ELECTIVE TERMINATION": "인공 임신 중절", "ONGOING": "임신 진행 중(결과 미확인)",
+                        "UNKNOWN": "알 수 없음"}
+PREGNANCY_OUTPUT = "T-09-PREGNANT"
+
+
+def pregnancy_collected(adsl: pd.DataFrame) -> bool:
+    """Whether the analysis data hold the pregnancy prevention programme: ADSL has the childbearing
+    potential flag with at least one answer (a study that does not collect it has none)."""
+    return "CBPFL" in adsl.columns and "PTESTFL" in adsl.columns and adsl["CBPFL"].map(
+        lambda v: not is_missing(v)).any()
+
+
+class ReferencedSentence(str):
+    """A sentence that names an output by its number ('표 12'): the report calls it with the numbers
+    of its outputs; as a plain string it reads '아래 표'."""
+
+    def __new__(cls, template: str, output_id: str):
+        obj = str.__new__(cls, template.format(ref="아래 표"))
+        obj.template, obj.output_id = template, output_id
+        return obj
+
+    def __call__(self, refs: Mapping[str, str], ard=None) -> str:
+        return self.template.format(ref=refs.get(self.output_id, "아래 표"))
+
+
+@dataclass
+class PregnancyResult(TableResult):
+    """The pregnancy part of the special populations: its ARD (always), its sentences, and whether
+    a table is shown (only when a pregnancy was reported)."""
+
+    statements: list[str] = field(default_factory=list)  # not `sentences`: the report takes those for the conclusion
+    pregnancies: int = 0
+
+
+def pregnancy_part(adsl: pd.DataFrame, adpreg: pd.DataFrame | None, settings=None, *, pop: str | None = "SAFFL",
+                   id_var: str = "USUBJID", output_id: str = PREGNANCY_OUTPUT) -> PregnancyResult:
+    """Women of childbearing potential among the women of the population, those tested for pregnancy
+    before the first dose among them, and every pregnancy reported (ADPREG) by who is pregnant and
+    outcome: the ARD rows, the report's sentences and, when there are pregnancies, a short table."""
+    from .ard import ard_categorical
+
+    conv = _conv(settings)
+    require_columns(adsl, [id_var, "SEX", "CBPFL", "PTESTFL", pop], "ADSL")
+    women = adsl[adsl["SEX"].eq("F")]
+    cbp_ard = ard_categorical(women, "CBPFL", by="SEX", pop_flag=pop, adsl=women, levels=["Y", "N"],
+                              missing=True, id_var=id_var, output_id=output_id, source=Source("ADSL"))
+    cbp_women = adsl[adsl["CBPFL"].eq("Y")]
+    test_ard = ard_categorical(cbp_women, "PTESTFL", by="CBPFL", pop_flag=pop, adsl=cbp_women, levels=["Y", "N"],
+                               missing=False, id_var=id_var, output_id=output_id, source=Source("ADSL"))
+    if adpreg is None:
+        adpreg = pd.DataFrame({c: pd.Series(dtype=object) for c in (id_var, "PREGWHO", "PREGOUT", pop)})
+    adpreg = adpreg.assign(PREGOUT=adpreg["PREGOUT"].where(adpreg["PREGOUT"].map(lambda v: not is_missing(v)),
+                                                            "UNKNOWN"))
+    by_who = ard_hierarchical(adpreg, adsl, None, ("PREGWHO", "PREGOUT"), None, pop, id_var=id_var,
+                              output_id=output_id, source=Source("ADPREG"))
+    by_out = ard_hierarchical(adpreg, adsl, None, ("PREGOUT",), None, pop, id_var=id_var,
+                              output_id=output_id, source=Source("ADPREG"))
+    by_out = by_out[~by_out["variable"].eq(ANY_EVENT)]
+    ard = ard_to_frame(cbp_ard, test_ard, by_who, by_out)
+
+    n_women = int(ard_value(cbp_ard, "N", variable="CBPFL", variable_level="Y"))
+    n_cbp = int(ard_value(cbp_ard, "n", variable="CBPFL", variable_level="Y"))
+    n_tested = int(ard_value(test_ard, "n", variable="PTESTFL", variable_level="Y")) if n_cbp else 0
+    total = int(ard_value(by_who, "events", variable=ANY_EVENT))
+
+    def events(variable, level, parent=None):
+        rows = ard[ard["variable"].eq(variable) & ard["variable_level"].eq(level) & ard["stat_name"].eq("events")]
+        rows = rows[rows["group2_level"].eq(parent)] if parent is not None else rows[rows["group2_level"].isna()]
+        return int(rows["stat"].iloc[0]) if len(rows) else 0
+
+    population = population_name(pop)
+
+    def people(n: int, N: int) -> str:
+        pct = fmt.fmt_num(fmt.percent(n, N), conv.pct_table) if N else None
+        return f"{fmt.fmt_count(n)}명" + (f"({pct}%)" if pct is not None else "")
+
+    first = f"임부: {population} 중 여성 {fmt.fmt_count(n_women)}명 가운데 가임 여성은 {people(n_cbp, n_women)}이었다"
+    if n_cbp:
+        first += f". 가임 여성 {fmt.fmt_count(n_cbp)}명 중 {people(n_tested, n_cbp)}이 첫 투여 전에 임신 검사를 받았다."
+    else:
+        first += "."
+    sentences: list[str] = [first]
+    who_levels = [w for w in PREGNANCY_WHO_KO if events("PREGWHO", w)]
+    if total == 0:
+        sentences.append("조사 기간 중 환자 본인 또는 남성 환자의 여성 배우자의 임신은 보고되지 않았다.")
+    else:
+        parts = ", ".join(f"{PREGNANCY_WHO_KO[w]} {fmt.fmt_count(events('PREGWHO', w))}건" for w in who_levels)
+        outcomes = ", ".join(f"{PREGNANCY_OUTCOME_KO[o]} {fmt.fmt_count(events('PREGOUT', o))}건"
+                             for o in PREGNANCY_OUTCOME_KO if events("PREGOUT", o))
+        sentences.append(ReferencedSentence(
+            f"조사 기간 중 임신은 {fmt.fmt_count(total)}건 보고되었고({parts}), 임신 결과는 {outcomes}이었다"
+            "({ref}).", output_id))
+    columns = [*(PREGNANCY_WHO_KO[w] for w in PREGNANCY_WHO_KO), "계"]
+    rows = [{"구분": "임신 보고 건수", **{PREGNANCY_WHO_KO[w]: fmt.fmt_count(events("PREGWHO", w))
+                                      for w in PREGNANCY_WHO_KO}, "계": fmt.fmt_count(total)}]
+    for o, name in PREGNANCY_OUTCOME_KO.items():
+        rows.append({"구분": PT_INDENT + name,
+                     **{PREGNANCY_WHO_KO[w]: fmt.fmt_count(events("PREGOUT", o, w)) for w in PREGNANCY_WHO_KO},
+                     "계": fmt.fmt_count(events("PREGOUT", o))})
+    display = _display(rows)[["구분", *columns]] if total else pd.DataFrame()
+    if total:
+        display.attrs["indent"] = [0] + [1] * len(PREGNANCY_OUTCOME_KO)
+        display.attrs["col_widths_mm"] = [70, 30, 50, 20]
+    notes = [f"대상: {population}. 건수는 보고된 임신의 수이다(한 대상자에게 둘 이상일 수 있다).",
+             "임신 결과는 자료 마감일 현재 알려진 결과이다."]
+    return PregnancyResult(output_id, "특수 환자군: 임부(임신 보고 현황)", ard, display, notes,
+                           section=SPECIAL_SECTION, statements=sentences, pregnancies=total)
+
+
 def special_populations(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
                         subject_flag: str | None = "TRTEMFL", child_age_below: float | None = None,
                         age_var: str = "AGE",
                         pregnancy_var: str | None = None, pt_var: str = "AEDECOD",
-                        id_var: str = "USUBJID") -> list[TableResult]:
+                        id_var: str = "USUBJID", adpreg: pd.DataFrame | None = None) -> list[TableResult]:
     """Table 9: a summary over the special populations, then one table per population (see
     `special_population_definitions`); pregnant women are reported as 해당 없음 when ADSL has no
     pregnancy flag (`pregnancy_var`)."""
@@ -1285,12 +1398,21 @@ def special_populations(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
             sentences.append(f"{sp.name_ko}: {population_name(pop)} 중 해당하는 대상자가 없어 분석하지 않았다.")
             continue
         tables.append(table)
-    if not has_pregnancy:
+    pregnancy = None
+    if pregnancy_collected(adsl) and pop in adsl.columns:
+        pregnancy = pregnancy_part(adsl, adpreg, settings, pop=pop, id_var=id_var)
+        sentences.extend(pregnancy.statements)
+        if pregnancy.pregnancies:
+            tables.append(pregnancy)
+    elif not has_pregnancy:
         if plain:
             sentences.append(PREGNANCY_NOT_COLLECTED)
         else:
             tables.append(pregnancy_table(settings, pregnancy_var=pregnancy_var))
-    summary = _special_summary(tables, definitions, settings, pop)
+    summary = _special_summary([t for t in tables if t is not pregnancy], definitions, settings, pop)
+    if pregnancy is not None:
+        # The sentences' numbers: the pregnancy ARD rows, under the summary's id when no table is shown.
+        summary.ard = ard_to_frame(summary.ard, _with_output_id(pregnancy.ard, summary.output_id))
     summary.sentences = sentences
     return [summary, *tables]
 
@@ -1365,7 +1487,9 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
         n, N = ard_value(ard, "n", variable=soc_var, variable_level=soc), ard_value(ard, "N", variable=soc_var, variable_level=soc)
         values.append((soc, int(n), int(N)))
     with matplotlib.rc_context(_korean_rc()):
-        fig = _new_figure(7.5, max(2.0, 0.35 * len(values) + 1.2))
+        # The page's text width (170 mm) at 1:1, so that the labels print at their point size; a
+        # bar per SOC, about 7 mm each.
+        fig = _new_figure(FIGURE_WIDTH_IN, max(2.0, 0.28 * len(values) + 0.9))
         ax = fig.add_subplot(1, 1, 1)
         if not values:
             ax.text(0.5, 0.5, f"{subset.name_ko} 없음", ha="center", va="center", transform=ax.transAxes)
@@ -1375,7 +1499,10 @@ def adr_soc_figure(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, sub
             y = list(range(len(values), 0, -1))  # the most frequent SOC on top
             ax.barh(y, pcts, color="#4a6fa5")
             ax.set_yticks(y)
-            ax.set_yticklabels([conv.term(soc) for soc, _, _ in values])
+            ax.set_yticklabels([conv.term(soc) for soc, _, _ in values], fontsize=9)
+            ax.tick_params(axis="x", labelsize=9)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.set_ylim(0.4, len(values) + 0.6)
             top = max(pcts) if pcts else 1.0
             for yy, pct, (_, n, N) in zip(y, pcts, values):
                 label = (f"{fmt.fmt_num(fmt.percent(n, N), conv.pct_table)}% ({fmt.fmt_count(n)}/{fmt.fmt_count(N)})"
@@ -1540,7 +1667,8 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop:
                   total: str | None = None, prior_lines: Grouping | None = None, child_age_below: float | None = None,
                   pregnancy_var: str | None = None, period_years: int | None = None,
                   pt_names_ko: Mapping[str, str] | None = None,
-                  include_summary: bool = True, compare_to=None, test: str = "fisher") -> list[TableResult | FigureResult]:
+                  include_summary: bool = True, compare_to=None, test: str = "fisher",
+                  adpreg: pd.DataFrame | None = None) -> list[TableResult | FigureResult]:
     """Every safety output of the report, in report order (tables 5-9, figure 12, sentences 13).
     `compare_to`/`test`: p-value columns in the overview and the SOC/PT tables (`ae_by_soc_pt`)."""
     grouping = dict(by=by, denom_by=denom_by, total=total, pop=pop, subject_flag=subject_flag)
@@ -1554,7 +1682,8 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop:
         out.extend(adr_factor_analysis(adsl, adae, settings, pop=pop, subject_flag=subject_flag,
                                        prior_lines=prior_lines))
         out.extend(special_populations(adsl, adae, settings, pop=pop, subject_flag=subject_flag,
-                                       child_age_below=child_age_below, pregnancy_var=pregnancy_var))
+                                       child_age_below=child_age_below, pregnancy_var=pregnancy_var,
+                                       adpreg=adpreg))
         adr_table = next(t for t in soc_pt if t.output_id == "T-06-ADR")
         if by is None:
             out.append(adr_soc_figure(adsl, adae, settings, pop=pop, subject_flag=subject_flag, soc_table=adr_table))

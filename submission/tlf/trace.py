@@ -38,6 +38,7 @@ SHOWN = {
     "ADMH": ["USUBJID", "MHSEQ", "MHCAT", "MHBODSYS", "MHDECOD", "ASTDT"],
     "ADRS": ["USUBJID", "PARAMCD", "AVALC", "ADT"],
     "ADEX": ["USUBJID", "PARCAT1", "PARAMCD", "AVAL", "ASTDT", "AENDT"],
+    "ADPREG": ["USUBJID", "RPSEQ", "PREGWHO", "PREGOUT", "ASTDT"],
 }
 RELATIVE_TOLERANCE = 1e-9
 
@@ -130,7 +131,7 @@ class Tracer:
     @classmethod
     def of_package(cls, out_dir: Path) -> Tracer:
         from .ard import read_ard_csv
-        from .report import ADAM_DATASETS, ARD_CSV, TLF_DIR
+        from .report import ADAM_DATASETS, ARD_CSV, OPTIONAL_ADAM, TLF_DIR
 
         out_dir = Path(out_dir)
         ard_path = out_dir / TLF_DIR / ARD_CSV
@@ -138,7 +139,7 @@ class Tracer:
             raise SubError(Problem(str(ard_path), None, None, None, "no ARD here; is this a package built by `sub build`?"),
                            f"cannot trace: {out_dir} has no tlf/ard.csv")
         adam = out_dir / "adam"
-        names = [n for n in ADAM_DATASETS if (adam / f"{n.lower()}.xpt").is_file()]
+        names = [n for n in (*ADAM_DATASETS, *OPTIONAL_ADAM) if (adam / f"{n.lower()}.xpt").is_file()]
         if "ADSL" not in names:
             raise SubError(Problem(str(adam / "adsl.xpt"), None, None, None, "ADaM ADSL not found"),
                            f"cannot trace: {out_dir} has no adam/adsl.xpt")
@@ -230,6 +231,11 @@ class Tracer:
         row = dict(row)
         counts = _text(row.get("counts"))
         source = _text(row.get("source"))
+        if _text(row.get("period")) == "interval":
+            return RowTrace(row, "none", note="not traceable in this package: an interval figure of a periodic "
+                            "report is the cumulative figure at the cut-off minus the cumulative figure at the "
+                            "interval start (a build with --cutoff at the interval start); trace the cumulative "
+                            "rows of both builds")
         if not counts or counts == "none" or (not source and counts != "population"):
             return RowTrace(row, "none", note="not traceable: a model estimate, a test or a setting, not a count")
         values = _VALUES.match(counts)
