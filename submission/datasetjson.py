@@ -353,7 +353,11 @@ def read_dataset_json(path: Path) -> Dataset:
     """A Dataset-JSON file as a Dataset; SubError naming the file (and attribute, column or row)
     when it is not JSON or lacks what makes a table (name, columns with names and types, rows)."""
     path = Path(path)
-    obj = load_json(path, "Dataset-JSON")
+    return dataset_from_json(load_json(path, "Dataset-JSON"), path)
+
+
+def dataset_from_json(obj: object, path: Path) -> Dataset:
+    """`read_dataset_json` of a document already parsed (`path` names it in messages)."""
     # Read leniently (files from elsewhere bend the rules; `structure_problems` reports that),
     # but not without the parts that make a table.
     problems = _table_problems(obj, str(path))

@@ -896,7 +896,8 @@ def json_rules(pkg: Package) -> Iterator[Finding]:
         if m.json_obj is None:
             continue
         groups: dict[tuple, dict] = {}
-        for p in structure_problems(m.json_obj, str(m.json)):
+        problems = m.json_problems if m.json_problems is not None else structure_problems(m.json_obj, str(m.json))
+        for p in problems:
             column = p.column or ""
             message = p.message
             if column.startswith("rows[") and "." in column:
