@@ -35,7 +35,10 @@ def kind_of(v: VariableSpec) -> Kind:
 def _text_column(values: pd.Series) -> pd.Series:
     """A text variable: str values, None for missing or empty; each distinct value converted once."""
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    converted = [None if x is None or x == "" else str(x) for x in uniques]
+    if not all(type(x) is str for x in uniques):  # 1, 1.0 and True would share a code: value by value
+        return pd.Series([None if pd.isna(x) or x == "" else str(x) for x in values.astype(object)],
+                         index=values.index, dtype=object)
+    converted = [None if x == "" else x for x in uniques]
     lookup = np.array([*converted, None], dtype=object)  # code -1 (missing) takes the last entry
     return pd.Series(lookup[codes], index=values.index, dtype=object)
 
