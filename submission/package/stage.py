@@ -62,7 +62,12 @@ def write_guides_stage(stage: Path, specs_dir: Path, settings, log: list[str], s
     log.append("define.xml written again for both standards, now linking the reviewer's guides:")
     problems = []
     for folder, standard in (("sdtm", "SDTM"), ("adam", "ADaM")):
-        write_define(stage / folder, specs_dir, settings, standard, log, shown=shown / folder)
+        # the datasets `sub validate` has just read from this folder: define.xml is built from them
+        # instead of reading every file a second time
+        here = (stage / folder).resolve()
+        read = {m.name: m.xpt_data for m in inputs.report.package.members
+                if m.xpt_data is not None and m.xpt is not None and m.xpt.parent.resolve() == here}
+        write_define(stage / folder, specs_dir, settings, standard, log, shown=shown / folder, written=read)
         problems += leaf_problems(stage / folder)
     if problems:
         raise SubError(problems, "define.xml links a document that is not in its folder")

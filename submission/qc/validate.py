@@ -46,7 +46,8 @@ class Member:
     json: Path | None = None
     xpt_data: Dataset | None = None
     json_data: Dataset | None = None
-    json_obj: dict | None = None
+    json_obj: dict | None = None  # the Dataset-JSON document without its rows (they are in json_data)
+    json_problems: list | None = None  # its structure problems, found while its rows were in memory
     widths: dict[str, int] = field(default_factory=dict)  # character lengths as stored (XPT, else JSON `length`)
     xpt_version: int | None = None
     spec: object | None = None  # the study Spec when it describes this dataset, else None
@@ -179,7 +180,10 @@ def _problems_text(problems: list[Problem]) -> str:
 
 
 def _read_json_member(member: Member, findings: list[Finding]) -> None:
-    from ..datasetjson import load_json, read_dataset_json
+    """Parse the Dataset-JSON file once: its structure is checked and its table built while the
+    parsed rows are in memory, then only the document's other attributes are kept (a million rows
+    as Python lists take several times the memory of the table)."""
+    from ..datasetjson import dataset_from_json, load_json, structure_problems
 
     try:
         obj = load_json(member.json)
@@ -190,9 +194,10 @@ def _read_json_member(member: Member, findings: list[Finding]) -> None:
         findings.append(finding("SUB-SYS-002", member, None, 1, "not Dataset-JSON: the top level is not a JSON object",
                                 file=str(member.json)))
         return
-    member.json_obj = obj
+    member.json_problems = structure_problems(obj, str(member.json))
+    member.json_obj = {k: v for k, v in obj.items() if k != "rows"}
     try:
-        member.json_data = read_dataset_json(member.json)
+        member.json_data = dataset_from_json(obj, member.json)
     except SubError as exc:
         findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
         return

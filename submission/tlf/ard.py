@@ -302,7 +302,8 @@ def _quantile_type2(values: np.ndarray, q: float) -> float:
 
 def continuous_stats(values: Sequence[float]) -> dict:
     """N, mean, sd, median, p25, p75, min and max of the non-missing values, independent of their order."""
-    x = np.asarray([float(v) for v in values if not is_missing(v)], dtype=float)
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    x = series[series.notna()].to_numpy(dtype=float)
     n = x.size
     if n == 0:
         return {"N": 0, "mean": None, "sd": None, "median": None, "p25": None, "p75": None, "min": None, "max": None}
@@ -458,7 +459,7 @@ def ard_to_frame(*ards: pd.DataFrame) -> pd.DataFrame:
     parts = [a.reindex(columns=columns).astype(object) for a in ards]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     # Column by column, as object: DataFrame.map would infer float64 and turn counts into 2.0.
-    return pd.DataFrame({c: pd.Series([None if is_missing(v) else v for v in out[c]], dtype=object)
+    return pd.DataFrame({c: out[c].astype(object).where(out[c].notna(), None).reset_index(drop=True)
                          for c in columns}, columns=columns)
 
 

@@ -126,6 +126,7 @@ class Tracer:
         self._populations: dict = {}
         self._in_population: dict = {}
         self._hits: dict = {}
+        self._subjects: dict = {}  # (source, where, population) -> sorted subject ids of those records
         self._ranks: dict = {}
 
     @classmethod
@@ -246,13 +247,16 @@ class Tracer:
             population = self.population(_text(row.get("population")))
             if kind == "population":
                 source = "ADSL"
-                positions = self.positions("ADSL", None, _text(row.get("population")))
+                key = ("ADSL", None, _text(row.get("population")))
             else:
-                positions = self.positions(source, _text(row.get("where")), _text(row.get("population")))
+                key = (source, _text(row.get("where")), _text(row.get("population")))
+            positions = self.positions(*key)
         except FilterError as exc:
             return RowTrace(row, "none", source=source, note=f"not traceable: {exc}")
-        subject_ids = self.evaluator._text(source, ID)[positions]
-        subjects = sorted(set(subject_ids) - {None})
+        if key not in self._subjects:  # many rows (n, %, events) share their records
+            ids = self.evaluator._text(source, ID)[positions]
+            self._subjects[key] = sorted(set(ids) - {None})
+        subjects = list(self._subjects[key])
         frame = self.evaluator.frame(source)
         out = RowTrace(row, kind, subjects, None, source)
         out._lazy = (frame, positions, lambda: self.shown_columns(source, row))

@@ -376,6 +376,9 @@ def text_form(values: pd.Series) -> np.ndarray:
         other = np.isfinite(x) & ~whole
         out[other] = [repr(float(v)) for v in x[other]]
         return out
+    codes, uniques = pd.factorize(values.astype(object))
+    if all(type(v) is str for v in uniques):  # text: each distinct value once (1, 1.0 and True would merge)
+        return np.array([*(_text_of(v) for v in uniques), None], dtype=object)[codes]
     return np.array([_text_of(v) if not _is_missing(v) else None for v in values], dtype=object)
 
 
