@@ -152,10 +152,13 @@ def _child(parent, tag: str, first: bool = False):
 
 
 def _field_runs(paragraph, instruction: str, cached: str, fonts: Fonts, *, size_pt: float | None = None,
-                bold: bool | None = None) -> None:
-    """A complex field (begin, instruction, separate, cached result, end) at the end of `paragraph`."""
+                bold: bool | None = None) -> list:
+    """A complex field (begin, instruction, separate, cached result, end) at the end of `paragraph`;
+    returns its runs."""
+    runs = []
     for kind, text in (("begin", None), ("instr", instruction), ("separate", None), ("text", cached), ("end", None)):
         run = paragraph.add_run()
+        runs.append(run)
         _format_run(run, fonts, size_pt=size_pt, bold=bold)
         if kind == "instr":
             instr = OxmlElement("w:instrText")
@@ -168,6 +171,7 @@ def _field_runs(paragraph, instruction: str, cached: str, fonts: Fonts, *, size_
             fld = OxmlElement("w:fldChar")
             fld.set(qn("w:fldCharType"), kind)
             run._r.append(fld)
+    return runs
 
 
 def _format_run(run, fonts: Fonts, *, size_pt: float | None = None, bold: bool | None = None,
@@ -529,21 +533,7 @@ class ReportDocument:
         runs = [p.add_run(text)]
         if mark:
             runs.append(p.add_run("\t"))
-            for kind, value in (("begin", None), ("instr", f"PAGEREF {mark} \\h"), ("separate", None),
-                                ("text", "" if page is None else str(page)), ("end", None)):
-                run = p.add_run()
-                if kind == "instr":
-                    node = OxmlElement("w:instrText")
-                    node.set(qn("xml:space"), "preserve")
-                    node.text = f" {value} "
-                    run._r.append(node)
-                elif kind == "text":
-                    run.text = value
-                else:
-                    fld = OxmlElement("w:fldChar")
-                    fld.set(qn("w:fldCharType"), kind)
-                    run._r.append(fld)
-                runs.append(run)
+            runs += _field_runs(p, f"PAGEREF {mark} \\h", "" if page is None else str(page), self.fonts, bold=bold)
         for run in runs:
             _format_run(run, self.fonts, bold=bold)
         if mark:
