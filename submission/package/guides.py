@@ -201,6 +201,17 @@ class _Guide:
         subjects = frame["USUBJID"].nunique() if "USUBJID" in frame.columns else "-"
         return str(len(frame)), str(subjects)
 
+    def datasets_table(self, standard: str, spec, widths: Sequence[float]) -> None:
+        """The overview of a standard's datasets in the package: name, label, class, structure, counts."""
+        rows = []
+        for name, ds in spec.datasets.items():
+            if self.inputs.member(standard, name) is None:
+                continue
+            records, subjects = self.records(standard, name)
+            rows.append((name, ds.label, ds.klass.title(), ds.structure, records, subjects))
+        self.table(rows, ("Dataset", "Label", "Class", "Structure", "Records", "Subjects"), widths,
+                   caption=f"{standard} datasets of the package")
+
 
 def _describe(spec, name: str) -> str:
     ds = spec.datasets[name]
@@ -257,14 +268,7 @@ def build_csdrg(inputs: GuideInputs) -> _Guide:
 
     g.h("3 Subject Data Description", 1)
     g.h("3.1 Overview", 2)
-    rows = []
-    for name, ds in spec.datasets.items():
-        if inputs.member("SDTM", name) is None:
-            continue
-        records, subjects = g.records("SDTM", name)
-        rows.append((name, ds.label, ds.klass.title(), ds.structure, records, subjects))
-    g.table(rows, ("Dataset", "Label", "Class", "Structure", "Records", "Subjects"), (16, 38, 24, 58, 17, 17),
-            caption="SDTM datasets of the package")
+    g.datasets_table("SDTM", spec, (16, 38, 24, 58, 17, 17))
     g.h("3.2 Annotated CRF", 2)
     if crf is not None:
         g.p(f"The annotated CRF (acrf) shows the {len(crf.forms)} forms of the EDC extract, each from a new page, "
@@ -443,14 +447,7 @@ def build_adrg(inputs: GuideInputs) -> _Guide:
 
     g.h("5 Analysis Dataset Descriptions", 1)
     g.h("5.1 Overview", 2)
-    rows = []
-    for name, ds in spec.datasets.items():
-        if inputs.member("ADaM", name) is None:
-            continue
-        records, subjects = g.records("ADaM", name)
-        rows.append((name, ds.label, ds.klass.title(), ds.structure, records, subjects))
-    g.table(rows, ("Dataset", "Label", "Class", "Structure", "Records", "Subjects"), (16, 40, 30, 50, 17, 17),
-            caption="ADaM datasets of the package")
+    g.datasets_table("ADaM", spec, (16, 40, 30, 50, 17, 17))
     g.h("5.2 Analysis Datasets", 2)
     for name, ds in spec.datasets.items():
         m = inputs.member("ADaM", name)
