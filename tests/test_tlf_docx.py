@@ -288,3 +288,19 @@ def test_pdf_header_footer_and_static_toc(rendered):
     assert all(re.sub(r"\s+", "", title) in toc_page for _, title in doc.headings)
     pages = heading_pages(pdf, [title for _, title in doc.headings], start_page=3)
     assert pages[0] == 3 and pages[1] == 4 and pages[2] > pages[1]
+
+
+def test_table_cells_keep_their_text_exactly():
+    """Table rows are written as XML text and parsed once: markup characters, a carriage return,
+    line breaks, an empty cell and bold/indented rows read back as given."""
+    import docx
+
+    doc = ReportDocument(created=dt.datetime(2020, 1, 1))
+    frame = pd.DataFrame({"구분": ["A & <b>", "x\ry", "두 줄\n둘째"], "n (%)": ["1 (2.0%)", "", "<0.001"]})
+    doc.table(frame, caption="표제", indent=[0, 1, 0], bold_rows=[0])
+    table = docx.Document(io.BytesIO(doc.to_bytes())).tables[0]
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells == [["구분", "n (%)"], ["A & <b>", "1 (2.0%)"], ["x\ry", ""], ["두 줄\n둘째", "<0.001"]]
+    first = table.rows[1].cells[0].paragraphs[0].runs[0]
+    assert first.bold and not table.rows[2].cells[0].paragraphs[0].runs[0].bold
+    assert table.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent is not None

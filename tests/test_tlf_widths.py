@@ -29,12 +29,12 @@ def _least(text: str, size: float = 8.0, bold: bool = False) -> float:
 
 
 def test_a_count_with_its_percentage_and_a_p_value_are_one_piece_each():
-    assert w.unbreakable("210 (79.5%)") == ["210 (79.5%)"]
-    assert w.unbreakable("<0.001") == ["<0.001"]
-    assert w.unbreakable("4 (0.9%) [6]") == ["4 (0.9%) [6]"]
-    assert w.unbreakable("0.22 (0.04, 1.09)") == ["0.22 (0.04, 1.09)"]
-    assert w.unbreakable("Fisher의 정확 검정 (Freeman-Halton)") == ["Fisher의", "정확", "검정", "(Freeman-Halton)"]
-    assert w.unbreakable("365일 미만 (N=434)") == ["365일", "미만", "(N=434)"]
+    assert list(w.unbreakable("210 (79.5%)")) == ["210 (79.5%)"]
+    assert list(w.unbreakable("<0.001")) == ["<0.001"]
+    assert list(w.unbreakable("4 (0.9%) [6]")) == ["4 (0.9%) [6]"]
+    assert list(w.unbreakable("0.22 (0.04, 1.09)")) == ["0.22 (0.04, 1.09)"]
+    assert list(w.unbreakable("Fisher의 정확 검정 (Freeman-Halton)")) == ["Fisher의", "정확", "검정", "(Freeman-Halton)"]
+    assert list(w.unbreakable("365일 미만 (N=434)")) == ["365일", "미만", "(N=434)"]
 
 
 def test_widths_come_from_the_font():

@@ -101,6 +101,7 @@ def _fallback_em(ch: str) -> float:
     return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.6
 
 
+@lru_cache(maxsize=1 << 16)  # words and numbers repeat down a column: each is measured once
 def text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
     """The width of `text` on one line at `size_pt`, in millimetres."""
     table = _advances()[bold]
@@ -116,7 +117,8 @@ def _numeric(piece: str) -> bool:
     return any(ch.isdigit() for ch in piece) or not any(ch.isalnum() for ch in piece)
 
 
-def unbreakable(line: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)
+def unbreakable(line: str) -> tuple[str, ...]:
     """The pieces of one line that must not break: words, with runs of numeric pieces joined."""
     pieces: list[str] = []
     run: list[str] = []
@@ -130,7 +132,7 @@ def unbreakable(line: str) -> list[str]:
         pieces.append(word)
     if run:
         pieces.append(" ".join(run))
-    return pieces
+    return tuple(pieces)
 
 
 # --------------------------------------------------------------------------- widths
