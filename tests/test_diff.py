@@ -451,3 +451,17 @@ def test_unreadable_define_exits_2(package, tmp_path):
     (other / "sdtm" / "define.xml").write_text("<ODM><unclosed>")
     result = run(package, other)
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_datasets_without_records_compare(tmp_path):
+    """A dataset with no records (a domain empty at an early cut-off) on both sides is equal; against
+    one with records the records are only on one side (was exit 3: the key coding failed on 0 rows)."""
+    empty = ae_frame().iloc[0:0]
+    a = write_xpt_file(ae(empty), tmp_path / "a" / "ae.xpt")
+    b = write_xpt_file(ae(empty), tmp_path / "b" / "ae.xpt")
+    result = run(a, b, "--keys", "USUBJID,AESEQ")
+    assert result.exit_code == 0, result.output
+    c = write_xpt_file(ae(), tmp_path / "c" / "ae.xpt")
+    code, report = run_json(a, c, "--keys", "USUBJID,AESEQ")
+    assert code == 1, report
+    assert sum(f.get("count", 1) for f in report["findings"] if "compare" in f["kind"]) >= 1, report

@@ -500,7 +500,7 @@ def _code_parts(values: np.ndarray) -> list[np.ndarray]:
     if values.dtype.kind == "S" and values.dtype.itemsize:
         # fixed-width bytes as 8-byte words: hashing integers is ten times faster than hashing bytes objects
         padded = values.astype(f"S{-(-values.dtype.itemsize // 8) * 8}")  # NUL-padded to whole words
-        return list(padded.view(np.uint64).reshape(len(values), -1).T)
+        return list(padded.view(np.uint64).reshape(len(values), padded.dtype.itemsize // 8).T)  # 0 rows too
     if values.dtype.kind == "f":
         canonical = np.where(np.isnan(values), np.nan, values) + 0.0  # one NaN, and -0.0 as 0.0
         return [canonical.view(np.int64)]
