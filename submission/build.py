@@ -69,7 +69,7 @@ def write_datasets(folder: Path, datasets: dict[str, Dataset], settings, standar
 
 
 def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[str],
-                   cutoff: dt.date | None = None):
+                   cutoff: dt.date | None = None, as_received: bool = False):
     """Load, check and map the raw extract; with `cutoff`, first cut it to the data known at that
     date (submission/raw/cutoff.py) and return settings whose dates.data_cutoff is the cut-off."""
     from .raw.checks import warning_lines
@@ -95,7 +95,7 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
         from .raw.cutoff import apply_cutoff, cutoff_settings
 
         whole = extract
-        extract, cut_log = apply_cutoff(extract, cutoff, settings)
+        extract, cut_log = apply_cutoff(extract, cutoff, settings, as_received=as_received)
         settings = cutoff_settings(settings, cutoff)
         log.extend(cut_log)
     started = time.perf_counter()
@@ -180,10 +180,13 @@ def run_report(adam_dir: Path, settings, stage: Path, log: list[str], *, periodi
 
 
 def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = "utf-8",
-              cutoff: dt.date | None = None, interval_start: dt.date | None = None, pdf: bool = False) -> BuildResult:
+              cutoff: dt.date | None = None, interval_start: dt.date | None = None, pdf: bool = False,
+              as_received: bool = False) -> BuildResult:
     """The whole chain; with `cutoff`, on the data known at that date: a periodic safety report
     whose reporting interval starts after `interval_start` (default: the previous periodic cut-off
-    of the schedule; tlf/periodic.py). `pdf`: also report/re-examination-report.pdf (needs LibreOffice)."""
+    of the schedule; tlf/periodic.py). `pdf`: also report/re-examination-report.pdf (with `cutoff`:
+    periodic-safety-report.pdf; needs LibreOffice). `as_received`: with `cutoff`, a record reported
+    after the cut-off is not known at it (raw/cutoff.py)."""
     from .outdir import check_output, input_paths
 
     check_output(out_dir, input_paths(raw=raw_dir, specs=specs_dir))
@@ -193,12 +196,14 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
         require_libreoffice()  # before anything is built
     result = BuildResult(Path(out_dir))
     log = result.log
-    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff)
+    settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=log, cutoff=cutoff,
+                                    as_received=as_received)
     periodic = None
     if cutoff is not None:
         from .tlf.periodic import prepare
 
-        periodic = prepare(raw_dir, specs_dir, settings, cutoff, interval_start, encoding=encoding, log=log)
+        periodic = prepare(raw_dir, specs_dir, settings, cutoff, interval_start, encoding=encoding, log=log,
+                           as_received=as_received)
     from .package.stage import write_acrf_stage, write_guides_stage
     from .qc.manifest import RUN_LOG, write_manifest
 

@@ -113,21 +113,28 @@ def main(debug: bool) -> None:
               help="With --cutoff: the previous report's data cut-off YYYY-MM-DD; the reporting interval is the "
                    "day after it to the cut-off (default: the previous periodic cut-off of the schedule, every 6 "
                    "months from the first approval for 2 years, then yearly).")
+@click.option("--as-received", "as_received", is_flag=True,
+              help="With --cutoff: cut by the date each record was reported (the extract's report-received dates, "
+                   "e.g. AE.RCVDAT) instead of its event date: a record reported after the cut-off was not known "
+                   "then. Exit 1 when the extract has no such dates.")
 @click.option("--pdf", "pdf", is_flag=True,
-              help="Also write report/re-examination-report.pdf (needs LibreOffice; from the rendering that "
-                   "gives the contents their page numbers).")
+              help="Also write report/re-examination-report.pdf (with --cutoff: periodic-safety-report.pdf; needs "
+                   "LibreOffice; from the rendering that gives the contents their page numbers).")
 def build(raw_dir: Path | None, specs_dir: Path | None, out_dir: Path, encoding: str, cutoff, interval_start,
-          pdf: bool) -> None:
+          as_received: bool, pdf: bool) -> None:
     """Run the whole chain on a raw extract (default: the bundled study)."""
     from .build import run_build
     from .progress import on_terminal
 
     if interval_start is not None and cutoff is None:
         raise click.UsageError("--interval-start needs --cutoff (it starts the interval of a periodic report)")
+    if as_received and cutoff is None:
+        raise click.UsageError("--as-received needs --cutoff (it says how the extract is cut at the cut-off)")
     with on_terminal("sub build"):  # a status line on a terminal only
         result = run_build(raw_dir or _default_raw(), specs_dir or _default_specs(), out_dir, encoding=encoding,
                            cutoff=cutoff.date() if cutoff else None,
-                           interval_start=interval_start.date() if interval_start else None, pdf=pdf)
+                           interval_start=interval_start.date() if interval_start else None, pdf=pdf,
+                           as_received=as_received)
     for line in result.summary():
         click.echo(line)
 

@@ -221,7 +221,7 @@ LOCATED = [
      "X" * 60 + "... (10,000,000 characters)"),
     ("row-after-a-blank-line", "response.csv", _blank_line_then("RSDAT", "2015-02-30"),
      "response.csv, row 4, column RSDAT", "2015-02-30"),
-    ("duplicate-column-header", "ae.csv", lambda p: _text(p, ",TREAT\n", ",SEV\n"), "ae.csv, row 1, column SEV", None),
+    ("duplicate-column-header", "ae.csv", lambda p: _text(p, ",TREAT,", ",SEV,"), "ae.csv, row 1, column SEV", None),
     ("extra-cell", "ae.csv", _insert_line(lambda lines: lines[1] + ",extra", 3), "ae.csv, row 3", "extra"),
     ("unclosed-quote", "conmed.csv", lambda p: _text(p, "\n" + _lines(p)[2], '\n"' + _lines(p)[2]), "conmed.csv, row 3",
      None),

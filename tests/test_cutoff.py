@@ -452,6 +452,82 @@ def test_extract_without_the_review_date_column_loads_and_cuts(tmp_path):
     assert "monitoring review undated" in (tmp_path / "out" / "build.log").read_text(encoding="utf-8")
 
 
+def _reported(first: str, second: str = "2014-04-05"):
+    """101-001's AE (onset 2014-04-02) reported on `first`, 101-002's on `second`; Korean verbatims
+    in English (translations.csv has none for the tiny extract's)."""
+    def edit(rows):
+        rows["AE"][0]["RCVDAT"], rows["AE"][1]["RCVDAT"] = first, second
+        for form, column, english in (("CONMED", "CMTERM", "Aspirin"), ("MEDHIST", "MHTERM", "Hypertension")):
+            for record in rows[form]:
+                record[column] = english
+    return edit
+
+
+def _cut_as(tmp_path: Path, cutoff: str, edit, as_received: bool):
+    rows = tiny_rows()
+    edit(rows)
+    extract = load_extract(write_extract(tmp_path / "raw", rows), SPECS)
+    result, log = apply_cutoff(extract, dt.date.fromisoformat(cutoff), SETTINGS, as_received=as_received)
+    return extract, result, log
+
+
+def test_late_reported_ae_is_absent_with_as_received_and_present_without(tmp_path):
+    """An AE that started before the cut-off (2014-04-02) but was reported after it (2014-07-15)."""
+    _, by_event, log = _cut_as(tmp_path / "a", "2014-06-30", _reported("2014-07-15"), as_received=False)
+    assert sorted(by_event["AE"]["SUBJID"]) == ["101-001", "101-002"]
+    assert pd.isna(row(by_event["AE"], "101-001")["RCVDAT"])  # no date after the cut-off is left
+    assert any("1 changed (RCVDAT after the cut-off: blank" in line for line in log)
+    reload(by_event, "2014-06-30", tmp_path / "a" / "cut")
+    _, by_report, log = _cut_as(tmp_path / "b", "2014-06-30", _reported("2014-07-15"), as_received=True)
+    assert by_report["AE"]["SUBJID"].tolist() == ["101-002"]
+    assert any("1 dropped (RCVDAT after the cut-off: reported after it (--as-received))" in line for line in log)
+    reload(by_report, "2014-06-30", tmp_path / "b" / "cut")
+    # reported on the cut-off itself: known then
+    _, on_the_day, _ = _cut_as(tmp_path / "c", "2014-06-30", _reported("2014-06-30"), as_received=True)
+    assert sorted(on_the_day["AE"]["SUBJID"]) == ["101-001", "101-002"]
+
+
+def test_as_received_falls_back_to_the_event_date_for_a_blank_received_date(tmp_path):
+    _, result, log = _cut_as(tmp_path, "2014-06-30", _reported("", "2014-07-01"), as_received=True)
+    assert result["AE"]["SUBJID"].tolist() == ["101-001"]
+    assert any("1 record(s) without RCVDAT: cut by the event date" in line for line in log)
+
+
+def test_as_received_on_an_extract_without_received_dates_is_bad_input(tmp_path):
+    extract = load_extract(write_extract(tmp_path / "blank", tiny_rows()), SPECS)  # RCVDAT blank in every row
+    with pytest.raises(SubError) as err:
+        apply_cutoff(extract, dt.date(2014, 6, 30), SETTINGS, as_received=True)
+    assert err.value.problems[0].column == "RCVDAT" and "ae.csv" in err.value.problems[0].file
+    raw = write_extract(tmp_path / "raw", tiny_rows())
+    _without_column(raw / "ae.csv", "RCVDAT")  # an older extract without the column
+    result = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(tmp_path / "out"),
+                                       "--cutoff", "2014-06-30", "--as-received"])
+    assert result.exit_code == 1, result.output
+    assert "RCVDAT" in result.output and "--as-received cuts by the date a record was reported" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    result = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(tmp_path / "out"), "--as-received"])
+    assert result.exit_code == 2 and "--as-received needs --cutoff" in result.output
+
+
+def test_build_as_received_leaves_out_a_late_reported_ae(tmp_path):
+    """`sub build --cutoff --as-received` on an extract whose AE of 101-001 was reported after the cut-off."""
+    from submission.xpt import read_xpt
+
+    rows = tiny_rows()
+    _reported("2014-07-15")(rows)
+    raw = write_extract(tmp_path / "raw", rows)
+    subjects = {}
+    for name, extra in (("by-event", []), ("as-received", ["--as-received"])):
+        result = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(tmp_path / name),
+                                           "--cutoff", "2014-06-30", *extra])
+        assert result.exit_code == 0, result.output
+        subjects[name] = sorted(read_xpt(tmp_path / name / "sdtm" / "ae.xpt").frame["USUBJID"])
+    assert len(subjects["by-event"]) == 2 and len(subjects["as-received"]) == 1
+    assert not any(s.endswith("101-001") for s in subjects["as-received"])
+    log = (tmp_path / "as-received" / "build.log").read_text(encoding="utf-8")
+    assert "reported after it (--as-received)" in log
+
+
 @pytest.mark.parametrize(("revdat", "words"), [("2014-13-01", "not a calendar date"),
                                                ("30/06/2014", "expected a date YYYY-MM-DD"),
                                                ("2014-03-01", "monitoring review dated before enrolment"),
@@ -585,7 +661,7 @@ def _late_death_serious_only_by_death(raw: Path) -> int:
         line = max(int(r["LINE"]) for r in own) + 1
         added.update(rows[0], SUBJID=subject, LINE=str(line), STDAT=LATE_DEATH["ONSET"], ENDAT=LATE_DEATH["DEATH"],
                      ONGO="N", SEV="3", GRADE="5", SER="Y", SDTH="Y", SLIFE="N", SHOSP="N", SDISAB="N", SCONG="N",
-                     SMIE="N", OUT="5")
+                     SMIE="N", OUT="5", RCVDAT=LATE_DEATH["ONSET"])
         rows.append(dict(added))
 
     def death(rows):
@@ -632,7 +708,7 @@ def test_cutoff_build_log_manifest_and_report(builds):
     assert manifest["settings"]["dates"]["data_cutoff"] == CUTOFF
     from docx import Document
 
-    cover = {r.cells[0].text: r.cells[-1].text for r in Document(out / "report" / "re-examination-report.docx")
+    cover = {r.cells[0].text: r.cells[-1].text for r in Document(out / "report" / "periodic-safety-report.docx")
              .tables[0].rows}
     assert cover["자료 마감일"] == CUTOFF
 

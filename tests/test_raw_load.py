@@ -299,7 +299,8 @@ def test_row_with_too_many_and_too_few_cells(raw):
     header, lines = _ae_text(raw)
     (raw / "ae.csv").write_text("\n".join([header, lines[0] + ",x,y", lines[1]]) + "\n", encoding="utf-8")
     [problem] = problems_of(raw)
-    assert (problem.row, problem.value) == (2, "x,y") and "31 cells but the header has 29" in problem.message
+    width = len(header.split(","))
+    assert (problem.row, problem.value) == (2, "x,y") and f"{width + 2} cells but the header has {width}" in problem.message
     (raw / "ae.csv").write_text("\n".join([header, lines[0], lines[1][:30]]) + "\n", encoding="utf-8")
     problem = problems_of(raw)[0]
     assert problem.row == 3 and "the row ends before column" in problem.message
@@ -341,7 +342,8 @@ def test_duplicate_and_nameless_columns(raw):
     problems = problems_of(raw)
     assert any(p.column == "SEV" and "appears 2 times" in p.message for p in problems)
     (raw / "ae.csv").write_text("\n".join([header + ",", *(line + "," for line in lines)]) + "\n", encoding="utf-8")
-    assert any("column 30 of the header has no name" in p.message for p in problems_of(raw))
+    width = len(header.split(","))
+    assert any(f"column {width + 1} of the header has no name" in p.message for p in problems_of(raw))
 
 
 def test_header_cell_with_a_line_break_stays_on_one_message_line(raw):

@@ -197,6 +197,24 @@ def test_partial_dates_ongoing_events_and_treatment_emergence(study):
     assert 0 < before.sum() < 0.05 * len(full)
 
 
+def test_adverse_events_are_reported_on_or_after_onset_some_late(study, settings):
+    """AE.RCVDAT: filled for every event, never before its onset (the earliest day of a partial
+    one) nor after the data cut-off; most within a month, some months later."""
+    ae = study["AE"]
+    assert ae["RCVDAT"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    onset = pd.to_datetime(ae["STDAT"].str.replace("-UK", "-01"))
+    lag = (pd.to_datetime(ae["RCVDAT"]) - onset).dt.days
+    assert (lag >= 0).all() and (ae["RCVDAT"] <= settings.dates.data_cutoff.isoformat()).all()
+    assert 0.6 <= (lag <= 31).mean() and 0.05 <= (lag > 60).mean() <= 0.2
+
+
+def test_the_bundled_extract_is_sub_synth_with_the_default_seed(written):
+    from submission.paths import bundled_raw
+
+    for path in sorted(bundled_raw().glob("*.csv")):
+        assert path.read_bytes() == (written / path.name).read_bytes(), path.name
+
+
 def test_korean_verbatims(study):
     for form, column, low, high in (("AE", "AETERM", 0.08, 0.25), ("CONMED", "CMTERM", 0.12, 0.30),
                                      ("MEDHIST", "MHTERM", 0.08, 0.25)):

@@ -63,6 +63,15 @@ after it):
   cut-off) only. The log counts the subjects not yet reviewed, the exclusions that are not yet
   decided by reason, and the subjects included in the safety assessment who have no REVLIMID
   dose on or before the cut-off (enrolled just before it, or not yet reviewed).
+* Report-received dates (`RECEIVED`: AE.RCVDAT, the date the site reported the event; a column
+  an older extract may lack). By default the cut goes by event dates, and a received date after
+  the cut-off becomes blank (the record is kept: its event date decides). With `as_received`
+  (`sub build --cutoff D --as-received`) a record reported after the cut-off was not known at the
+  cut-off and is dropped, even when its event started before it; this comes before every other
+  AE rule (a fatal outcome, the death date and the grade are read on the records known then). A
+  record with a blank received date falls back to its event date (the log counts such records).
+  An extract with no received date at all (the column absent or blank in every row) cannot be cut
+  that way: bad input naming the column.
 * Everything else is left as it is. The result must pass the loader's checks again with the
   cut-off as the data cut-off (every date on or before it, required values, codes, 'not before'
   order, one row per subject); if not, the build stops as on bad input (exit 1), each problem
@@ -95,7 +104,9 @@ _FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
 # The seriousness criteria behind AE.SER (the loader's cross-field rule).
 SERIOUSNESS = next(criteria for form, flag, criteria in FLAG_IFF_ANY if (form, flag) == ("AE", "SER"))
 # Raw dates that are no contact with the subject: left out of a last contact recomputed at the cut-off.
-NOT_CONTACTS = {("EOS", "LSTCNDAT"), ("ELIG", "REVDAT")}
+NOT_CONTACTS = {("EOS", "LSTCNDAT"), ("ELIG", "REVDAT"), ("AE", "RCVDAT")}
+# The report-received (data-entry) date of a form's records: `as_received` cuts by it.
+RECEIVED = {"AE": "RCVDAT"}
 # Records named one by one in build.log before the rest are counted.
 NAMED_IN_LOG = 20
 
@@ -125,24 +136,45 @@ def check_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) 
                        "bad --cutoff")
 
 
-def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) -> tuple[RawExtract, list[str]]:
+def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings, *,
+                 as_received: bool = False) -> tuple[RawExtract, list[str]]:
     """The extract as known at `cutoff` (rules: the module docstring) and the log lines saying,
-    per form, which rows were dropped or changed and why. The input is left untouched."""
+    per form, which rows were dropped or changed and why. The input is left untouched.
+    `as_received`: records reported after the cut-off are not known at it (RECEIVED)."""
     cutoff = _as_date(cutoff)
     check_cutoff(extract, cutoff, settings)
+    if as_received:
+        check_received(extract)
     cut = _Cut(extract, cutoff, open_dosing_period_end=settings.conventions.open_dosing_period_end)
     cut.subjects()
     if cut.frames["ENROL"].empty:
         raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
                                "no subject is left: every subject enrolled by then has enrolment forms "
                                "(baseline) dated after it"), "bad --cutoff")
+    if as_received:
+        cut.received(True)  # before every other rule: what was not reported was not known
     cut.records()
     cut.ae(deaths=cut.deaths())
+    if not as_received:
+        cut.received(False)
     cut.best_response()
     cut.end_of_study()
     cut.review(settings.dates.data_cutoff)
     cut.recheck(cutoff_settings(settings, cutoff))
     return dataclasses.replace(extract, frames=cut.frames), cut.log_lines(settings)
+
+
+def check_received(extract: RawExtract) -> None:
+    """Raise SubError when the extract carries no report-received date (`--as-received` needs one)."""
+    present = [(form, column) for form, column in RECEIVED.items()
+               if form in extract.frames and column in extract.frames[form].columns
+               and extract.frames[form][column].notna().any()]
+    if not present:
+        raise SubError([Problem(str(extract.files.get(form, form)), None, column, None,
+                                "--as-received cuts by the date a record was reported, and the extract has none "
+                                "(the column is absent or blank in every row): cut by event dates (leave out "
+                                "--as-received) or export the extract with the report-received dates")
+                        for form, column in RECEIVED.items()], "bad --as-received")
 
 
 def _as_date(value: dt.date) -> dt.date:
@@ -217,6 +249,23 @@ class _Cut:
             self.drop(form, frame["SUBJID"].isin(late), "subject enrolled after the cut-off")
             frame = self.frames[form]
             self.drop(form, frame["SUBJID"].isin(incomplete), "subject's enrolment forms dated after the cut-off")
+
+    def received(self, as_received: bool) -> None:
+        """Records reported after the cut-off: dropped with `as_received` (not yet known), else kept
+        with the received date blank (the event date decides)."""
+        for form, column in RECEIVED.items():
+            frame = self.frames.get(form)
+            if frame is None or column not in frame.columns:
+                continue
+            late = self.after(frame[column])
+            if as_received:
+                self.drop(form, late, f"{column} after the cut-off: reported after it (--as-received)")
+                blank = int(self.frames[form][column].isna().sum())
+                if blank:
+                    self.notes.append(f"{form}: {blank} record(s) without {column}: cut by the event date "
+                                      "(--as-received)")
+            else:
+                self.change(form, late, f"{column} after the cut-off: blank (cut by event dates)", {column: None})
 
     def records(self) -> None:
         # Response assessments after the cut-off decide about BESTRESP: note them before dropping.

@@ -112,6 +112,11 @@ class Rates:
     # the follow-up visits the subject missed, about half a year after the last contact.
     review_lag_days: int = 30
     review_lag_no_follow_up_days: int = 182
+    # Date an adverse event was reported (AE.RCVDAT): most within a month of the onset, some late
+    # (found at a later visit or at monitoring), never after the data cut-off.
+    ae_report_late: float = 0.12
+    ae_report_days: int = 30
+    ae_report_late_days: tuple[int, int] = (31, 365)
 
 
 RATES = Rates()
@@ -447,7 +452,7 @@ class _Study:
     def rng(self, part: str) -> np.random.Generator:
         # A new part goes at the end: every other part keeps its stream (same seed, same data).
         parts = ["sites", "demog", "disease", "baseline", "course", "dosing", "dex", "eos", "ae", "resp", "mh", "cm",
-                 "preg"]
+                 "preg", "ae_report"]
         return np.random.default_rng([self.seed, parts.index(part)])
 
     def run(self) -> dict[str, pd.DataFrame]:
@@ -465,6 +470,7 @@ class _Study:
         self._conmeds()
         self._eligibility()
         self._pregnancy()
+        self._ae_reports()
         return self._frames()
 
     # ---------------------------------------------------------------- enrolment
@@ -1212,6 +1218,16 @@ class _Study:
         last = np.where(self.lstcndat == _NONE, self.cutoff, self.lstcndat)
         self.revdat = np.minimum(last + lag, self.cutoff)
 
+    def _ae_reports(self) -> None:
+        """The date each adverse event was reported: on or after its onset, most within a month, some
+        late; its own random stream (every other part keeps its stream)."""
+        rng, r = self.rng("ae_report"), self.r
+        n = len(self.ae["subj"])
+        late = rng.random(n) < r.ae_report_late
+        lag = np.where(late, rng.integers(r.ae_report_late_days[0], r.ae_report_late_days[1] + 1, n),
+                       rng.integers(0, r.ae_report_days + 1, n))
+        self.ae_report = np.minimum(self.ae["onset"] + lag, self.cutoff)
+
     # ---------------------------------------------------------------- frames
     # ---------------------------------------------------------------- pregnancy prevention programme
     def _pregnancy(self) -> None:
@@ -1311,7 +1327,7 @@ class _Study:
                             SEV=c.many("AESEV", ["MILD", "MODERATE", "SEVERE"])[ae["sev"] - 1] if len(t) else ae["sev"],
                             GRADE=ae["grade"], SER=yn(ser), **crit,
                             CAUSAL=self._codes("CAUSAL", ae["causal"]), ACN=self._codes("ACN", ae["acn"]),
-                            OUT=self._codes("OUT", ae["out"]), TREAT=ae["treat"])
+                            OUT=self._codes("OUT", ae["out"]), TREAT=ae["treat"], RCVDAT=_iso(self.ae_report))
         # Responses
         rs = self.resp
         imwg = np.array([c("IMWG", x) for x in _IMWG], dtype=object)
