@@ -13,26 +13,32 @@ date lies before the cut-off, the interval starts at the first approval (the sta
 re-examination period). The interval is the day after the interval start up to the cut-off;
 the cumulative period is the survey's start (dates.pms_start) up to the cut-off.
 
-Interval figures. An interval figure is the cumulative figure at the cut-off minus the
-cumulative figure at the interval start, each computed from the extract cut at its date: the
-build runs the cut, SDTM and ADaM chain a second time at the interval start (in memory, through
-XPT files in a temporary folder so that both ADaMs are read as the report reads them), and the
-overview (T-05) and the SOC/PT tables (T-06-*) are built on both. So the subjects counted in the
-interval are those whose first such event falls in it (a subject counted by the interval start
-is not counted again), and the events are those added in it. An interval start before the first
-enrolment has nothing cumulative: the interval figures are the cumulative ones.
+Interval figures. The build runs the cut, SDTM and ADaM chain a second time at the interval
+start (in memory, through XPT files in a temporary folder so that both ADaMs are read as the report
+reads them). A record a table counts (treatment-emergent, of a safety subject, in the table's
+subset) is new in the interval when that table did not count it at the interval start: it was
+absent then (onset in the interval, or reported in it), or then not in the subset (seriousness or
+causality added in the interval), or its subject was not then in the safety set. The interval
+column of the overview (T-05) and of the SOC/PT tables (T-06-*) is that same table computed on the
+new records, among the cut-off's safety subjects: the subjects with a new record in the cell and
+the new records. So an interval figure is never negative, and a subject counted at the interval
+start is counted again when a new record of the cell comes in. A subject in the safety set at the
+interval start and out of it at the cut-off (a monitoring review made during the interval) is in
+neither column; T-05-SAFCHG lists such subjects with their reason and the events counted for them
+at the interval start, and gives the safety set at both dates (every table's footnote says how
+many there are). An interval start before the first enrolment has nothing at the start: every record
+is new.
 
 The ARD of a periodic build has one more column, `period`: `cumulative` on every row of the
 cumulative figures (every output), `interval` on the interval rows of T-05, T-06-* and of the
-listing of new serious unexpected ADRs. The column is part of the row key (tlf/ard.py
+listing of new serious unexpected ADRs, and on T-05-SAFCHG. The column is part of the row key (tlf/ard.py
 `ard_key_columns`), so both rows of a cell have their own `ard_id`. Interval rows carry no
-counting (`counts` none): `sub trace` says they are differences of two builds and traces the
+counting (`counts` none): `sub trace` says they need the build at the interval start and traces the
 cumulative rows as before; the final report's ARD has no `period` column and keeps its bytes.
 
-New serious unexpected ADRs of the interval (T-06-USADR-NEW): the treatment-emergent ADAE
-records of safety subjects that are serious, unexpected and ADRs at the cut-off and were not
-(or did not exist) at the interval start; a record is the same in both builds when subject,
-collected onset, verbatim term and PT are (repeated ones matched in order).
+New serious unexpected ADRs of the interval (T-06-USADR-NEW): the records of T-06-USADR that are
+new in the interval (the rule above); a record is the same in both builds when subject, collected
+onset, verbatim term and PT are (repeated ones matched in order).
 """
 
 from __future__ import annotations
@@ -55,6 +61,9 @@ PERIOD_COLUMN = "period"
 CUMULATIVE = "cumulative"
 INTERVAL = "interval"
 REPORT_NAME = "정기적인 안전성 정보 보고서"
+# The report's files (the final report's are report.DOCX_NAME and PDF_NAME).
+DOCX_NAME = "periodic-safety-report.docx"
+PDF_NAME = "periodic-safety-report.pdf"
 NEW_USADR_ID = "T-06-USADR-NEW"
 # The first 2 years every 6 months, then every 12 months (domain.md section 2).
 SEMIANNUAL_YEARS = 2
@@ -126,7 +135,8 @@ def check_interval_start(start: dt.date, cutoff: dt.date) -> None:
 
 # --------------------------------------------------------------------------- the chain at the start
 
-def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "utf-8") -> dict | None:
+def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "utf-8",
+            as_received: bool = False) -> dict | None:
     """The ADaM frames of the extract cut at `start` (cut, SDTM, ADaM as `sub build --cutoff start`
     makes them, each read back from XPT like the report reads its own ADaM); None when nobody was
     enrolled by then."""
@@ -146,7 +156,7 @@ def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "
     enrolled = extract["ENROL"]["ENRDAT"].dropna()
     if not len(enrolled) or start.isoformat() < min(enrolled):
         return None
-    cut, _ = apply_cutoff(extract, start, settings)
+    cut, _ = apply_cutoff(extract, start, settings, as_received=as_received)
     settings = cutoff_settings(settings, start)
     sdtm = build_sdtm(cut, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir),
                       whole=extract).datasets
@@ -168,7 +178,7 @@ def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "
 
 
 def prepare(raw_dir: Path, specs_dir: Path, settings, cutoff: dt.date, start: dt.date | None, *,
-            encoding: str, log: list[str]) -> Periodic:
+            encoding: str, log: list[str], as_received: bool = False) -> Periodic:
     """The periodic report's interval and the ADaM at its start (settings: the cut-off build's)."""
     import time
 
@@ -181,7 +191,7 @@ def prepare(raw_dir: Path, specs_dir: Path, settings, cutoff: dt.date, start: dt
            "then yearly)" if start != settings.dates.first_approval else
            "no scheduled cut-off before the cut-off: the first approval")
     periodic = Periodic(cutoff, start, how, settings.dates.pms_start)
-    periodic.adam_start = adam_at(raw_dir, specs_dir, start, encoding=encoding)
+    periodic.adam_start = adam_at(raw_dir, specs_dir, start, encoding=encoding, as_received=as_received)
     log.append(f"periodic safety report: interval {periodic.interval_text()} (start {start.isoformat()} from {how}), "
                f"cumulative {periodic.cumulative_text()}; the chain re-run at {start.isoformat()} for the interval "
                f"figures ({time.perf_counter() - began:.2f} s)"
@@ -195,25 +205,47 @@ def _key(row) -> tuple:
     return tuple(None if is_missing(row.get(k)) else row.get(k) for k in KEY)
 
 
-def interval_ard(cumulative: pd.DataFrame, start: pd.DataFrame | None) -> pd.DataFrame:
-    """The interval rows: n, N and events of every cell, cumulative minus start (a cell only at
-    the start counts 0 at the cut-off), `period` interval, no counting."""
-    def stats(frame: pd.DataFrame | None) -> dict:
-        out: dict = {}
-        if frame is None or frame.empty:
-            return out
-        for row in frame[frame["stat_name"].isin(INTERVAL_STATS)].to_dict("records"):
-            out[(_key(row), row["stat_name"])] = row
-        return out
+def counted(adae: pd.DataFrame, adsl: pd.DataFrame, subset) -> pd.DataFrame:
+    """The ADAE records a table of `subset` counts: treatment-emergent records of safety subjects
+    that are in the subset (every flag of it 'Y')."""
+    from .tables_safety import _subset, _subset_mask
 
-    cum, old = stats(cumulative), stats(start)
-    keys = list(dict.fromkeys([*cum, *old]))
+    safety = set(adsl.loc[flagged(adsl["SAFFL"]), "USUBJID"])
+    mask = adae["USUBJID"].isin(safety) & _subset_mask(adae, _subset(subset))
+    if "TRTEMFL" in adae.columns:
+        mask &= flagged(adae["TRTEMFL"])
+    return adae[mask]
+
+
+def new_in_interval(adam: dict, start: dict | None, subset) -> pd.DataFrame:
+    """The records a table of `subset` counts at the cut-off that it did not count at the interval
+    start (absent then, or then not in the subset, not treatment-emergent, or of a subject not then
+    in the safety set)."""
+    now = counted(adam["ADAE"], adam["ADSL"], subset)
+    before = counted(start["ADAE"], start["ADSL"], subset) if start is not None else None
+    return new_records(now, before)
+
+
+def interval_ard(cumulative: pd.DataFrame, new: pd.DataFrame | None) -> pd.DataFrame:
+    """The interval rows of a table: for every cell (n, N, events) of the cumulative rows, n and
+    events of the same table computed on the records new in the interval (`new`: that table's
+    ARD on them; 0 where it has no such cell) and N the cumulative N (the interval counts are among
+    the cut-off's safety subjects). `period` interval, no counting (`counts` none)."""
+    def stats(frame: pd.DataFrame | None) -> dict:
+        if frame is None or frame.empty:
+            return {}
+        return {(_key(row), row["stat_name"]): row for row in
+                frame[frame["stat_name"].isin(INTERVAL_STATS)].to_dict("records")}
+
+    cum, itv = stats(cumulative), stats(new)
     rows = []
-    for key in keys:
-        base = dict(cum.get(key) or old[key])
-        value = int((cum[key]["stat"] if key in cum else 0) or 0) - int((old[key]["stat"] if key in old else 0) or 0)
+    for key in list(dict.fromkeys([*cum, *itv])):
+        base = dict(cum.get(key) or itv[key])
+        if key[1] == "N":
+            value = int(cum[key]["stat"] if key in cum else itv[key]["stat"])
+        else:
+            value = int((itv[key]["stat"] if key in itv else 0) or 0)
         base.update(stat=value, context=f"{base.get('context') or ''} interval".strip(), counts="none",
-                    output_id=(cumulative["output_id"].iloc[0] if len(cumulative) else base["output_id"]),
                     **{PERIOD_COLUMN: INTERVAL})
         base.pop("ard_id", None)
         rows.append(base)
@@ -238,33 +270,42 @@ def _interval_cell(n, events) -> str:
     return ko.ZERO if n == 0 and events == 0 else f"{fmt.fmt_count(n)} [{fmt.fmt_count(events)}]"
 
 
-def _headers(periodic: Periodic, N_interval: int, N: int) -> tuple[str, str]:
-    return (f"보고 기간\n{periodic.interval_text()}\n(신규 N={fmt.fmt_count(N_interval)})\nn [건]",
+def _headers(periodic: Periodic, N: int) -> tuple[str, str]:
+    return (f"보고 기간\n{periodic.interval_text()}\nn [건]",
             f"누적\n{periodic.cumulative_text()}\n(N={fmt.fmt_count(N)})\nn (%) [건]")
 
 
-def _interval_note(periodic: Periodic) -> list[str]:
-    return [f"보고 기간({periodic.interval_text()})의 수치는 자료 마감일({periodic.cutoff.isoformat()})까지의 누적 "
-            f"수치에서 직전 자료 마감일({periodic.start.isoformat()})까지의 누적 수치를 뺀 값이며, 각 누적 수치는 "
-            "그날까지 알려진 자료로 계산하였다. 따라서 보고 기간의 대상자 수는 해당 사례가 보고 기간에 처음 "
-            "발현한 대상자 수이고, 건수는 보고 기간에 더해진 건수이다.",
-            "보고 기간 열의 '신규 N'은 보고 기간에 새로 안전성 평가대상자가 된 대상자 수이다. 보고 기간 열에는 "
-            "백분율을 제시하지 않았다(백분율은 누적 열에만 제시하며, 분모는 누적 열 머리의 N이다)."]
+def _interval_note(periodic: Periodic, change: "SafetySetChange") -> list[str]:
+    notes = [f"보고 기간({periodic.interval_text()}) 열: 자료 마감일({periodic.cutoff.isoformat()})의 안전성 "
+             "평가대상자 중 보고 기간에 새로 집계된 사례가 있는 대상자 수와 그 사례의 건수. 새로 집계된 사례는 "
+             "자료 마감일에 이 행에 집계되고 직전 자료 마감일"
+             f"({periodic.start.isoformat()})까지 알려진 자료로는 이 행에 집계되지 않았던 사례이다(보고 기간에 "
+             "발현한 사례, 보고 기간에 중대성·인과관계 등의 정보가 더해진 사례, 보고 기간에 안전성 평가대상자가 된 "
+             "대상자의 사례). 직전 자료 마감일에 이미 집계된 대상자도 새로 집계된 사례가 있으면 보고 기간 열에 "
+             "집계하였다. 보고 기간 열에는 백분율을 제시하지 않았다(분모는 누적 열 머리의 N)."]
+    if change.removed:
+        notes.append(f"직전 자료 마감일에 안전성 평가대상자였으나 보고 기간 중 제외된 대상자 "
+                     f"{fmt.fmt_count(len(change.removed))}명의 사례는 보고 기간 열과 누적 열에 모두 집계하지 "
+                     f"않았다(「{CHANGE_TITLE}」 표에 대상자별로 제시).")
+    else:
+        notes.append("보고 기간 중 안전성 평가대상자에서 제외된 대상자는 없었다.")
+    return notes
 
 
-def _periodic_table(result: TableResult, start_result: TableResult | None, periodic: Periodic, conv,
-                    first_label: str, label_of) -> TableResult:
-    """`result` (the cumulative table) with the interval column before the cumulative one."""
+def _periodic_table(result: TableResult, new_result: TableResult | None, periodic: Periodic, conv,
+                    first_label: str, label_of, change: "SafetySetChange") -> TableResult:
+    """`result` (the cumulative table) with the interval column before the cumulative one;
+    `new_result`: the same table on the records new in the interval (None: there are none)."""
     from .tables_safety import _cell, _display
 
     cum_ard = _marked(result.ard)
-    inter = interval_ard(result.ard, start_result.ard if start_result is not None else None)
+    inter = interval_ard(result.ard, new_result.ard if new_result is not None else None)
     ard = ard_to_frame(cum_ard, inter)
     cum, itv = _look(cum_ard, CUMULATIVE), _look(inter, INTERVAL)
     keys = list(dict.fromkeys(k for k, stat in [*cum, *itv] if stat == "n"))
     any_key = next(k for k in keys)
-    N, N_interval = int(cum.get((any_key, "N"), 0)), int(itv.get((any_key, "N"), 0))
-    head_i, head_c = _headers(periodic, N_interval, N)
+    N = int(cum.get((any_key, "N"), 0))
+    head_i, head_c = _headers(periodic, N)
     rows = []
     for key in keys:
         row = {first_label: label_of(key)}
@@ -272,12 +313,83 @@ def _periodic_table(result: TableResult, start_result: TableResult | None, perio
         row[head_c] = _cell(cum.get((key, "n"), 0), N, cum.get((key, "events"), 0), conv.pct_table)
         rows.append(row)
     display = _display(rows)
-    notes = [*result.footnotes, *_interval_note(periodic)]
-    if any((k, "n") not in cum for k in keys):
-        notes.append("누적 수치가 0인 행은 직전 자료 마감일에는 집계되었으나 자료 마감일에는 집계되지 않은 사례이다"
-                     "(보고 기간 중의 자료 변경).")
+    notes = [*result.footnotes, *_interval_note(periodic, change)]
     return dataclasses.replace(result, ard=ard, display=display, footnotes=notes,
                                title=f"{result.title}: 보고 기간 및 누적")
+
+
+# --------------------------------------------------------------------------- the safety set's change
+
+CHANGE_ID = "T-05-SAFCHG"
+CHANGE_TITLE = "보고 기간 중 안전성 평가대상자에서 제외된 대상자"
+
+
+@dataclasses.dataclass
+class SafetySetChange:
+    """The safety set at the interval start and at the cut-off: who left it and who joined it."""
+
+    before: list[str]      # USUBJID in the safety set at the interval start
+    after: list[str]       # ... at the cut-off
+    removed: list[str]     # in it at the start, not at the cut-off (e.g. excluded by a monitoring review)
+    added: list[str]       # in it at the cut-off, not at the start
+
+
+def safety_set_change(adam: dict, start: dict | None) -> SafetySetChange:
+    def saf(adsl):
+        return list(adsl.loc[flagged(adsl["SAFFL"]), "USUBJID"])
+
+    after = saf(adam["ADSL"])
+    before = saf(start["ADSL"]) if start is not None else []
+    return SafetySetChange(before, after, sorted(set(before) - set(after)), sorted(set(after) - set(before)))
+
+
+def safety_set_change_table(adam: dict, start: dict | None, change: SafetySetChange, conv,
+                            periodic: Periodic) -> TableResult:
+    """T-05-SAFCHG: the safety set at both dates, and one row per subject removed from it during the
+    interval with the reason and the events counted for the subject at the interval start."""
+    from .ard import stat_row
+    from .ard import rows_frame
+    from .tables_base import SAFEXRS_KO
+
+    adsl_now = adam["ADSL"].set_index("USUBJID")
+    first = "대상자 번호"
+    head_counts = f"직전 자료 마감일({periodic.start.isoformat()})까지 집계된 사례(건)"
+    records = [stat_row(CHANGE_ID, "SAFFL", level, "n", len(subjects), analysis_set="SAFFL", context="interval",
+                        stat_label=label, source="ADSL", where=None, population=None, counts="none",
+                        **{PERIOD_COLUMN: INTERVAL})
+               for level, subjects, label in (("START", change.before, "Safety subjects at the interval start"),
+                                              ("REMOVED", change.removed, "Removed from the safety set in the interval"),
+                                              ("ADDED", change.added, "Added to the safety set in the interval"),
+                                              ("CUTOFF", change.after, "Safety subjects at the cut-off"))]
+    rows = []
+    keys = (("AE", ko.AE), ("ADR", ko.ADR), ("SAE", ko.SAE), ("USADR", ko.USADR))
+    events = {k: counted(start["ADAE"], start["ADSL"], k) for k, _ in keys} if change.removed else {}
+    for subject in change.removed:
+        mine = {k: frame[frame["USUBJID"].eq(subject)] for k, frame in events.items()}
+        for k, _ in keys:
+            records.append(stat_row(CHANGE_ID, k, "Y", "events", int(len(mine[k])), analysis_set="SAFFL",
+                                    group1="USUBJID", group1_level=subject, context="interval",
+                                    source="ADAE", where=None, population=None, counts="none",
+                                    **{PERIOD_COLUMN: INTERVAL}))
+        reason = adsl_now.loc[subject, "SAFEXRS"] if subject in adsl_now.index else None
+        sid = adsl_now.loc[subject, "SUBJID"] if subject in adsl_now.index else subject
+        pts = sorted({conv.term(t) for t in mine["AE"]["AEDECOD"].dropna()})
+        rows.append({first: str(sid),
+                     "제외 사유": "" if is_missing(reason) else SAFEXRS_KO.get(reason, str(reason)),
+                     head_counts: ", ".join(f"{name} {fmt.fmt_count(len(mine[k]))}" for k, name in keys),
+                     "기본 용어(유해사례)": ", ".join(pts) or "-"})
+    if not rows:
+        rows = [{first: "해당 대상자 없음", "제외 사유": "", head_counts: "", "기본 용어(유해사례)": ""}]
+    display = pd.DataFrame(rows, dtype=object)
+    notes = [f"직전 자료 마감일({periodic.start.isoformat()})의 안전성 평가대상자 "
+             f"{fmt.fmt_count(len(change.before))}명 중 {fmt.fmt_count(len(change.removed))}명이 보고 기간 중 "
+             f"제외되었고 {fmt.fmt_count(len(change.added))}명이 새로 포함되어, 자료 마감일"
+             f"({periodic.cutoff.isoformat()})의 안전성 평가대상자는 {fmt.fmt_count(len(change.after))}명이다.",
+             "제외된 대상자의 사례는 자료 마감일의 누적 수치와 보고 기간 수치에 포함하지 않았다. 직전 자료 마감일까지 "
+             "집계된 사례는 직전 보고서에 집계된 이 대상자의 "
+             f"{ko.TREATMENT_EMERGENT} 사례 건수이다."]
+    return TableResult(CHANGE_ID, f"{CHANGE_TITLE}({periodic.interval_text()})", rows_frame(records), display,
+                       notes, section="safety")
 
 
 # --------------------------------------------------------------------------- the outputs
@@ -285,23 +397,38 @@ def _periodic_table(result: TableResult, start_result: TableResult | None, perio
 def periodic_results(results: list, sentences: list[str], adam: dict, settings, conv,
                      periodic: Periodic) -> tuple[list, list[str]]:
     """The report's outputs for a periodic report: T-05 and T-06-* with interval and cumulative
-    columns, the listing of new serious unexpected ADRs after T-06-USADR, every other output's ARD
-    marked cumulative; the label-change comparison (a conclusion of the final report) left out.
-    Returns the outputs and the conclusion's sentences (the interval and cumulative overview)."""
+    columns, the change of the safety set during the interval after T-05, the listing of new
+    serious unexpected ADRs after T-06-USADR, every other output's ARD marked cumulative; the
+    label-change comparison (a conclusion of the final report) left out. Returns the outputs and
+    the conclusion's sentences."""
     from .tables_safety import PT_INDENT, SOC_PT_SUBSETS, _subset, ae_by_soc_pt, safety_overview
 
     start = periodic.adam_start
+    change = safety_set_change(adam, start)
+    adsl = adam["ADSL"]
     out = []
     for r in results:
         if r.section == "label":
             continue
         if r.output_id == "T-05":
-            old = safety_overview(start["ADSL"], start["ADAE"], conv) if start is not None else None
+            shown = [key for key in _subset_keys() if key in set(r.ard["variable"])]
+            parts = []
+            for key in shown:
+                new = new_in_interval(adam, start, key)
+                if len(new):
+                    part = safety_overview(adsl, new, conv, subsets=[key]).ard
+                    parts.append(part[part["variable"].eq(key)])
             names = {s: _subset(s).name_ko for s in _subset_keys()}
-            r = _periodic_table(r, old, periodic, conv, "구분", lambda key: names.get(key[4], key[4]))
+            new_result = dataclasses.replace(r, ard=ard_to_frame(*parts)) if parts else None
+            r = _periodic_table(r, new_result, periodic, conv, "구분", lambda key: names.get(key[4], key[4]), change)
+            out.append(r)
+            out.append(safety_set_change_table(adam, start, change, conv, periodic))
+            continue
         elif r.output_id.startswith("T-06-") and r.output_id.removeprefix("T-06-") in SOC_PT_SUBSETS:
             subset = _subset(r.output_id.removeprefix("T-06-"))
-            old = ae_by_soc_pt(start["ADSL"], start["ADAE"], conv, subset=subset.key) if start is not None else None
+            new = new_in_interval(adam, start, subset.key)
+            new_result = (ae_by_soc_pt(adsl, new, conv, subset=subset.key, check_occurrence=False,
+                                       output_id=r.output_id) if len(new) else None)
 
             def label(key, subset=subset):
                 variable, level = key[4], key[5]
@@ -309,7 +436,7 @@ def periodic_results(results: list, sentences: list[str], adam: dict, settings, 
                     return f"{subset.name_ko} 발현 대상자"
                 return conv.term(level) if variable == "AEBODSYS" else PT_INDENT + conv.term(level)
 
-            r = _periodic_table(r, old, periodic, conv, "SOC\n  PT", label)
+            r = _periodic_table(r, new_result, periodic, conv, "SOC\n  PT", label, change)
             out.append(r)
             if subset.key == "USADR":
                 out.append(new_usadr_listing(adam, start, settings, conv, periodic))
@@ -331,14 +458,6 @@ def _subset_keys():
     return OVERVIEW_SUBSETS
 
 
-def _usadr(adae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
-    safety = set(adsl.loc[flagged(adsl["SAFFL"]), "USUBJID"])
-    mask = adae["USUBJID"].isin(safety) & flagged(adae["TRTEMFL"])
-    for flag in ("ADRFL", "AESER", "UNEXPFL"):
-        mask &= flagged(adae[flag])
-    return adae[mask]
-
-
 def new_records(now: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFrame:
     """The records of `now` with no counterpart in `before` (same MATCH values; repeats in order)."""
     if before is None or before.empty:
@@ -353,16 +472,15 @@ def new_usadr_listing(adam: dict, start: dict | None, settings, conv, periodic: 
     """The serious unexpected ADRs new in the interval, one row per event (T-06-USADR-NEW)."""
     from .tables_base import _event_listing
 
-    now = _usadr(adam["ADAE"], adam["ADSL"])
-    before = _usadr(start["ADAE"], start["ADSL"]) if start is not None else None
-    new = new_records(now, before)
+    new = new_in_interval(adam, start, "USADR")
     result = _event_listing(
         new, adam["ADSL"], settings=settings, output_id=NEW_USADR_ID,
         title=f"보고 기간({periodic.interval_text()})에 새로 보고된 {ko.USADR}",
         footnotes=[f"보고 기간에 새로 보고된 사례: 자료 마감일({periodic.cutoff.isoformat()})에 {ko.USADR}인 "
                    f"{ko.TREATMENT_EMERGENT} 사례 중 직전 자료 마감일({periodic.start.isoformat()})에는 없었거나 "
-                   f"{ko.USADR}이 아니었던 사례(보고 기간에 발현했거나, 중대성·인과관계 정보가 보고 기간에 더해진 "
-                   "사례). 안전성 평가대상자."],
+                   f"{ko.USADR}이 아니었던 사례, 또는 그때 안전성 평가대상자가 아니었던 대상자의 사례(보고 기간에 "
+                   "발현했거나, 중대성·인과관계 정보 또는 안전성 평가대상자 포함이 보고 기간에 더해진 사례). "
+                   "자료 마감일의 안전성 평가대상자."],
         terms=conv.term)
     ard = result.ard.copy()
     ard["counts"] = "none"
@@ -396,7 +514,7 @@ def overview_sentence(ard: pd.DataFrame, settings, periodic: Periodic) -> str | 
     if not parts_c:
         return None
     N = stat(CUMULATIVE, "AE", "N")
-    return (f"보고 기간({periodic.interval_text()})에 처음 발현한 대상자는 " + ", ".join(parts_i)
+    return (f"보고 기간({periodic.interval_text()})에 새로 집계된 사례가 있는 대상자는 " + ", ".join(parts_i)
             + f"이었다. 누적({periodic.cumulative_text()})으로는 안전성 평가대상자 {fmt.fmt_count(N)}명 중 "
             + ", ".join(parts_c) + "이었다.")
 
@@ -433,4 +551,6 @@ def survey_period_text(settings, periodic: Periodic) -> str:
         text += ", 자료 마감일에 대상자 등록은 진행 중이었다"
     else:
         text += f", 대상자 등록은 {d.enrolment_cutoff.isoformat()}에 마감되었다"
-    return text + "."
+    return (text + ". 평가대상자 포함 여부에 대한 모니터링 검토는 자료 마감일까지 이루어진 검토만 반영하였으므로"
+            "(그 후의 검토는 반영하지 않았다), 자료 마감일에 아직 검토되지 않은 대상자의 분석 대상군은 이후 "
+            "보고서에서 달라질 수 있다.")

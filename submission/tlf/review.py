@@ -238,6 +238,15 @@ def _display_table(display: pd.DataFrame, limit: int | None) -> str:
 
 # --------------------------------------------------------------------------- the page
 
+def page_title(study, ard: pd.DataFrame) -> str:
+    """The page's title: that of the report the ARD belongs to (a periodic safety report's ARD has a
+    `period` column, tlf/periodic.py), and which part of it this page is."""
+    from .periodic import PERIOD_COLUMN, REPORT_NAME
+
+    name = REPORT_NAME if PERIOD_COLUMN in ard.columns else "재심사 결과보고서"
+    return f"{study.drug_ko} {name}: 검토용 표 ({study.studyid})"
+
+
 def write_review(folder: Path, results: list, ard: pd.DataFrame, adam: Mapping[str, pd.DataFrame], *,
                  title: str, notice: str | None = None) -> list[Path]:
     """Write index.html and data/*.js into `folder` (created); return the files written."""

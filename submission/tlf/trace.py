@@ -234,8 +234,8 @@ class Tracer:
         source = _text(row.get("source"))
         if _text(row.get("period")) == "interval":
             return RowTrace(row, "none", note="not traceable in this package: an interval figure of a periodic "
-                            "report is the cumulative figure at the cut-off minus the cumulative figure at the "
-                            "interval start (a build with --cutoff at the interval start); trace the cumulative "
+                            "report counts the records new since the interval start, which needs the ADaM of a "
+                            "build with --cutoff at the interval start (tlf/periodic.py); trace the cumulative "
                             "rows of both builds")
         if not counts or counts == "none" or (not source and counts != "population"):
             return RowTrace(row, "none", note="not traceable: a model estimate, a test or a setting, not a count")
