@@ -299,8 +299,10 @@ def _numbers(value) -> set[str]:
 def _constants() -> set[str]:
     """Numbers that are definitions from the settings (365 days, 95%), not results."""
     conv = SETTINGS.conventions
+    from submission.tlf.tables_safety import SUMMARY_TOP_PTS
+
     values = [conv.long_term_use_days, conv.treatment_emergent_days, conv.ci_level * 100,
-              conv.fisher_expected_below, conv.multivariable_entry_p]
+              conv.fisher_expected_below, conv.multivariable_entry_p, SUMMARY_TOP_PTS]
     values += [c for g in conv.groups.values() for c in g.cuts]
     return {t for v in values for t in _numbers(v)}
 
@@ -469,6 +471,30 @@ def test_report_writes_one_ard_with_every_output(built):
     assert {"T-DSP-01", "T-DEM-01", "T-EXP-01", "T-MH-02", "T-CM-01", "T-EFF-01", "T-EFF-02", "T-EFF-03",
             "L-SAE-01", "L-DTH-01", "L-USADR-01", "T-05", "T-13"} <= set(built.outputs)
     assert built.sentences and built.sentences[0].startswith("국내에서 재심사를 위하여")
+
+
+def test_the_tables_layout_fallbacks_are_written_to_the_build_log(pipeline, tmp_path, monkeypatch):
+    """A table that needed a smaller font, a landscape page or squeezed columns is named in build.log
+    with the fallback taken (here forced on the factor tables; the bundled tables all fit)."""
+    from dataclasses import replace
+
+    from submission import build
+    from submission.tlf import render, widths
+
+    real = widths.fit_table
+
+    def forced(header, rows, **options):
+        fit = real(header, rows, **options)
+        return replace(fit, note="font 7 pt instead of 8 pt") if list(header)[:1] == ["요인"] else fit
+
+    monkeypatch.setattr(widths, "fit_table", forced)
+    monkeypatch.setattr(render, "soffice_path", lambda: None)  # no rendering needed here
+    adam_dir, _ = pipeline
+    log: list[str] = []
+    build.run_report(adam_dir, SETTINGS, tmp_path / "stage", log)
+    notes = [line for line in log if "table layout:" in line]
+    assert notes and all(line.endswith(": font 7 pt instead of 8 pt") for line in notes), notes
+    assert any("약물유해반응 발현에 영향을 미치는 요인: 단변량 분석" in line for line in notes)
 
 
 def test_every_number_of_every_report_table_is_in_the_ard(built):

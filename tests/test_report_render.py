@@ -236,6 +236,111 @@ def test_a_rendered_report_carries_no_note_and_does_not_ask_word_to_update(bundl
     assert TOC_NOTE not in body and "updateFields" not in settings
 
 
+# The bundled report prints 62 A4 pages (June 2025: cover, contents and lists on 5, the body, the
+# listings in landscape). A layout fault moves it out of this range: a table printing a row per
+# page, tables or listings turned the wrong way, a section lost or printed twice.
+BUNDLED_PAGES = (55, 70)
+
+
+@needs_libreoffice
+def test_the_bundled_report_has_the_expected_number_of_pages(bundled):
+    pages = len(render.pdf_page_texts(bundled / "report" / PDF_NAME))
+    low, high = BUNDLED_PAGES
+    assert low <= pages <= high, f"{pages} pages, expected {low}-{high}"
+
+
+def _body_paragraphs(body) -> list[str]:
+    """The text of the body's own paragraphs (no heading, caption, table cell, footnote or contents
+    entry) with the heading each one follows: [(section heading, text)]."""
+    out, heading = [], ""
+    for p in body.iter(f"{W}p"):
+        mark = p.find(f"{W}pPr/{W}pStyle")
+        kind = mark.get(f"{W}val") if mark is not None else ""
+        text = "".join(t.text or "" for t in p.iter(f"{W}t"))
+        if kind.startswith("Heading"):
+            heading = text
+        elif kind == "" and text.strip() and p.getparent().tag == f"{W}body":
+            out.append((heading, text))
+    return out
+
+
+@needs_libreoffice
+def test_a_results_sentence_prints_next_to_the_table_or_figure_it_cites(bundled, entries):
+    """Each paragraph of the results (section 3) that cites a table or figure by number prints on
+    the page of its caption or the page before (the caption follows the paragraph); a citation of
+    the appendix ("별첨") is a reference to the back of the report and is not checked."""
+    pdf = bundled / "report" / PDF_NAME
+    first_body = _outline(pdf)[0][1]
+    in_results, cited = False, []
+    for heading, text in _body_paragraphs(entries["body"]):
+        in_results = heading.startswith("3") if heading[:1].isdigit() else in_results
+        if not in_results:
+            continue
+        for kind, number in re.findall(r"(?<!별첨 )(표|그림) (\d+)(?![.\d])", text):
+            cited.append((text, f"{kind} {number}."))
+    assert len(cited) >= 5  # the disposition, the safety overview, the pregnancies, the response rates ...
+    assert any("임신" in text for text, _ in cited)
+    texts = list(dict.fromkeys(text for text, _ in cited))
+    text_pages = dict(zip(texts, _body_pages(pdf, [t[:40] for t in texts], first_body)))
+    captions = {t.split(" ", 2)[0] + " " + t.split(" ", 2)[1]: t for t, _ in entries["captions"]}
+    caption_texts = [captions[label] for _, label in cited]
+    caption_pages = dict(zip(caption_texts, [render.heading_pages(pdf, [c], start_page=first_body)[0]
+                                             for c in caption_texts]))
+    far = [(label, text_pages[text], caption_pages[captions[label]], text[:40]) for text, label in cited
+           if not 0 <= caption_pages[captions[label]] - text_pages[text] <= 1]
+    assert far == []
+
+
+@needs_libreoffice
+def test_the_conclusion_names_the_frequent_pts_and_every_unexpected_and_serious_adr(bundled):
+    """5.1: the AE, ADR and serious AE sentences name the 10 most frequent PTs and cite their SOC/PT
+    table for the others; the serious ADRs and the unexpected ones are named in full, with the ARD's
+    numbers."""
+    from submission.study import load_settings
+    from submission.tlf import fmt
+    from submission.tlf.ard import read_ard_csv
+    from submission.tlf.terms_ko import TermNames
+
+    from .conftest import SPECS
+
+    pdf = bundled / "report" / PDF_NAME
+    pages = render.pdf_page_texts(pdf)[_outline(pdf)[0][1] - 1:]
+    body = _squash("".join(pages))
+    conclusion = body[body.index(_squash("5.1 안전성")):body.index(_squash("5.2 유효성"))]
+    ard = read_ard_csv(bundled / "tlf" / "ard.csv")
+    digits = load_settings(SPECS).conventions.percent_decimals_summary
+    names = TermNames.load(SPECS)
+
+    def named(key) -> list[tuple[str, bool]]:
+        """(PT, whether the conclusion names it with its numbers) for the PTs of a subset."""
+        rows = ard[ard["output_id"].eq("T-13") & ard["group1_level"].eq(key) & ard["variable"].eq("AEDECOD")]
+        out = []
+        for pt, group in rows.groupby("variable_level", sort=False):
+            stat = dict(zip(group["stat_name"], group["stat"]))
+            incidence = fmt.label_incidence(int(stat["n"]), int(stat["N"]), int(stat["events"]), digits)
+            # the English name follows the Korean one in brackets at its first use
+            pattern = re.escape(_squash(names.korean("PT", pt))) + r"(\([^)]*\))?" + re.escape(_squash(incidence))
+            out.append((pt, re.search(pattern, conclusion) is not None))
+        return out
+
+    assert conclusion.count(_squash("상위 10개 기본 용어를 나열하면")) == 3  # the AE, ADR and SAE sentences
+    cited = re.findall(_squash("그 밖의 기본 용어는 표 ") + r"(\d+)", conclusion)
+    for number, key in zip(cited, ("AE", "ADR", "SAE"), strict=True):
+        pts = named(key)
+        assert len(pts) > 10 and sum(shown for _, shown in pts) >= 10, key
+        caption = next(line for page in pages for line in page.splitlines() if line.startswith(f"표 {number}. "))
+        assert caption.endswith(f"별 {ko_name(key)} 발현 현황"), caption
+    for key in ("SADR", "UAE", "UADR", "USADR"):
+        missing = [pt for pt, shown in named(key) if not shown]
+        assert missing == [], key
+
+
+def ko_name(key: str) -> str:
+    from submission.tlf.tables_safety import SUBSETS
+
+    return SUBSETS[key].name_ko
+
+
 # --------------------------------------------------------------------------- without LibreOffice
 
 @pytest.mark.parametrize("command", [["build"], ["report"]])

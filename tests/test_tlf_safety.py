@@ -38,6 +38,7 @@ from submission.tlf.tables_safety import (
     safety_overview,
     special_populations,
     summary_sentences,
+    _top_ranks,
 )
 
 from .conftest import SHARED, SPECS, needs_reference
@@ -443,6 +444,29 @@ def test_summary_sentences_use_korean_pt_names_when_given():
     result = summary_sentences(_adsl(), _adae(), SETTINGS, pt_names_ko={"NAUSEA": "구역", "VOMITING": "구토"})
     assert "구토(VOMITING) 40.00%(2/5명, 2건)" in result.sentences[0]  # the English name at first use only
     assert result.pt_names == "mixed"
+
+
+def test_summary_sentences_name_the_top_pts_and_cite_the_table_for_the_rest():
+    """AE, ADR and SAE sentences name the first ranks and cite their SOC/PT table for the others;
+    serious ADRs and the unexpected subsets name every PT; the ARD keeps every PT row."""
+    adsl, adae = _adsl(), _adae()
+    result = summary_sentences(adsl, adae, SETTINGS, max_pts=1)
+    ae = result.sentences[0]
+    assert "발현 대상자 수가 많은 순으로 상위 1개 기본 용어를 나열하면 다음과 같다: VOMITING 40.00%(2/5명, 2건)." in ae
+    assert "DIZZINESS" not in ae and "NAUSEA" not in ae
+    assert ae.output_id == "T-06-AE"  # a ReferencedSentence: the report gives the table's number
+    assert ae({"T-06-AE": "표 9"}).endswith(" 그 밖의 기본 용어는 표 9에 제시하였다.")
+    assert ae.endswith("유해사례 발현 현황 표에 제시하였다.")  # without the report's numbers: the table's title
+    by_name = dict(zip(result.display["구분"], result.sentences))
+    unexpected = by_name["예상하지 못한 유해사례"]  # named in full whatever max_pts
+    assert all(pt in unexpected for pt in ("VOMITING", "DIZZINESS", "RASH")) and "그 밖의" not in unexpected
+    # every PT of the AE subset stays in the ARD (the label change lists them all)
+    ae_pts = result.ard[result.ard["group1_level"].eq("AE") & result.ard["variable"].eq("AEDECOD")]
+    assert set(ae_pts["variable_level"]) == {"VOMITING", "DIZZINESS", "HEADACHE", "NAUSEA", "RASH"}
+    assert result.ard.equals(summary_sentences(adsl, adae, SETTINGS, max_pts=None).ard)
+    # ties at the last rank are all named
+    pts = [("A", "S", 3), ("B", "S", 2), ("C", "S", 2), ("D", "S", 1)]
+    assert _top_ranks(pts, 2) == 3 and _top_ranks(pts, 1) == 1 and _top_ranks(pts, 9) == 4
 
 
 @pytest.mark.parametrize("N, decimals, expected", [

@@ -3,7 +3,8 @@
 `build_report` collects the `TableResult`s and `FigureResult`s of the base builders
 (`tables_base`), the safety builders (`tables_safety`, `tables_adr`) and the label change
 (`label_change`), writes their ARDs as one OUT/tlf/ard.csv and ard.json (every number of the
-report is a row there), and writes OUT/report/re-examination-report.docx: A4, Korean, a cover
+report is a row there), and writes OUT/report/re-examination-report.docx (a periodic safety report
+of `sub build --cutoff`: periodic-safety-report.docx, tlf/periodic.py): A4, Korean, a cover
 page, a table of contents and lists of tables and figures, then the sections of a Korean
 재심사 결과보고서 of a 사용성적조사 in MFDS order:
 
@@ -32,7 +33,8 @@ the headings and captions, each with a PAGEREF field for its page (docx.py). Whe
 installed the document is rendered once (`_toc_page_numbers`): LibreOffice computes those fields
 while laying it out, so that rendering prints the right pages; the headings' and captions' pages
 read from it become the fields' cached values (what Word shows), which change nothing in the
-layout, and with `pdf=True` the same rendering is OUT/report/re-examination-report.pdf (heading
+layout, and with `pdf=True` the same rendering is OUT/report/re-examination-report.pdf (or
+periodic-safety-report.pdf; heading
 bookmarks, linked contents, embedded fonts, title, language ko-KR). LibreOffice runs in its own
 process group with a time limit (render.py); when it is missing, fails or runs out of time, the
 entries have no page numbers, a note under the contents' title says that Word fills them in, and
@@ -694,11 +696,19 @@ def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, text
         if key == "safety":
             _safety_parts(plan, items, settings)
             continue
+        before: dict[str, list] = {}  # output id -> the sentences printed just before it
         if key == "special_populations":
+            # a population's own sentences (the pregnancy part) go right before its table; the others
+            # (populations without a table) before the summary table
+            owners = {id(s): r.output_id for r in items for s in getattr(r, "statements", None) or []}
             for r in items:
                 for sentence in getattr(r, "sentences", []) or []:
-                    plan.text(sentence)
-        _outputs(plan, items)
+                    owner = owners.get(id(sentence))
+                    if owner is None:
+                        plan.text(sentence)
+                    else:
+                        before.setdefault(owner, []).append(sentence)
+        _outputs(plan, items, before)
 
     # 4. safety information from home and abroad (sponsor text)
     plan.heading("4. 국내외 안전성 정보", 1)
@@ -755,10 +765,13 @@ def _plan(results: list, sentences: list[str], ard: pd.DataFrame, settings, text
     return plan
 
 
-def _outputs(plan: _Plan, items: list) -> None:
-    """Outputs in order; an empty one or a model that was not fitted is one sentence instead."""
+def _outputs(plan: _Plan, items: list, before: dict[str, list] | None = None) -> None:
+    """Outputs in order; an empty one or a model that was not fitted is one sentence instead.
+    `before`: sentences to print just before an output (by output id), next to the table they cite."""
     skip_forest = False
     for r in items:
+        for sentence in (before or {}).get(r.output_id, []):
+            plan.text(sentence)
         if r.output_id.startswith("F-08") and skip_forest:
             continue
         reason = _no_model(r) or _empty_reason(r)
@@ -842,6 +855,10 @@ def build_document(results: list, sentences: list[str], ard: pd.DataFrame, setti
             if text:
                 options = {k: v for k, v in block.options.items() if k in ("bold", "size_pt")}
                 paragraph = doc.paragraph(text, **options)
+                if i and blocks[i - 1].kind == "output":  # a paragraph after a table's notes: a caption's gap
+                    from docx.shared import Pt
+
+                    paragraph.paragraph_format.space_before = Pt(6)
                 if block.options.get("indent"):
                     from docx.shared import Mm
 
@@ -954,18 +971,21 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     pages, caption_pages, note = None, None, "not asked for"
     tlf_dir.mkdir(parents=True, exist_ok=True)
     report_dir.mkdir(parents=True, exist_ok=True)
-    paths = ReportPaths(tlf_dir / ARD_CSV, tlf_dir / ARD_JSON, report_dir / DOCX_NAME,
+    docx_name, pdf_name = (DOCX_NAME, PDF_NAME) if periodic is None else (_periodic().DOCX_NAME, _periodic().PDF_NAME)
+    paths = ReportPaths(tlf_dir / ARD_CSV, tlf_dir / ARD_JSON, report_dir / docx_name,
                         [r.output_id for r in results], results=results, sentences=sentences)
     if toc_pass is not False or pdf:
         require_libreoffice(toc_pass or pdf)
         with tempfile.TemporaryDirectory(prefix="sub-report-") as tmp:
             pages, caption_pages, note, rendered = _toc_page_numbers(doc, Path(tmp), required=bool(toc_pass or pdf))
             if pdf and rendered is not None:
-                paths.pdf = report_pdf(rendered, report_dir / PDF_NAME, created, language=doc.fonts.language)
+                paths.pdf = report_pdf(rendered, report_dir / pdf_name, created, language=doc.fonts.language)
         if pages is not None:  # the fields' cached values: what Word shows (LibreOffice computes them)
             doc.toc_pages, doc.caption_pages, doc.toc_note = pages, caption_pages, None
     paths.toc_pages, paths.toc_note = pages is not None and any(pages), note
     paths.warnings, paths.notes = report_log(settings, terms)
+    # the width fallbacks the tables took (smaller font, landscape page, squeezed columns)
+    paths.notes += [f"table layout: {note}" for note in doc.layout_notes]
     write_ard_csv(ard, paths.ard_csv)
     write_ard_json(ard, paths.ard_json)
     doc.save(paths.docx)
@@ -1038,9 +1058,9 @@ def write_review_page(folder: Path, results: list, ard_csv: Path, adam: dict[str
     """OUT/review/index.html (tlf/review.py): every output with each number a link to the subjects and
     records behind it, from the ARD as written (`ard_csv`) and the ADaM frames it was computed from."""
     from .ard import read_ard_csv
-    from .review import write_review
+    from .review import page_title, write_review
 
     s = settings.study
-    return write_review(Path(folder), results, read_ard_csv(ard_csv), adam,
-                        title=f"{s.drug_ko} 재심사 결과보고서: 검토용 표 ({s.studyid})",
+    ard = read_ard_csv(ard_csv)
+    return write_review(Path(folder), results, ard, adam, title=page_title(s, ard),
                         notice=SYNTHETIC_NOTICE if s.synthetic else None)

@@ -1033,35 +1033,44 @@ def _logistic_table(model, found: FactorFrame, selected: list[str], set_aside: d
 
 
 def _response_figure(ard_bor: pd.DataFrame, settings, output_id: str) -> FigureResult:
-    from matplotlib.figure import Figure
+    """Horizontal bars of the best overall response, one per level in the table's order and with its
+    Korean name as in the table, at the page's text width (the labels print at their point size)."""
+    import matplotlib
 
     from .docx import figure_png
+    from .fonts import korean_rc
+    from .tables_safety import FIGURE_WIDTH_IN, _new_figure
 
     digits = _digits(settings)
     look = ArdLookup(ard_bor)
     levels = [lv for lv in pd.unique(ard_bor["variable_level"])]
-    n = [look("n", "BOR", lv) for lv in levels]
-    N = look("N", "BOR", levels[0])
+    n = [int(look("n", "BOR", lv) or 0) for lv in levels]
+    N = int(look("N", "BOR", levels[0]) or 0) if levels else 0
     pct = [float(fmt.round_half_up(fmt.percent(k, N), digits)) if N else 0.0 for k in n]
-    font = _korean_font()
-    fig = Figure(figsize=(7.0, 3.6))
-    ax = fig.add_subplot(1, 1, 1)
     responders = set(settings.conventions.response.responders)
-    colors = ["#4472C4" if lv in responders else "#A5A5A5" for lv in levels]
-    bars = ax.bar(range(len(levels)), pct, color=colors, edgecolor="black", linewidth=0.6)
-    for bar, k, p in zip(bars, n, pct):
-        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.8,
-                f"{fmt.fmt_count(k)}\n({fmt.fmt_num(p, digits)}%)", ha="center", va="bottom", fontsize=8, fontfamily=font)
-    ax.set_xticks(range(len(levels)))
-    ax.set_xticklabels([str(lv) if lv != "Missing" else "결측" for lv in levels], fontfamily=font)
-    ax.set_ylabel("대상자 비율(%)", fontfamily=font)
-    ax.set_ylim(0, max(pct + [10.0]) * 1.3)
-    ax.set_title(f"최량 전체 반응 분포 (유효성 평가대상자, N={fmt.fmt_count(N)})", fontfamily=font, fontsize=10)
-    ax.spines[["top", "right"]].set_visible(False)
-    png = figure_png(fig)
+    with matplotlib.rc_context(korean_rc()):
+        fig = _new_figure(FIGURE_WIDTH_IN, max(2.0, 0.3 * len(levels) + 0.9))
+        ax = fig.add_subplot(1, 1, 1)
+        y = list(range(len(levels), 0, -1))  # the table's first level on top
+        ax.barh(y, pct, color=["#4a6fa5" if lv in responders else "#a5a5a5" for lv in levels], height=0.7)
+        ax.set_yticks(y)
+        ax.set_yticklabels([RESPONSE_KO.get(lv, "결측" if lv == "Missing" else str(lv)) for lv in levels], fontsize=9)
+        ax.tick_params(axis="x", labelsize=9)
+        top = max(pct + [1.0])
+        for yy, k, p in zip(y, n, pct):
+            ax.text(p + top * 0.01, yy, f"{fmt.fmt_num(p, digits)}% ({fmt.fmt_count(k)}/{fmt.fmt_count(N)})" if k
+                    else "0", va="center", fontsize=8)
+        ax.set_xlim(0, top * 1.25 + 0.1)
+        ax.set_ylim(0.4, len(levels) + 0.6)
+        ax.set_xlabel(f"대상자 비율(%, 분모: 유효성 평가대상자 N={fmt.fmt_count(N)})", fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+        png = figure_png(fig)
+    members = "+".join(settings.conventions.response.responders)
     return FigureResult(output_id, "최량 전체 반응 분포", png, _set_output(ard_bor, output_id),
-                        ["파란 막대: 반응(" + "+".join(settings.conventions.response.responders) + "). "
-                         "시험자 평가 IMWG 최량 전체 반응(미확정)."], section="efficacy")
+                        [f"진한 막대: 반응({members}), 회색 막대: 그 밖의 반응. 시험자가 IMWG 기준으로 평가한 "
+                         "최량 전체 반응(미확정).",
+                         f"백분율(%)의 분모는 유효성 평가대상자 수(N)이며, 소수점 {digits}자리까지 반올림(사사오입)하였다."],
+                        section="efficacy")
 
 
 # --------------------------------------------------------------------------- 11. listings

@@ -1281,13 +1281,13 @@ class ReferencedSentence(str):
     """A sentence that names an output by its number ('표 12'): the report calls it with the numbers
     of its outputs; as a plain string it reads '아래 표'."""
 
-    def __new__(cls, template: str, output_id: str):
-        obj = str.__new__(cls, template.format(ref="아래 표"))
-        obj.template, obj.output_id = template, output_id
+    def __new__(cls, template: str, output_id: str, fallback: str = "아래 표"):
+        obj = str.__new__(cls, template.format(ref=fallback))
+        obj.template, obj.output_id, obj.fallback = template, output_id, fallback
         return obj
 
     def __call__(self, refs: Mapping[str, str], ard=None) -> str:
-        return self.template.format(ref=refs.get(self.output_id, "아래 표"))
+        return self.template.format(ref=refs.get(self.output_id, self.fallback))
 
 
 @dataclass
@@ -1551,10 +1551,27 @@ _NONE = {
 }
 
 
+# The summary sentences name the most frequent PTs of these subsets (the top SUMMARY_TOP_PTS ranks by
+# the number of subjects, ties included) and refer to their SOC/PT table for the rest; the serious
+# ADRs and every unexpected subset are named in full (they are what the label change is about).
+SUMMARY_TOP_PTS = 10
+SUMMARY_FULL_SUBSETS = ("SADR", "UAE", "UADR", "USAE", "USADR")
+
+
+def _top_ranks(pts: list, top: int) -> int:
+    """How many of `pts` (most frequent first; n is the third item) fall in the first `top` ranks,
+    ties at the last rank included."""
+    if len(pts) <= top:
+        return len(pts)
+    last = pts[top - 1][2]
+    return top + sum(1 for p in pts[top:] if p[2] == last)
+
+
 def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: str | None = "SAFFL",
                       subject_flag: str | None = "TRTEMFL", period_years: int | None = None,
                       pt_names_ko: Mapping[str, str] | None = None, pt_ko_var: str | None = None,
-                      max_pts: int | None = None, overview: TableResult | None = None,
+                      max_pts: int | None = SUMMARY_TOP_PTS, full_subsets: Sequence[str] = SUMMARY_FULL_SUBSETS,
+                      overview: TableResult | None = None,
                       soc_pt_tables: Mapping[str, TableResult] | None = None, subsets: Sequence[str] = SUMMARY_SUBSETS,
                       soc_var: str = "AEBODSYS", pt_var: str = "AEDECOD", id_var: str = "USUBJID",
                       output_id: str = OUTPUT_IDS["summary"]) -> SummaryResult:
@@ -1563,7 +1580,11 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
     "국내에서 재심사를 위하여 {years}년 동안 {N}명을 대상으로 실시한 사용성적조사 결과 유해사례의 발현율은
     인과관계와 상관없이 12.34%(77/624명, 120건)로 보고되었다." and so on for ADRs, SAEs, serious ADRs,
     unexpected AEs and ADRs and unexpected serious ADRs, each followed by its PTs in descending
-    frequency. Counts carry thousands separators (1,638건). Every number is
+    frequency: all of them for `full_subsets` (serious ADRs, the unexpected subsets), the first
+    `max_pts` ranks (ties included; None: all) for the others, whose sentence then refers to its
+    SOC/PT table for the rest (a `ReferencedSentence`: the report cites the table by number). The
+    ARD keeps every PT row of every subset (the label change quotes them all). Counts carry
+    thousands separators (1,638건). Every number is
     read from the overview's ARD rows (and the SOC/PT tables' PT rows), so the sentences and the
     overview table cannot disagree. Percentages: `percent_decimals_summary`, rounded half up.
 
@@ -1618,12 +1639,9 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
                 stats = dict(zip(group["stat_name"], group["stat"]))
                 pts.append((pt, soc, int(stats["n"]), int(stats["N"]), int(stats["events"])))
             pts.sort(key=lambda x: (-x[2], *_key(x[0])))
-            if max_pts is not None:
-                shown, rest = pts[:max_pts], pts[max_pts:]
-            else:
-                shown, rest = pts, []
-            keep = pt_rows["variable_level"].isin({p[0] for p in shown})
-            quoted = _with_output_id(pt_rows[keep], output_id)
+            top = len(pts) if max_pts is None or key in full_subsets else _top_ranks(pts, max_pts)
+            shown, rest = pts[:top], pts[top:]
+            quoted = _with_output_id(pt_rows, output_id)  # every PT: the label change lists them all
             # The same PT is listed under several subsets: the subset is the rows' grouping (group1),
             # so every row of T-13 has its own key (output, grouping, SOC, PT, statistic).
             quoted["group1"], quoted["group1_level"] = SUMMARY_GROUP, key
@@ -1636,9 +1654,19 @@ def summary_sentences(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, 
                     first_use.add(pt)
                     name = f"{name}({pt})"
                 listed.append(f"{name or pt} {fmt.label_incidence(pn, pN, pev, conv.pct_summary)}")
-            if listed:
-                text = text[:-len("로 보고되었다.")] + "로 보고되었으며, 빈도순으로 나열하면 다음과 같다: " + ", ".join(listed)
-                text += f" 외 {fmt.fmt_count(len(rest))}개 {ko.PT}." if rest else "."
+            if listed and rest:
+                # no count of the PTs left out: every number of the sentence is an ARD number or the rule's
+                ranks = (f"상위 {max_pts}개 {ko.PT}" if len(shown) == max_pts
+                         else f"상위 {max_pts}위까지(같은 순위 포함)의 {ko.PT}")
+                text = (text[:-len("로 보고되었다.")] + f"로 보고되었으며, 발현 대상자 수가 많은 순으로 {ranks}를 "
+                        "나열하면 다음과 같다: " + ", ".join(listed) + ".")
+                table_id = table.output_id
+                text = ReferencedSentence(
+                    text.replace("{", "{{").replace("}", "}}")
+                    + f" 그 밖의 {ko.PT}는 {{ref}}에 제시하였다.", table_id,
+                    fallback=f"{table.title} 표")
+            elif listed:
+                text = text[:-len("로 보고되었다.")] + "로 보고되었으며, 빈도순으로 나열하면 다음과 같다: " + ", ".join(listed) + "."
         sentences.append(text)
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
     pt_names = "ko" if used_ko and not used_en else ("mixed" if used_ko else "en")

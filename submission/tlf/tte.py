@@ -237,7 +237,9 @@ def km_table(adsl: pd.DataFrame, adtte: pd.DataFrame, *, param: str | None = Non
                      "p-value는 소수점 셋째 자리까지 반올림, 0.001 미만은 <0.001.")
     table = TableResult(output_id, f"Kaplan-Meier 분석: {name}", ard, display, notes,
                         landscape=len(groups) > 4, section="efficacy")
-    png = _km_png(curves, data_of, groups, g.total, name, unit)
+    if not any(curve is not None for curve in curves.values()):  # no record to draw: the table only
+        return [table]
+    png = _km_png(curves, data_of, groups, g.total, unit)
     figure = FigureResult(figure_id, f"Kaplan-Meier 곡선: {name}", png, ard.copy(),
                           [f"+: 중도 절단. {time_text} 범례의 N: 표 {output_id}의 열 머리와 같다."], section="efficacy")
     figure.ard["output_id"] = figure_id
@@ -253,16 +255,21 @@ _LABELS = {
 }
 
 
-def _km_png(curves: dict, data: dict, groups: list, total, name: str, unit: str | None) -> bytes:
+UNIT_KO = {"DAY": "일", "DAYS": "일", "WEEK": "주", "WEEKS": "주", "MONTH": "개월", "MONTHS": "개월",
+           "YEAR": "년", "YEARS": "년"}  # the time axis in Korean for the usual AVALU values
+
+
+def _km_png(curves: dict, data: dict, groups: list, total, unit: str | None) -> bytes:
+    """The curves at the page's text width (labels at their point size, as the other figures); the
+    legend names the columns as the table's header does; the caption carries the parameter's name."""
     import matplotlib
 
     from .docx import figure_png
     from .fonts import korean_rc
+    from .tables_safety import FIGURE_WIDTH_IN, _new_figure
 
     with matplotlib.rc_context(korean_rc()):
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(7.0, 4.2))
+        fig = _new_figure(FIGURE_WIDTH_IN, 3.8)
         ax = fig.add_subplot(1, 1, 1)
         for level, N in groups:
             curve = curves.get(level)
@@ -280,9 +287,11 @@ def _km_png(curves: dict, data: dict, groups: list, total, name: str, unit: str 
                 at = np.searchsorted(x, censored, side="right") - 1
                 ax.plot(censored, y[at], linestyle="none", marker="+", color=line.get_color(), markersize=6)
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel(f"시간 ({unit})" if unit else "시간 (AVAL)")
-        ax.set_ylabel("사건이 없을 확률")
-        ax.set_title(name, fontsize=10)
-        ax.legend(loc="best", fontsize=8)
+        ax.set_xlim(left=0)
+        unit = UNIT_KO.get(str(unit).strip().upper(), unit) if unit else unit
+        ax.set_xlabel(f"시간({unit})" if unit else "시간", fontsize=9)
+        ax.set_ylabel("사건이 없을 확률(Kaplan-Meier 추정)", fontsize=9)
+        ax.tick_params(labelsize=9)
+        ax.legend(loc="best", fontsize=8, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         return figure_png(fig)
