@@ -916,10 +916,17 @@ def json_rules(pkg: Package) -> Iterator[Finding]:
             group["examples"].append(Example(None, p.value))
         for (variable, message), group in groups.items():
             yield finding("SUB-JSON-001", m, variable, group["count"], message, group["examples"], file=str(m.json))
-        if m.xpt_data is not None and m.json_data is not None:
+        if m.twin_findings is not None:
+            yield from m.twin_findings
+        elif m.xpt_data is not None and m.json_data is not None:
             yield from _twins(m)
         elif m.xpt is not None and m.json is None and m.xpt_data is not None and pkg.has_json:
             yield skipped("SUB-JSON-002", f"{m.xpt.name} has no Dataset-JSON twin", m)
+
+
+def twin_findings(m: Member) -> list[Finding]:
+    """The SUB-JSON-002 findings of a dataset read both as XPT and as Dataset-JSON."""
+    return list(_twins(m))
 
 
 def _twins(m: Member) -> Iterator[Finding]:

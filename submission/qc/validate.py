@@ -48,6 +48,7 @@ class Member:
     json_data: Dataset | None = None
     json_obj: dict | None = None  # the Dataset-JSON document without its rows (they are in json_data)
     json_problems: list | None = None  # its structure problems, found while its rows were in memory
+    twin_findings: list | None = None  # XPT against Dataset-JSON, compared as soon as both were read
     widths: dict[str, int] = field(default_factory=dict)  # character lengths as stored (XPT, else JSON `length`)
     xpt_version: int | None = None
     spec: object | None = None  # the study Spec when it describes this dataset, else None
@@ -241,6 +242,12 @@ def read_package(path: Path) -> Package:
             _read_xpt_member(member, findings)
         if member.json is not None:
             _read_json_member(member, findings)
+        if member.xpt_data is not None and member.json_data is not None:
+            # compare the twins now and let the JSON table go: a package holds one of them at a time
+            from .rules import twin_findings
+
+            member.twin_findings = twin_findings(member)
+            member.json_data = None
     readable = [m for m in members.values() if m.data is not None]
     if not readable:
         what = "no .xpt or Dataset-JSON files" if not members else "no file could be read"
