@@ -375,13 +375,13 @@ def dataset_from_json(obj: object, path: Path) -> Dataset:
                 except (TypeError, ValueError):  # numbers stored as text, e.g. "  NA": keep the text as it is
                     columns[i] = Column(col.name, col.label, "text", col.format)
             elif col.kind in ("date", "datetime"):
-                frame[col.name] = pd.to_datetime(values)
+                frame[col.name] = pd.to_datetime(values, format="ISO8601")  # Dataset-JSON dates are ISO 8601
             elif col.kind == "time":
                 frame[col.name] = values.map(
                     lambda t: None if t is None else sum(int(p) * m for p, m in zip(t.split(":"), (3600, 60, 1))))
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise SubError(Problem(str(path), None, col.name, None,
-                                   f"not a {col.kind} column: {str(exc)[:200]}")) from None
+                                   f"not a {col.kind} column: {(str(exc).splitlines() or [''])[0][:200]}")) from None
     keys = [c["name"] for c in sorted((c for c in obj["columns"] if "keySequence" in c), key=lambda c: c["keySequence"])]
     label = obj.get("label") if isinstance(obj.get("label"), str) else ""
     return Dataset(obj["name"].upper(), label, frame, columns, keys)

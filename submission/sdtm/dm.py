@@ -32,7 +32,7 @@ def subject_reference(ctx: Context) -> pd.DataFrame:
     ongoing = rvl["ENDAT"].isna().groupby(rvl["SUBJID"]).any()
     ref["RFXSTDTC"] = ref["SUBJID"].map(start)
     ref["RFXENDTC"] = ref["SUBJID"].map(end)
-    ref["ONGOING"] = ref["SUBJID"].map(ongoing).fillna(False).astype(bool)
+    ref["ONGOING"] = ref["SUBJID"].isin(ongoing.index[ongoing.to_numpy(dtype=bool)])  # no dosing record: not ongoing
     eos_by = eos.set_index("SUBJID")
     ref["EOSDTC"] = ref["SUBJID"].map(eos_by["EOSDAT"])
     ref["LSTCNDTC"] = ref["SUBJID"].map(eos_by["LSTCNDAT"])
