@@ -17,7 +17,12 @@ from click.testing import CliRunner
 from submission.cli import main
 from submission.study import load_settings
 from submission.tlf.ard import read_ard_csv
-from submission.tlf.periodic import default_interval_start, interval_ard, new_records, schedule
+from submission.tlf.periodic import (
+    default_interval_start,
+    interval_ard,
+    new_records,
+    schedule,
+)
 from submission.xpt import read_xpt
 
 from .conftest import SPECS

@@ -16,11 +16,14 @@ from submission.adam.adpreg import build_adpreg
 from submission.adam.adsl import derive_vars_pregnancy
 from submission.cli import main
 from submission.paths import bundled_raw
-from submission.tlf.tables_safety import (PREGNANCY_NOT_COLLECTED, Conventions, pregnancy_part,
-                                          special_populations)
 from submission.tlf.ard import ard_value
+from submission.tlf.tables_safety import (
+    PREGNANCY_NOT_COLLECTED,
+    Conventions,
+    pregnancy_part,
+    special_populations,
+)
 
-from .conftest import SPECS
 from .test_cutoff import SETTINGS, adam_at, cut
 
 PLAIN = Conventions.of(SETTINGS, plain=True)

@@ -29,6 +29,7 @@ from submission.tlf.table import FigureResult, TableResult
 from submission.tlf.tables_safety import (
     Conventions,
     SummaryResult,
+    _top_ranks,
     adr_by_grade,
     adr_by_outcome,
     adr_by_severity,
@@ -38,7 +39,6 @@ from submission.tlf.tables_safety import (
     safety_overview,
     special_populations,
     summary_sentences,
-    _top_ranks,
 )
 
 from .conftest import SHARED, SPECS, needs_reference

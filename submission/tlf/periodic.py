@@ -347,8 +347,7 @@ def safety_set_change_table(adam: dict, start: dict | None, change: SafetySetCha
                             periodic: Periodic) -> TableResult:
     """T-05-SAFCHG: the safety set at both dates, and one row per subject removed from it during the
     interval with the reason and the events counted for the subject at the interval start."""
-    from .ard import stat_row
-    from .ard import rows_frame
+    from .ard import rows_frame, stat_row
     from .tables_base import SAFEXRS_KO
 
     adsl_now = adam["ADSL"].set_index("USUBJID")
@@ -401,7 +400,13 @@ def periodic_results(results: list, sentences: list[str], adam: dict, settings, 
     serious unexpected ADRs after T-06-USADR, every other output's ARD marked cumulative; the
     label-change comparison (a conclusion of the final report) left out. Returns the outputs and
     the conclusion's sentences."""
-    from .tables_safety import PT_INDENT, SOC_PT_SUBSETS, _subset, ae_by_soc_pt, safety_overview
+    from .tables_safety import (
+        PT_INDENT,
+        SOC_PT_SUBSETS,
+        _subset,
+        ae_by_soc_pt,
+        safety_overview,
+    )
 
     start = periodic.adam_start
     change = safety_set_change(adam, start)
@@ -420,7 +425,7 @@ def periodic_results(results: list, sentences: list[str], adam: dict, settings, 
                     parts.append(part[part["variable"].eq(key)])
             names = {s: _subset(s).name_ko for s in _subset_keys()}
             new_result = dataclasses.replace(r, ard=ard_to_frame(*parts)) if parts else None
-            r = _periodic_table(r, new_result, periodic, conv, "구분", lambda key: names.get(key[4], key[4]), change)
+            r = _periodic_table(r, new_result, periodic, conv, "구분", lambda key, names=names: names.get(key[4], key[4]), change)
             out.append(r)
             out.append(safety_set_change_table(adam, start, change, conv, periodic))
             continue

@@ -597,7 +597,7 @@ def _methods(plan: _Plan, settings, periodic=None) -> None:
     level = fmt.fmt_num(conv.ci_level * 100, 0)
     plan.text(
         "범주형 변수는 대상자 수와 백분율(%), 연속형 변수는 대상자 수, 평균, 표준편차, 중앙값, 최소값, 최대값으로 요약하였다. "
-        f"발현율은 대상자 수(n/N)와 백분율, 발현 건수로 제시하였다. 백분율은 표에서 소수점 "
+        "발현율은 대상자 수(n/N)와 백분율, 발현 건수로 제시하였다. 백분율은 표에서 소수점 "
         + (f"{conv.percent_decimals_table}자리(결과 본문 포함), 종합 고찰의 요약 문장과 사용상의 주의사항 변경(안)에서 "
            f"{conv.percent_decimals_summary}자리" if periodic is None else  # a periodic report has no label text
            f"{conv.percent_decimals_table}자리(결과 본문과 종합 고찰 포함)") + "까지 반올림(사사오입)하였다. "
@@ -890,7 +890,13 @@ def _toc_page_numbers(doc, workdir: Path, *, required: bool = False
     build.log). With `required`, a failed rendering is an error instead.
     """
     from ..package.pdf import BOOKMARK_EXPORT
-    from .render import docx_to_pdf, heading_pages, pdf_page_texts, poppler_available, soffice_path
+    from .render import (
+        docx_to_pdf,
+        heading_pages,
+        pdf_page_texts,
+        poppler_available,
+        soffice_path,
+    )
 
     if soffice_path() is None or not poppler_available():
         return None, None, "LibreOffice not available; the page numbers are left for Word to fill in", None
