@@ -31,6 +31,7 @@ def _default_raw() -> Path:
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+INTERRUPTED = "sub: interrupted; no output was changed (the previous output, if any, is untouched)"
 
 
 class _Terminated(BaseException):
@@ -51,7 +52,11 @@ class _Group(click.Group):
             signal.signal(signal.SIGTERM, _on_sigterm)
         except ValueError:  # not the main thread (e.g. an embedding test runner): leave it alone
             pass
-        return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **kwargs)
+        except _Terminated:  # before a command runs (imports, argument parsing): nothing was written yet
+            click.echo(INTERRUPTED, err=True)
+            raise SystemExit(128 + 15) from None
 
     def invoke(self, ctx: click.Context):
         from .errors import SubError
@@ -62,8 +67,7 @@ class _Group(click.Group):
             click.echo(f"sub: {exc.render(limit=SHOWN_PROBLEMS)}", err=True)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, _Terminated) as exc:
-            click.echo("sub: interrupted; no output was changed (the previous output, if any, is untouched)",
-                       err=True)
+            click.echo(INTERRUPTED, err=True)
             ctx.exit(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 128 + 15)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -830,3 +830,12 @@ def test_cutoff_exposure_and_treatment_emergence_recomputed_from_the_raw_extract
     adae = _read(out / "adam", "adae").set_index(["USUBJID", "AESEQ"])["TRTEMFL"]
     assert len(keys) >= 5 and recent["SUBJID"].isin(on_drug).sum() >= 3
     assert [adae.loc[k] or None for k in keys] == ["Y" if e else None for e in expected]
+
+
+def test_a_cutoff_before_the_first_dose_is_exit_1_naming_the_empty_safety_set(tmp_path):
+    """The bundled study's first enrolment is 2010-03-03 and its first dose 2010-03-06: a cut-off
+    between them leaves subjects but no safety set. Exit 1 with the reason (was exit 3), nothing written."""
+    result = CliRunner().invoke(main, ["build", "--out", str(tmp_path / "out"), "--cutoff", "2010-03-05"])
+    assert result.exit_code == 1, result.output
+    assert "no subject is in the safety set" in result.output and "2010-03-05" in result.output
+    assert not (tmp_path / "out").exists()

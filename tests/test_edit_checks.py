@@ -256,6 +256,10 @@ BAD_CHECKS = [
     ("X16,AE,AGE,range,1,,,error,x", "column", "no such column in form AE"),
     ("X17,DEMOG,AGE,range,1,,,error,", "message", "a message on one line"),
     ('X18,DEMOG,AGE,range,1,,,error,"two\nlines"', "message", "a message on one line"),
+    ("X19,DEMOG,CBP,only_when,,,,error,x", "same", "needs its condition as COLUMN=CODE"),
+    ("X20,DEMOG,CBP,only_when,,,AE.LINE=1,error,x", "same", "many rows per subject"),
+    ("X21,DEMOG,CBP,only_when,,,NOPE=2,error,x", "same", "no such column"),
+    ("X22,DEMOG,CBP,only_when,,Y,SEX=2,error,x", "max", "only a range check has limits"),
 ]
 
 
@@ -329,7 +333,7 @@ def test_a_warning_builds_and_is_listed_in_build_log_and_raw_check(small_build, 
     checked = CliRunner().invoke(main, ["raw", "check", "--raw", str(raw)])
     assert checked.exit_code == 0, checked.output
     section = checked.output.split("edit-check warnings:", 1)[1]
-    assert "2 row(s)" in section.splitlines()[0]
+    assert section.splitlines()[0].startswith(" 2 (rows that break")
     for where in expected:
         assert any(where in line and line.lstrip().startswith("warning:") for line in section.splitlines()), checked.output
     assert "[AGE-ADULT] (value '101')" in section and "[RVL-DOSE-LABEL] (value '30')" in section
@@ -347,3 +351,25 @@ def test_raw_check_says_when_there_is_no_warning(small_build):
     result = CliRunner().invoke(main, ["raw", "check", "--raw", str(small_build)])
     assert result.exit_code == 0, result.output
     assert "edit-check warnings: none" in result.output
+
+
+# ------------------------------------------------------------------------------------------ only_when
+
+def test_childbearing_potential_of_a_man_is_refused(raw):
+    _set(raw, "demog.csv", 0, CBP="Y")  # 101-001 is a man
+    problems = _tagged(_errors(raw), "CBP-WOMAN")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "CBP", "Y")]
+    assert "SEX is 1, not 2" in problems[0].message
+
+
+def test_a_pregnancy_of_the_patient_herself_for_a_man_is_refused(raw):
+    _set(raw, "preg.csv", 0, PREGWHO="PT")  # 101-001 is a man
+    problems = _tagged(_errors(raw), "PREG-PATIENT")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "PREGWHO", "PT")]
+    assert "DEMOG.SEX is 1, not 2" in problems[0].message
+
+
+def test_a_test_date_without_a_test_is_refused(raw):
+    _set(raw, "demog.csv", 1, CBP="Y", PTEST="N", PTESTDAT="2014-01-10")  # 101-002, a woman
+    problems = _tagged(_errors(raw), "PTESTDAT-DONE")
+    assert [(p.row, p.column) for p in problems] == [(3, "PTESTDAT")]

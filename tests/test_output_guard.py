@@ -219,3 +219,19 @@ def test_a_read_only_disk_names_the_output_and_the_cause(workdir, small_disk):
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert "Read-only file system" in result.output
     assert (small_disk / "keep.txt").read_text() == "kept" and list((small_disk / "out").iterdir()) == []
+
+
+def test_sigterm_before_the_command_runs_exits_143_without_a_traceback(monkeypatch, capsys):
+    """SIGTERM while sub starts (imports, argument parsing) is the same exit 143 and message."""
+    import click
+
+    from submission import cli
+
+    def terminated(self, *args, **kwargs):
+        raise cli._Terminated()
+
+    monkeypatch.setattr(click.Group, "main", terminated)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["build", "--help"])
+    assert info.value.code == 143
+    assert "interrupted" in capsys.readouterr().err

@@ -283,3 +283,12 @@ def test_a_subject_excluded_during_the_interval_is_listed_and_no_figure_is_negat
     assert "보고 기간 중 제외된 대상자 1명의 사례는 보고 기간 열과 누적 열에 모두 집계하지 않았다" in text
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
     assert not [c for c in cells if re.search(r"(^|\s)-\d+ \[", c)]  # no negative "n [events]" cell
+
+
+def test_an_interval_start_before_any_complete_enrolment_counts_from_the_start():
+    """2010-03-03: the first subject is enrolled but the baseline is dated later, so nobody is known
+    at the interval start: interval = cumulative, not an error naming --cutoff."""
+    from submission.tlf.periodic import adam_at
+
+    raw = SPECS.parent / "examples" / "revlimid-due" / "raw"
+    assert adam_at(raw, SPECS, dt.date(2010, 3, 3)) is None

@@ -222,3 +222,16 @@ def test_bundled_build_datasets_define_and_report_numbers(bundled):
     assert f"가임 여성 {len(cbp)}명 중 {len(tested)}명(" in text
     assert (f"임신은 {len(pregnancies)}건 보고되었고(환자 본인 {len(pregnancies) - partner}건, "
             f"남성 환자의 여성 배우자 {partner}건)") in text
+
+
+def test_no_woman_in_the_population_and_a_mans_flag_are_not_counted():
+    """An early cut-off leaves nobody (or no woman) in the safety set: one sentence, no crash (was
+    exit 3); a childbearing-potential flag on a man is not counted among the women tested."""
+    nobody = _adsl().assign(SAFFL="N")
+    part = pregnancy_part(nobody, None, PLAIN)
+    assert part.statements[0].startswith("임부:") and "여성이 없었다" in part.statements[0]
+    assert part.pregnancies == 0 and part.display.empty
+    with_man = _adsl(cbp=("Y", "Y", "N", "Y", None), ptest=("Y", "N", None, "Y", None))
+    ard = pregnancy_part(with_man, None, PLAIN).ard
+    assert ard_value(ard, "n", variable="CBPFL", variable_level="Y") == 2
+    assert ard_value(ard, "N", variable="PTESTFL", variable_level="Y") == 2  # the man is not among them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from submission.errors import SubError
@@ -51,8 +52,10 @@ def tiny_rows() -> dict[str, list[dict]]:
         rows["BESTRESP"].append(dict(SUBJID=subj, BRDAT="2014-05-20", BESTRESP="PR"))
         rows["EOS"].append(dict(SUBJID=subj, EOSSTAT="1", EOSDAT="2016-11-30", LSTCNDAT="2016-11-30", DEATH="N"))
         rows["ELIG"].append(dict(SUBJID=subj, SAFETY="Y", EFFICACY="Y"))
-        # a pregnancy of a male patient's partner, so that every form has a row of every subject
-        rows["PREG"].append(dict(SUBJID=subj, LINE="1", PREGDAT="2014-04-15", PREGWHO="PARTNER", PREGOUT="ONGO"))
+        # a pregnancy (a male patient's partner, a female patient herself), so that every form has a
+        # row of every subject
+        rows["PREG"].append(dict(SUBJID=subj, LINE="1", PREGDAT="2014-04-15",
+                                 PREGWHO="PARTNER" if s["SEX"] == "1" else "PT", PREGOUT="ONGO"))
     return rows
 
 
@@ -384,3 +387,15 @@ def test_ten_megabyte_value_is_not_echoed(raw):
     problem = _one(problems_of(raw), "AETERM")
     assert problem.row == 2 and "longer than 200" in problem.message
     assert len(str(problem)) < 300 and "10,000,000 characters" in str(problem)
+
+
+def test_a_column_an_older_extract_lacks_loads_blank_with_a_warning(raw):
+    """AE.RCVDAT may be absent (a field added to the layout later): the file loads, the column is
+    blank, and the warnings (build.log, sub raw check) say which column of which file was absent."""
+    path = raw / LAYOUT.forms["AE"].file
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.drop(columns=["RCVDAT"]).to_csv(path, index=False)
+    extract = load_extract(raw, SPECS)
+    assert extract["AE"]["RCVDAT"].isna().all()
+    absent = [p for p in extract.warnings if p.column == "RCVDAT"]
+    assert len(absent) == 1 and absent[0].file.endswith("ae.csv") and "absent" in absent[0].message

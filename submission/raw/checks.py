@@ -41,6 +41,8 @@ def needs_every_form(check: Check) -> bool:
     """True when the check reads another form than the one it reports on."""
     if check.kind == "consistent":
         return True
+    if check.kind == "only_when":
+        return bool(check.condition[0])
     return any(x is not None and limit_kind(x) == "reference" and "." in x for x in (check.min, check.max))
 
 
@@ -142,6 +144,29 @@ def _no_control(check: Check, field: Field, data: _Frames, name: str, out: list[
         out.append(Problem(name, int(row), field.column, values.at[row], f"{check.message} [{check.id}]"))
 
 
+def _only_when(check: Check, field: Field, data: _Frames, name: str, out: list[Problem]) -> None:
+    frame = data.frames[field.form]
+    values = frame[field.column].map(_text)
+    filled = values.notna() & values.ne("")
+    if check.min is not None:
+        filled &= values.eq(check.min)
+    if not filled.any():
+        return
+    form, column, code = check.condition
+    if form and form != field.form:
+        if form not in data.frames:
+            return
+        condition = data.by_subject(form, column, frame["SUBJID"], None).map(_text)
+    else:
+        condition = frame[column].map(_text)
+    broken = filled & condition.ne(code).fillna(True)
+    for row in broken[broken].index:
+        found = condition.get(row)
+        out.append(Problem(name, int(row), field.column, values.get(row),
+                           f"{check.message} ({form + '.' if form else ''}{column} is "
+                           f"{shorten(found) if found else 'blank'}, not {code}) [{check.id}]"))
+
+
 def _consistent(check: Check, fields: list[Field], data: _Frames, files: dict[str, str],
                 out: list[Problem]) -> None:
     same = check.same_columns
@@ -198,6 +223,8 @@ def run_checks(checks: list[Check], layout: Layout, frames: dict[str, pd.DataFra
             name = files.get(field.form, field.form)
             if check.kind == "range":
                 _range(check, field, data, name, out)
+            elif check.kind == "only_when":
+                _only_when(check, field, data, name, out)
             else:
                 _no_control(check, field, data, name, out)
     return errors, warnings
@@ -207,6 +234,7 @@ def warning_lines(warnings: list[Problem]) -> list[str]:
     """The warnings section of `sub raw check` and build.log: every row, one line each."""
     if not warnings:
         return ["edit-check warnings: none"]
-    head = (f"edit-check warnings: {len(warnings)} row(s) break a warning-level check of specs/raw/checks.csv; "
+    head = (f"edit-check warnings: {len(warnings)} (rows that break a warning-level check of specs/raw/checks.csv, "
+            "columns an older extract lacks); "
             "the extract is used as it is:")
     return [head, *(f"  warning: {p}" for p in warnings)]

@@ -20,7 +20,7 @@ from ..errors import Problem, SubError, shorten
 
 FieldType = Literal["id", "text", "integer", "decimal", "date", "pdate", "code"]
 PerSubject = Literal["one", "optional", "many"]
-CheckKind = Literal["range", "consistent", "no_control"]
+CheckKind = Literal["range", "consistent", "no_control", "only_when"]
 Severity = Literal["error", "warning"]
 
 _FILES = {"forms": "forms.csv", "fields": "fields.csv", "codes": "codes.csv", "checks": "checks.csv"}
@@ -110,8 +110,10 @@ class Check(_Row):
     YYYY-MM-DD, `cutoff` (the study's data cut-off), a column of the same row, or FORM.COLUMN of
     a one-row-per-subject form (that subject's value). consistent: across every row of the form(s),
     each value of `column` comes with one value of each column in `same`. no_control: no control
-    character (line break, tab, other C0/C1) in the text. `*` as form or column: every form or
-    every column the kind applies to.
+    character (line break, tab, other C0/C1) in the text. only_when: `column` is filled (with `min`:
+    holds the code `min`) only where the condition `same`, COLUMN=CODE or FORM.COLUMN=CODE of a
+    one-row-per-subject form, holds (e.g. childbearing potential only for a woman). `*` as form or
+    column: every form or every column the kind applies to.
     """
 
     id: str
@@ -132,6 +134,13 @@ class Check(_Row):
     @property
     def same_columns(self) -> list[str]:
         return (self.same or "").split()
+
+    @property
+    def condition(self) -> tuple[str, str, str]:
+        """(form or "", column, code) of an only_when check's condition `[FORM.]COLUMN=CODE`."""
+        ref, _, code = (self.same or "").partition("=")
+        form, _, column = ref.strip().rpartition(".")
+        return form, column, code.strip()
 
 
 class Layout:
@@ -246,10 +255,10 @@ def _check_problems(layout: Layout, check: Check, name: str, line: int) -> list[
     targets = layout.check_targets(check)
     if check.kind != "range":
         for column in ("min", "max"):
-            if getattr(check, column) is not None:
+            if getattr(check, column) is not None and not (check.kind == "only_when" and column == "min"):
                 bad(column, getattr(check, column), f"only a range check has limits, not {check.kind}")
-    if check.kind != "consistent" and check.same is not None:
-        bad("same", check.same, f"only a consistent check has same columns, not {check.kind}")
+    if check.kind not in ("consistent", "only_when") and check.same is not None:
+        bad("same", check.same, f"only a consistent or only_when check has same, not {check.kind}")
     if check.kind == "range":
         if check.min is None and check.max is None:
             bad("min", None, "a range check needs min, max or both")
@@ -294,6 +303,19 @@ def _check_problems(layout: Layout, check: Check, name: str, line: int) -> list[
             for column in check.same_columns:
                 if column not in present:
                     bad("same", column, f"no such column in form {form}")
+    elif check.kind == "only_when":
+        form, column, code = check.condition
+        if check.same is None or "=" not in check.same or not column or not code:
+            bad("same", check.same, "an only_when check needs its condition as COLUMN=CODE or FORM.COLUMN=CODE")
+        else:
+            for field in targets:
+                other = layout.reference(field.form, f"{form}.{column}" if form else column)
+                if other is None:
+                    bad("same", check.same, f"no such column (COLUMN of form {field.form} or FORM.COLUMN)")
+                elif form and form != field.form and layout.forms[form].per_subject == "many":
+                    bad("same", check.same, f"form {form} has many rows per subject; name a form with one row "
+                                            "per subject")
+                break
     elif check.kind == "no_control":
         for field in targets:
             if field.type not in TEXT_TYPES:
@@ -329,7 +351,7 @@ def _parse(path: Path, model: type[_Row]) -> tuple[list, list[Problem], list[int
         except ValidationError as exc:
             for err in exc.errors():
                 column = str(err["loc"][0]) if err["loc"] else None
-                message = err["msg"].replace("Input should be", "expected")
+                message = err["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
                 problems.append(Problem(table.name, line, column, record.get(column or ""), message))
     return items, problems, lines
 
@@ -416,6 +438,8 @@ def check_rule(check: Check, dates: bool) -> str:
         return " and ".join(parts)
     if check.kind == "consistent":
         return f"one {', '.join(check.same_columns)} per {check.column} across the form(s)"
+    if check.kind == "only_when":
+        return (f"{check.min} " if check.min is not None else "filled ") + f"only where {check.same}"
     return "no control characters (line break, tab, other C0/C1)"
 
 

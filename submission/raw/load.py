@@ -213,6 +213,8 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
     for column in expected:
         if column not in header:  # a column the layout lets an older extract lack: blank in every row
             data = data.assign(**{column: ""})
+            out.warnings.append(Problem(name, None, column, None, "column absent from the file (the layout lets an "
+                                                                  "extract lack it): blank in every row"))
     data = data[expected].apply(lambda s: s.str.strip())
     cells = pd.Series(counts[1:], index=data.index)
     blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))
@@ -349,7 +351,8 @@ def load_extract(raw_dir: Path, specs_dir: Path, *, settings: StudySettings | No
                  layout: Layout | None = None, encoding: str = "utf-8") -> RawExtract:
     """Load and check every form of the extract; raise SubError listing every problem.
 
-    The rows that break a warning-level edit check are in the result's `warnings`.
+    The rows that break a warning-level edit check, and the columns the layout lets the files lack
+    that they do lack, are in the result's `warnings`.
     """
     raw_dir, specs_dir = Path(raw_dir), Path(specs_dir)
     settings = settings or load_settings(specs_dir)

@@ -139,7 +139,8 @@ def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "
             as_received: bool = False) -> dict | None:
     """The ADaM frames of the extract cut at `start` (cut, SDTM, ADaM as `sub build --cutoff start`
     makes them, each read back from XPT like the report reads its own ADaM); None when nobody was
-    enrolled by then."""
+    enrolled by then, or nobody enrolled by then had complete enrolment forms. A cut that fails
+    names --interval-start."""
     from ..adam.build import build_adam, read_sdtm
     from ..adam.labelterms import LabelTerms
     from ..build import creation_time
@@ -156,7 +157,13 @@ def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "
     enrolled = extract["ENROL"]["ENRDAT"].dropna()
     if not len(enrolled) or start.isoformat() < min(enrolled):
         return None
-    cut, _ = apply_cutoff(extract, start, settings, as_received=as_received)
+    try:
+        cut, _ = apply_cutoff(extract, start, settings, as_received=as_received)
+    except SubError as exc:
+        if any(p.message.startswith("no subject is left") for p in exc.problems):
+            return None  # everyone enrolled by then still lacks a complete enrolment: nobody to count yet
+        raise SubError([dataclasses.replace(p, file="--interval-start") if p.file == "--cutoff" else p
+                        for p in exc.problems], "bad --interval-start") from None
     settings = cutoff_settings(settings, start)
     sdtm = build_sdtm(cut, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir),
                       whole=extract).datasets

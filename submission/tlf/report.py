@@ -964,6 +964,13 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     tlf_dir = Path(tlf_dir) if tlf_dir is not None else out_dir / TLF_DIR
     report_dir = Path(report_dir) if report_dir is not None else out_dir / REPORT_DIR
     created = created.replace(microsecond=0, tzinfo=None)
+    adsl = adam["ADSL"]
+    if "SAFFL" in adsl.columns and not adsl["SAFFL"].eq("Y").any():
+        raise SubError(Problem("ADSL", None, "SAFFL", None,
+                               f"no subject is in the safety set at the data cut-off "
+                               f"{settings.dates.data_cutoff.isoformat()} (nobody dosed by then): the report's rates "
+                               "have no denominator; with --cutoff, choose a date after the first dose"),
+                       "nothing to report")
     terms = term_labels(adam, settings)
     results, sentences = collect_results(adam, settings, terms=terms)
     if periodic is not None:  # a periodic safety report (`sub build --cutoff`): tlf/periodic.py

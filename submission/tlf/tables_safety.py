@@ -1311,7 +1311,7 @@ def pregnancy_part(adsl: pd.DataFrame, adpreg: pd.DataFrame | None, settings=Non
     women = adsl[adsl["SEX"].eq("F")]
     cbp_ard = ard_categorical(women, "CBPFL", by="SEX", pop_flag=pop, adsl=women, levels=["Y", "N"],
                               missing=True, id_var=id_var, output_id=output_id, source=Source("ADSL"))
-    cbp_women = adsl[adsl["CBPFL"].eq("Y")]
+    cbp_women = women[women["CBPFL"].eq("Y")]  # the flag of a woman only (the raw checks refuse it for a man)
     test_ard = ard_categorical(cbp_women, "PTESTFL", by="CBPFL", pop_flag=pop, adsl=cbp_women, levels=["Y", "N"],
                                missing=False, id_var=id_var, output_id=output_id, source=Source("ADSL"))
     if adpreg is None:
@@ -1325,10 +1325,13 @@ def pregnancy_part(adsl: pd.DataFrame, adpreg: pd.DataFrame | None, settings=Non
     by_out = by_out[~by_out["variable"].eq(ANY_EVENT)]
     ard = ard_to_frame(cbp_ard, test_ard, by_who, by_out)
 
-    n_women = int(ard_value(cbp_ard, "N", variable="CBPFL", variable_level="Y"))
-    n_cbp = int(ard_value(cbp_ard, "n", variable="CBPFL", variable_level="Y"))
+    in_population = women[pop].eq("Y") if pop else pd.Series(True, index=women.index)
+    has_women = bool(in_population.any())  # none at an early cut-off, or in a study of men only
+    n_women = int(ard_value(cbp_ard, "N", variable="CBPFL", variable_level="Y")) if has_women else 0
+    n_cbp = int(ard_value(cbp_ard, "n", variable="CBPFL", variable_level="Y")) if has_women else 0
     n_tested = int(ard_value(test_ard, "n", variable="PTESTFL", variable_level="Y")) if n_cbp else 0
-    total = int(ard_value(by_who, "events", variable=ANY_EVENT))
+    any_rows = by_who[by_who["variable"].eq(ANY_EVENT) & by_who["stat_name"].eq("events")]
+    total = int(ard_value(by_who, "events", variable=ANY_EVENT)) if len(any_rows) else 0
 
     def events(variable, level, parent=None):
         rows = ard[ard["variable"].eq(variable) & ard["variable_level"].eq(level) & ard["stat_name"].eq("events")]
@@ -1341,7 +1344,8 @@ def pregnancy_part(adsl: pd.DataFrame, adpreg: pd.DataFrame | None, settings=Non
         pct = fmt.fmt_num(fmt.percent(n, N), conv.pct_table) if N else None
         return f"{fmt.fmt_count(n)}명" + (f"({pct}%)" if pct is not None else "")
 
-    first = f"임부: {population} 중 여성 {fmt.fmt_count(n_women)}명 가운데 가임 여성은 {people(n_cbp, n_women)}이었다"
+    first = (f"임부: {population} 중 여성 {fmt.fmt_count(n_women)}명 가운데 가임 여성은 {people(n_cbp, n_women)}이었다"
+             if has_women else f"임부: {population} 중 여성이 없었다")
     if n_cbp:
         first += f". 가임 여성 {fmt.fmt_count(n_cbp)}명 중 {people(n_tested, n_cbp)}이 첫 투여 전에 임신 검사를 받았다."
     else:
