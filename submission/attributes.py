@@ -6,9 +6,9 @@ check mandatory values. The result is a `Dataset` ready for the XPT and JSON wri
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from .columns import map_distinct
 from .dataset import Column, Dataset, Kind
 from .errors import Problem, SubError
 from .spec import Spec, VariableSpec
@@ -32,17 +32,6 @@ def kind_of(v: VariableSpec) -> Kind:
     return "text"
 
 
-def _text_column(values: pd.Series) -> pd.Series:
-    """A text variable: str values, None for missing or empty; each distinct value converted once."""
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    if not all(type(x) is str for x in uniques):  # 1, 1.0 and True would share a code: value by value
-        return pd.Series([None if pd.isna(x) or x == "" else str(x) for x in values.astype(object)],
-                         index=values.index, dtype=object)
-    converted = [None if x == "" else x for x in uniques]
-    lookup = np.array([*converted, None], dtype=object)  # code -1 (missing) takes the last entry
-    return pd.Series(lookup[codes], index=values.index, dtype=object)
-
-
 def apply_spec(frame: pd.DataFrame, spec: Spec, dataset: str, *, provenance: pd.Series | None = None) -> Dataset:
     ds_spec = spec.datasets[dataset]
     variables = spec.variables_of(dataset)
@@ -63,7 +52,7 @@ def apply_spec(frame: pd.DataFrame, spec: Spec, dataset: str, *, provenance: pd.
         elif kind in ("integer", "float", "time"):
             values = pd.to_numeric(values).astype("Float64" if kind == "float" else "Int64")
         else:
-            values = _text_column(values)
+            values = map_distinct(values, lambda x: None if x is None or x == "" else str(x))
         out[v.variable] = values
         columns.append(Column(v.variable, v.label or "", kind, v.format))
     keys = [k for k in ds_spec.key_variables if k in out.columns]

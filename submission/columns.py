@@ -9,6 +9,7 @@ so that its two files share them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,23 @@ def plain_text(series: pd.Series) -> bool:
     if series.dtype == object:
         return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
     return False
+
+
+def map_distinct(series: pd.Series, fn: Callable) -> pd.Series:
+    """`fn` of every value (object results; a missing value gives `fn(None)`): called once per
+    distinct value of a plain-text column (`plain_text`), as a column of a million records holds a
+    few thousand dates or codes; value by value otherwise."""
+    if plain_text(series):
+        distinct = factorize(series)
+        table = np.empty(len(distinct.values), dtype=object)
+        for i, value in enumerate(distinct.values):
+            table[i] = fn(value)
+        return pd.Series(distinct.lookup(table, fn(None))[distinct.codes], index=series.index, dtype=object)
+    missing = series.isna().to_numpy()
+    out = np.empty(len(series), dtype=object)
+    for i, (value, absent) in enumerate(zip(series, missing)):
+        out[i] = fn(None if absent else value)
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 class DistinctValues:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from ..columns import map_distinct
+
 if TYPE_CHECKING:
     from .validate import Member, Package
 
@@ -563,14 +565,6 @@ def iso8601_problem(text: str) -> str | None:
     return None
 
 
-def per_value(series: pd.Series, fn: Callable) -> pd.Series:
-    """`fn` of every value of `series` (object results), computed once per distinct value: dates and
-    codes repeat across records, so a 1,000,000-record column has a few thousand distinct values."""
-    codes, uniques = pd.factorize(series.astype(object))
-    lookup = np.array([*(fn(v) for v in uniques), fn(None)], dtype=object)  # code -1 (missing) is last
-    return pd.Series(lookup[codes], index=series.index, dtype=object)
-
-
 def complete_date(text: str | None) -> str | None:
     """'YYYY-MM-DD' when `text` is a valid ISO date/time with a complete date, else None."""
     if not isinstance(text, str) or len(text) < 10 or "/" in text or not re.match(r"^\d{4}-\d{2}-\d{2}", text):
@@ -602,14 +596,14 @@ def dtc_rules(pkg: Package) -> Iterator[Finding]:
         frame = m.frame
         for name in _dtc_columns(m):
             values = m.text(name)
-            why = per_value(values, lambda v: iso8601_problem(v) if isinstance(v, str) else None)
+            why = map_distinct(values, lambda v: iso8601_problem(v) if isinstance(v, str) else None)
             reasons = list(dict.fromkeys(why.dropna()))
             shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
             yield from masked("SUB-DTC-001", m, name, why.notna(), f"not a valid ISO 8601 date/time: {shown}", values)
         if {"QNAM", "QVAL"} <= set(frame.columns):  # SUPP-- values that are dates by name
             qnam, qval = m.text("QNAM"), m.text("QVAL")
             dated = qnam.fillna("").str.endswith("DTC") & qval.notna()
-            why = per_value(qval.where(dated), lambda v: iso8601_problem(v) if isinstance(v, str) else None)
+            why = map_distinct(qval.where(dated), lambda v: iso8601_problem(v) if isinstance(v, str) else None)
             yield from masked("SUB-DTC-001", m, "QVAL", why.notna(), "QVAL of a --DTC QNAM is not ISO 8601", qval)
         yield from _start_after_end(m)
 
@@ -619,7 +613,7 @@ def _start_after_end(m: Member) -> Iterator[Finding]:
     kinds = {c.name: c.kind for c in m.data.columns}
     for name, kind in kinds.items():
         if kind == "text" and name.endswith("STDTC") and (end := name[:-5] + "ENDTC") in kinds:
-            later = _later(per_value(m.text(name), _moment), per_value(m.text(end), _moment))
+            later = _later(map_distinct(m.text(name), _moment), map_distinct(m.text(end), _moment))
             shown = m.text(name).fillna("") + " > " + m.text(end).fillna("")
             yield from masked("SUB-DTC-002", m, name, later, f"{name} is after {end}", shown)
         elif kind in ("date", "datetime"):
@@ -637,7 +631,8 @@ def _start_after_end(m: Member) -> Iterator[Finding]:
 
 
 def _later(start: pd.Series, end: pd.Series) -> pd.Series:
-    """`_after` of every record, column-wise: the dates compared, then the times on the same date."""
+    """Whether each start (a `_moment`: date, time or None) is after its end: the dates compared, then,
+    on the same date, the times when both have one; a missing moment is never after."""
     def part(series: pd.Series, i: int) -> np.ndarray:
         return np.array([None if v is None else v[i] for v in series], dtype=object)
 
@@ -657,21 +652,10 @@ def _later(start: pd.Series, end: pd.Series) -> pd.Series:
     return pd.Series(out, index=start.index, dtype=bool)
 
 
-def _after(start: tuple | None, end: tuple | None) -> bool:
-    if start is None or end is None:
-        return False
-    if start[0] != end[0]:
-        return start[0] > end[0]
-    return start[1] is not None and end[1] is not None and start[1] > end[1]
-
-
-def study_day(date: str, reference: str) -> int:
-    days = (pd.Timestamp(date) - pd.Timestamp(reference)).days
-    return days + 1 if days >= 0 else days
-
-
 def study_days(dates: pd.Series, references: pd.Series) -> pd.Series:
-    """`study_day` of every record with both a complete date and a reference (else missing)."""
+    """--DY as SDTMIG defines it (date - reference, + 1 on or after the reference; no day 0) for every
+    record with both a complete date and a reference, else missing. Computed here on its own, not with
+    the mapper's `sdtm.common.study_day`, so that the check does not share a bug with what it checks."""
     days = (pd.to_datetime(dates, format="%Y-%m-%d", errors="coerce")
             - pd.to_datetime(references, format="%Y-%m-%d", errors="coerce")).dt.days
     return pd.Series(np.where(days >= 0, days + 1, days), index=dates.index, dtype="Float64").where(days.notna())
@@ -696,8 +680,8 @@ def dy_rules(pkg: Package) -> Iterator[Finding]:
             continue
         if "USUBJID" not in m.frame.columns:
             continue
-        expected = study_days(per_value(m.text(dtc), complete_date),
-                              per_value(m.text("USUBJID"), lambda s: reference.get(s)))
+        expected = study_days(map_distinct(m.text(dtc), complete_date),
+                              map_distinct(m.text("USUBJID"), lambda s: reference.get(s)))
         wrong = expected.notna() & (values.isna() | (values != expected).fillna(True)) & (values != 0).fillna(True)
         shown = pd.Series(None, index=m.frame.index, dtype=object)  # only the records shown need the text
         for i in wrong[wrong.fillna(False).astype(bool)].index[:EXAMPLES]:
@@ -890,14 +874,11 @@ def _grouped(rule_id: str, problems, standard: str, define_file: str) -> Iterato
 
 @check
 def json_rules(pkg: Package) -> Iterator[Finding]:
-    from ..datasetjson import structure_problems
-
     for m in pkg.members:
         if m.json_obj is None:
             continue
         groups: dict[tuple, dict] = {}
-        problems = m.json_problems if m.json_problems is not None else structure_problems(m.json_obj, str(m.json))
-        for p in problems:
+        for p in m.json_problems or []:
             column = p.column or ""
             message = p.message
             if column.startswith("rows[") and "." in column:
@@ -918,8 +899,6 @@ def json_rules(pkg: Package) -> Iterator[Finding]:
             yield finding("SUB-JSON-001", m, variable, group["count"], message, group["examples"], file=str(m.json))
         if m.twin_findings is not None:
             yield from m.twin_findings
-        elif m.xpt_data is not None and m.json_data is not None:
-            yield from _twins(m)
         elif m.xpt is not None and m.json is None and m.xpt_data is not None and pkg.has_json:
             yield skipped("SUB-JSON-002", f"{m.xpt.name} has no Dataset-JSON twin", m)
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._frames import is_missing
+from ..columns import map_distinct
 
 MISSING = "missing"
 KEYWORDS = {"and", "or", "not", "in", "is", "missing", "worst"}
@@ -376,13 +376,7 @@ def text_form(values: pd.Series) -> np.ndarray:
         other = np.isfinite(x) & ~whole
         out[other] = [repr(float(v)) for v in x[other]]
         return out
-    codes, uniques = pd.factorize(values.astype(object))
-    if all(type(v) is str for v in uniques):  # text: each distinct value once (1, 1.0 and True would merge)
-        return np.array([*(_text_of(v) for v in uniques), None], dtype=object)[codes]
-    return np.array([_text_of(v) if not _is_missing(v) else None for v in values], dtype=object)
-
-
-_is_missing = is_missing
+    return map_distinct(values, _text_of).to_numpy()  # _text_of(None) is None
 
 
 class Evaluator:
