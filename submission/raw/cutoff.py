@@ -92,7 +92,14 @@ import pandas as pd
 from ..errors import Problem, SubError
 from ..study import StudySettings
 from .layout import Layout
-from .load import FLAG_IFF_ANY, RawExtract, _check_form, _check_keys, _Collector, _date_bounds
+from .load import (
+    FLAG_IFF_ANY,
+    RawExtract,
+    _check_form,
+    _check_keys,
+    _Collector,
+    _date_bounds,
+)
 
 # One row per subject, filled in at enrolment: a date after the cut-off means the subject's
 # enrolment record set was not complete at the cut-off.
@@ -118,6 +125,11 @@ def cutoff_settings(settings: StudySettings, cutoff: dt.date) -> StudySettings:
     return settings.model_copy(update={"dates": dates})
 
 
+class NobodyLeft(SubError):
+    """The cut-off leaves no subject: before the first enrolment, or before every enrolled subject's
+    enrolment forms were complete (a periodic report's interval start then counts from nothing)."""
+
+
 def check_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) -> None:
     """Raise SubError when the cut-off is after the study's data cut-off or before the first enrolment."""
     cutoff = _as_date(cutoff)
@@ -130,7 +142,7 @@ def check_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings) 
     enrolled = extract["ENROL"]["ENRDAT"].dropna()
     first = min(enrolled) if len(enrolled) else None
     if first is None or cutoff.isoformat() < first:
-        raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
+        raise NobodyLeft(Problem("--cutoff", None, None, cutoff.isoformat(),
                                f"before the first enrolment ({first or 'no subject'} in "
                                f"{extract.files.get('ENROL', 'enrol.csv')}): no subject would be left"),
                        "bad --cutoff")
@@ -148,7 +160,7 @@ def apply_cutoff(extract: RawExtract, cutoff: dt.date, settings: StudySettings, 
     cut = _Cut(extract, cutoff, open_dosing_period_end=settings.conventions.open_dosing_period_end)
     cut.subjects()
     if cut.frames["ENROL"].empty:
-        raise SubError(Problem("--cutoff", None, None, cutoff.isoformat(),
+        raise NobodyLeft(Problem("--cutoff", None, None, cutoff.isoformat(),
                                "no subject is left: every subject enrolled by then has enrolment forms "
                                "(baseline) dated after it"), "bad --cutoff")
     if as_received:

@@ -137,36 +137,21 @@ def check_interval_start(start: dt.date, cutoff: dt.date) -> None:
 
 def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "utf-8",
             as_received: bool = False) -> dict | None:
-    """The ADaM frames of the extract cut at `start` (cut, SDTM, ADaM as `sub build --cutoff start`
-    makes them, each read back from XPT like the report reads its own ADaM); None when nobody was
-    enrolled by then, or nobody enrolled by then had complete enrolment forms. A cut that fails
-    names --interval-start."""
-    from ..adam.build import build_adam, read_sdtm
-    from ..adam.labelterms import LabelTerms
-    from ..build import creation_time
-    from ..raw.cutoff import apply_cutoff, cutoff_settings
-    from ..raw.load import load_extract
-    from ..sdtm.build import build_sdtm
-    from ..sdtm.context import Translations
-    from ..spec import load_spec
-    from ..study import load_settings
+    """The ADaM frames of the extract cut at `start`, made by the build's own SDTM and ADaM stages and
+    read back from XPT like the report reads its own ADaM; None when the cut leaves nobody (no
+    enrolment, or no complete one, by then). Another failure of that cut names --interval-start."""
+    from ..build import creation_time, run_adam_stage, run_sdtm_stage
+    from ..raw.cutoff import NobodyLeft
     from ..xpt import read_xpt, write_xpt
 
-    settings = load_settings(specs_dir)
-    extract = load_extract(raw_dir, specs_dir, settings=settings, encoding=encoding)
-    enrolled = extract["ENROL"]["ENRDAT"].dropna()
-    if not len(enrolled) or start.isoformat() < min(enrolled):
-        return None
     try:
-        cut, _ = apply_cutoff(extract, start, settings, as_received=as_received)
+        settings, sdtm = run_sdtm_stage(raw_dir, specs_dir, encoding=encoding, log=[], cutoff=start,
+                                        as_received=as_received)
+    except NobodyLeft:
+        return None
     except SubError as exc:
-        if any(p.message.startswith("no subject is left") for p in exc.problems):
-            return None  # everyone enrolled by then still lacks a complete enrolment: nobody to count yet
         raise SubError([dataclasses.replace(p, file="--interval-start") if p.file == "--cutoff" else p
                         for p in exc.problems], "bad --interval-start") from None
-    settings = cutoff_settings(settings, start)
-    sdtm = build_sdtm(cut, load_spec(Path(specs_dir) / "sdtm"), settings, Translations.load(specs_dir),
-                      whole=extract).datasets
     created = creation_time(settings)
     with tempfile.TemporaryDirectory(prefix="sub-interval-start-") as tmp:
         folder = Path(tmp)
@@ -174,10 +159,8 @@ def adam_at(raw_dir: Path, specs_dir: Path, start: dt.date, *, encoding: str = "
         (folder / "adam").mkdir()
         for name, ds in sdtm.items():
             write_xpt(ds, folder / "sdtm" / f"{name.lower()}.xpt", created)
-        adam = build_adam(read_sdtm(folder / "sdtm"), load_spec(Path(specs_dir) / "adam"), settings,
-                          LabelTerms.load(specs_dir)).datasets
         frames = {}
-        for name, ds in adam.items():
+        for name, ds in run_adam_stage(folder / "sdtm", specs_dir, settings, []).items():
             path = folder / "adam" / f"{name.lower()}.xpt"
             write_xpt(ds, path, created)
             frames[name] = read_xpt(path).frame
@@ -202,7 +185,7 @@ def prepare(raw_dir: Path, specs_dir: Path, settings, cutoff: dt.date, start: dt
     log.append(f"periodic safety report: interval {periodic.interval_text()} (start {start.isoformat()} from {how}), "
                f"cumulative {periodic.cumulative_text()}; the chain re-run at {start.isoformat()} for the interval "
                f"figures ({time.perf_counter() - began:.2f} s)"
-               + ("" if periodic.adam_start is not None else "; nobody was enrolled by then: interval = cumulative"))
+               + ("" if periodic.adam_start is not None else "; nobody was enrolled, with complete enrolment forms, by then: interval = cumulative"))
     return periodic
 
 
