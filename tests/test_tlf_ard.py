@@ -20,6 +20,7 @@ from submission.tlf.ard import (
     ard_value,
     read_ard_csv,
     write_ard_csv,
+    write_ard_files,
     write_ard_json,
 )
 from submission.tlf.stats import clopper_pearson
@@ -228,6 +229,29 @@ def test_incidence_of_any_event_with_total():
 
 
 # --------------------------------------------------------------------------- writing
+
+def test_equal_numbers_of_other_types_keep_their_own_texts(tmp_path):
+    # The writers convert each distinct value of a column once: 1, 1.0, True and "1" are one value to a
+    # factorization but four texts in the files (and the keys, hence the ids, tell them apart).
+    levels = [1, 1.0, True, "1", "=1", None, float("nan")]
+    ard = pd.DataFrame({"output_id": "T", "analysis_set": "SAFFL", "group1": None, "group1_level": None,
+                        "group2": None, "group2_level": None, "variable": "X", "variable_level": levels,
+                        "context": "c", "stat_name": [f"s{i}" for i in range(len(levels))], "stat_label": "s",
+                        "stat": levels}, dtype=object)
+    lines = ard_csv_text(ard).splitlines()[1:]
+    assert [line.split(",", 8)[8] for line in lines] == [
+        "1,c,s0,s,1", "1.0,c,s1,s,1.0", "true,c,s2,s,true", "1,c,s3,s,1", "'=1,c,s4,s,'=1", ",c,s5,s,", ",c,s6,s,"]
+    records = json.loads(ard_json_text(ard))
+    assert [(r["variable_level"], type(r["stat"]).__name__) for r in records] == [
+        (1, "int"), (1.0, "float"), (True, "bool"), ("1", "str"), ("=1", "str"), (None, "NoneType"),
+        (None, "NoneType")]
+    write_ard_files(ard, tmp_path / "a.csv", tmp_path / "a.json")
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == ard_csv_text(ard)
+    assert (tmp_path / "a.json").read_text(encoding="utf-8") == ard_json_text(ard)
+    back = read_ard_csv(tmp_path / "a.csv")
+    assert list(back["stat"]) == [1, 1.0, "true", 1, "=1", None, None]
+    assert list(back["variable_level"]) == ["1", "1.0", "true", "1", "=1", None, None]
+
 
 def test_csv_and_json_are_deterministic_and_round_trip(tmp_path):
     ard = ard_to_frame(

@@ -21,13 +21,16 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..columns import map_distinct
 from ..errors import Problem, SubError
 from ..io import write_atomic
+from ..spreadsheet import escape_csv_text, unescape_csv_text
 from ._frames import flagged, is_missing, levels_of, require_columns
 from .stats import clopper_pearson
 from .where import MISSING as _MISSING_WORD
@@ -502,35 +505,56 @@ def ard_key_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in wanted if c in columns]
 
 
+def _cells(series: pd.Series, fn) -> list:
+    """`fn` of every cell of an ARD column: once per distinct value of a text column (the ARD repeats its
+    output ids, variables and definitions), cell by cell for a column that mixes in numbers (1, 1.0 and
+    True are one value to a factorization, three texts to the writers)."""
+    return map_distinct(series, fn).tolist()
+
+
 def _key_texts(frame: pd.DataFrame) -> list[str]:
     """Each row's key as one text: `column=value` for every non-empty key cell, in key order, so a
     grouping column that is empty everywhere (or absent) does not change a row's key."""
     keys = ard_key_columns(frame.columns)
-    cells = [[_text(v) for v in frame[k]] for k in keys]
-    return ["\x1f".join(f"{k}={v}" for k, v in zip(keys, row) if v != "") for row in zip(*cells)] if keys else []
+    if not keys:
+        return []
+
+    def part(key):
+        def one(value):
+            text = _text(value)
+            return f"{key}={text}" if text != "" else None
+        return one
+
+    parts = [_cells(frame[k], part(k)) for k in keys]
+    return ["\x1f".join(filter(None, row)) for row in zip(*parts)]
+
+
+def _ids(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+    """The output id and a short hash of each row's key text (`_key_texts`)."""
+    import hashlib
+
+    outputs = _cells(frame["output_id"], _text) if "output_id" in frame.columns else [""] * len(frame)
+    return [f"{out}.{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}" for out, key in zip(outputs, keys)]
 
 
 def ard_ids(frame: pd.DataFrame) -> list[str]:
     """Stable row ids: the output id and a short hash of the row's key (the same analysis gets the
     same id in every build, whatever else the ARD holds)."""
-    import hashlib
-
-    outputs = [_text(v) for v in frame["output_id"]] if "output_id" in frame.columns else [""] * len(frame)
-    return [f"{out}.{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}"
-            for out, key in zip(outputs, _key_texts(frame))]
+    return _ids(frame, _key_texts(frame))
 
 
-def duplicate_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose key another row shares (every one of them), with their key columns."""
+def duplicate_keys(frame: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
+    """The rows whose key another row shares (every one of them), with their key columns.
+    `keys`: the rows' key texts when already made (`_key_texts`)."""
     if frame.empty:
         return frame.iloc[0:0]
-    texts = pd.Series(_key_texts(frame), index=frame.index)
+    texts = pd.Series(_key_texts(frame) if keys is None else keys, index=frame.index)
     return frame.loc[texts.duplicated(keep=False), ard_key_columns(frame.columns)]
 
 
-def check_unique_keys(frame: pd.DataFrame, where: str = "ARD") -> None:
+def check_unique_keys(frame: pd.DataFrame, where: str = "ARD", keys: list[str] | None = None) -> None:
     """Stop (DuplicateArdKeys, an internal error) when two rows share their key, naming them."""
-    dups = duplicate_keys(frame)
+    dups = duplicate_keys(frame, keys)
     if len(dups):
         shown = "; ".join(", ".join(f"{k}={_text(v)}" for k, v in row.items() if _text(v) != "")
                           for row in dups.head(6).to_dict("records"))
@@ -541,9 +565,11 @@ def check_unique_keys(frame: pd.DataFrame, where: str = "ARD") -> None:
 def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
     """The ARD with its `ard_id` column first (computed from the keys; checked unique)."""
     frame = ard_to_frame(frame)
-    check_unique_keys(frame)
+    keys = _key_texts(frame)
+    check_unique_keys(frame, keys=keys)
+    ids = _ids(frame, keys)
     frame = frame.drop(columns=[ID_COLUMN], errors="ignore")
-    frame.insert(0, ID_COLUMN, pd.Series(ard_ids(frame), index=frame.index, dtype=object))
+    frame.insert(0, ID_COLUMN, pd.Series(ids, index=frame.index, dtype=object))
     return frame
 
 
@@ -619,6 +645,8 @@ class ArdLookup:
 
 
 def _text(value) -> str:
+    if type(value) is str:  # most cells: text is itself
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -647,23 +675,23 @@ def ard_csv_text(ard: pd.DataFrame) -> str:
     """CSV (UTF-8, LF line ends, minimal quoting); numbers at full precision in their shortest form.
 
     Every row gets its stable `ard_id`; rows that share a key stop the writing (DuplicateArdKeys)."""
+    return _csv_text(with_ids(ard))
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    frame = with_ids(ard)
     writer.writerow(list(frame.columns))
-    for record in frame.itertuples(index=False, name=None):
-        writer.writerow([_csv_cell(v) for v in record])
+    writer.writerows(zip(*(_cells(frame[c], _csv_cell) for c in frame.columns)))
     return buffer.getvalue()
 
 
 def _csv_cell(value) -> str:
     """A value as ard.csv holds it: numbers as numbers; text that a spreadsheet would take for a formula
     (= + - @ TAB CR first) with a quote in front (OWASP; `read_ard_csv` takes it off again)."""
-    from ..spreadsheet import escape_csv_text
-
     text = _text(value)
     if isinstance(value, str):
         return escape_csv_text(text)
@@ -672,11 +700,31 @@ def _csv_cell(value) -> str:
 
 def ard_json_text(ard: pd.DataFrame) -> str:
     """JSON: a list of records, one per line (diffable), keys in column order, nulls for missing."""
-    frame = with_ids(ard)
-    columns = list(frame.columns)
-    lines = [json.dumps(dict(zip(columns, (_json_value(v) for v in record))), ensure_ascii=False,
-                        allow_nan=False) for record in frame.itertuples(index=False, name=None)]
+    return _json_text(with_ids(ard))
+
+
+def _json_text(frame: pd.DataFrame) -> str:
+    # Each line is what json.dumps makes of the row's dict ({"key": value, ...}), put together from each
+    # column's `"key": value` texts.
+    def member(column):
+        key = _json_string(column) + ": "
+        return lambda value: key + _json_scalar(value)
+
+    members = [_cells(frame[c], member(c)) for c in frame.columns]
+    lines = ["{" + ", ".join(row) + "}" for row in zip(*members)]
     return "[\n" + ",\n".join(lines) + ("\n" if lines else "") + "]\n"
+
+
+# What json.dumps(text, ensure_ascii=False) calls for a str (the C encoder when there is one).
+_json_string = encode_basestring
+
+
+def _json_scalar(value) -> str:
+    """A cell as json.dumps(..., ensure_ascii=False, allow_nan=False) writes it (`_json_value`)."""
+    value = _json_value(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    return json.dumps(value, allow_nan=False)
 
 
 def write_ard_csv(ard: pd.DataFrame, path: Path) -> None:
@@ -687,17 +735,24 @@ def write_ard_json(ard: pd.DataFrame, path: Path) -> None:
     write_atomic(Path(path), ard_json_text(ard).encode("utf-8"))
 
 
+def write_ard_files(ard: pd.DataFrame, csv_path: Path, json_path: Path) -> None:
+    """ard.csv and ard.json of one ARD, its ids made and checked once for both."""
+    frame = with_ids(ard)
+    write_atomic(Path(csv_path), _csv_text(frame).encode("utf-8"))
+    write_atomic(Path(json_path), _json_text(frame).encode("utf-8"))
+
+
 def read_ard_csv(path: Path) -> pd.DataFrame:
     """Read an ARD CSV back: stats as int or float, text stats (a test's name, a note) as text,
     empty cells as None (for QC comparisons). Text the writer quoted against spreadsheet formulas
     comes back as it was (and a quoted stat stays text: it was written as text)."""
-    from ..spreadsheet import unescape_csv_text
-
     frame = pd.read_csv(path, dtype=str, keep_default_na=False).astype(object)
-    frame = frame.where(frame != "", None)
-    raw_stats = frame["stat"].tolist()
-    frame = frame.map(lambda v: unescape_csv_text(v) if isinstance(v, str) else v)
-    frame = frame.astype(object).where(frame.notna(), None)  # map() turns None into NaN
+    raw_stats = [None if v == "" else v for v in frame["stat"]]
+
+    def original(text):
+        return None if text is None or text == "" else unescape_csv_text(text)
+
+    frame = pd.DataFrame({c: map_distinct(frame[c], original) for c in frame.columns}, columns=frame.columns)
 
     def number(text, was_text=False):
         if text is None or was_text:

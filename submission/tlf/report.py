@@ -958,7 +958,7 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     OUT/report/re-examination-report.pdf from that same rendering (an error without LibreOffice,
     or when it fails).
     """
-    from .ard import write_ard_csv, write_ard_json
+    from .ard import write_ard_files
 
     out_dir = Path(out_dir)
     tlf_dir = Path(tlf_dir) if tlf_dir is not None else out_dir / TLF_DIR
@@ -999,8 +999,7 @@ def build_report(adam: dict[str, pd.DataFrame], settings, out_dir: Path, created
     paths.warnings, paths.notes = report_log(settings, terms)
     # the width fallbacks the tables took (smaller font, landscape page, squeezed columns)
     paths.notes += [f"table layout: {note}" for note in doc.layout_notes]
-    write_ard_csv(ard, paths.ard_csv)
-    write_ard_json(ard, paths.ard_json)
+    write_ard_files(ard, paths.ard_csv, paths.ard_json)
     doc.save(paths.docx)
     return paths
 
