@@ -193,6 +193,29 @@ def test_hierarchical_soc_then_its_pts_in_order():
         ("AEBODSYS", "NERVOUS"), ("AEDECOD", "HEADACHE")]
 
 
+def test_hierarchical_counts_equal_a_record_by_record_count():
+    # A PT name under two SOCs is two rows; a missing PT counts as Uncoded within its SOC; a PT present
+    # in one arm only gets zero rows in the others; the pooled group counts every arm.
+    adae = pd.concat([_adae(), pd.DataFrame([
+        ("05", "B", "NERVOUS", "NAUSEA", "Y", "N"), ("05", "B", "NERVOUS", None, "Y", "N"),
+        ("06", "C", "GASTRO", None, "Y", "N"), ("06", "C", "GASTRO", None, "Y", "N"),
+    ], columns=_adae().columns)], ignore_index=True)
+    ard = ard_hierarchical(adae, _adsl(), by="TRTA", denom_by="TRT01A", total="Total")
+    safety = set(_adsl().loc[_adsl()["SAFFL"].eq("Y"), "USUBJID"])
+    teae = adae[adae["TRTEMFL"].eq("Y") & adae["USUBJID"].isin(safety)].fillna({"AEDECOD": "Uncoded"})
+    seen = 0
+    for row in ard[ard["stat_name"].isin(["n", "events"])].to_dict("records"):
+        records = teae if row["group1_level"] == "Total" else teae[teae["TRTA"].eq(row["group1_level"])]
+        if row["variable"] == "AEBODSYS":
+            records = records[records["AEBODSYS"].eq(row["variable_level"])]
+        elif row["variable"] == "AEDECOD":
+            records = records[records["AEBODSYS"].eq(row["group2_level"]) & records["AEDECOD"].eq(row["variable_level"])]
+        expected = records["USUBJID"].nunique() if row["stat_name"] == "n" else len(records)
+        assert row["stat"] == expected and type(row["stat"]) is int, row
+        seen += 1
+    assert seen == 4 * 2 * 9  # groups A, B, C, Total; n and events; any, 2 SOCs, 6 (SOC, PT) pairs
+
+
 def test_hierarchical_unknown_group_stops_with_the_subject_named():
     adae = _adae()
     adae.loc[0, "TRTA"] = "Z"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..columns import map_distinct
+from ..columns import factorize, map_distinct
 from ..errors import Problem, SubError
 from ..io import write_atomic
 from ..spreadsheet import escape_csv_text, unescape_csv_text
@@ -113,6 +113,7 @@ _TOTAL = _TotalLevel()
 def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str,
                 by_levels: Sequence | None, total: str | None, what: str = "ADSL") -> _Population:
     require_columns(adsl, [id_var, pop_flag, denom_by], what)
+    adsl = adsl[[c for c in dict.fromkeys((id_var, pop_flag, denom_by)) if c is not None]]  # what is used below
     pop = adsl[flagged(adsl[pop_flag])] if pop_flag else adsl
     duplicated = pop[id_var][pop[id_var].duplicated()]
     if len(duplicated):
@@ -122,7 +123,7 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
     if denom_by is None:
         groups.append(_Group(None, frozenset(pop[id_var])))
     else:
-        blank = pop[pop[denom_by].map(is_missing)]
+        blank = pop[pop[denom_by].isna()]
         if len(blank):
             raise SubError([Problem(what, None, denom_by, None, f"grouping value is missing for subject {s}")
                             for s in blank[id_var].head(5)], f"{what}: {len(blank)} population subject(s) have no {denom_by}")
@@ -373,40 +374,81 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
     denom_by = by if denom_by is None else denom_by
     require_columns(adae, [id_var, by, subject_flag, *variables], "event data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    adae = adae[[c for c in dict.fromkeys((id_var, by, subject_flag, pop_flag, *variables))
+                 if c is not None and c in adae.columns]]  # the columns used below
     events = _restrict(adae, population, id_var, pop_flag)
     if subject_flag:
         events = events[flagged(events[subject_flag])]
     defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag)
-    events = events.copy()
+    events = events.reset_index(drop=True)  # positions as the index: the levels' codes below are by position
     for v in variables:
-        events[v] = events[v].where(~events[v].map(is_missing), uncoded_label)
+        events[v] = events[v].where(~events[v].isna(), uncoded_label)
     rows = _Rows(output_id, pop_flag, by, "hierarchical", total, source)
 
     def at(group, *clauses):
         return defs.counts(group, defs.records(group, *clauses), _EVENT_KINDS) if source is not None else None
 
+    # The tree of levels (SOCs, the PTs of each), and per record the position of its SOC among the SOCs
+    # and of its (SOC, PT) pair among the tree's pairs (-1: none): a record counts at a level when its
+    # value equals the level, as `Series.eq` has it.
     top = variables[0]
+    parents = levels_of(events[top])
+    parent_of = _level_codes(events[top], parents)
     tree: list[tuple[object, list]] = []
-    for parent in levels_of(events[top]):
-        children = levels_of(events.loc[events[top].eq(parent), variables[1]]) if len(variables) == 2 else []
+    pair_of = np.full(len(events), -1, dtype=np.int64)
+    pairs = 0
+    for i, parent in enumerate(parents):
+        children = []
+        if len(variables) == 2:
+            inside = np.flatnonzero(parent_of == i)
+            children = levels_of(events[variables[1]].iloc[inside])
+            codes = _level_codes(events[variables[1]].iloc[inside], children)
+            pair_of[inside] = np.where(codes >= 0, pairs + codes, -1)
+            pairs += len(children)
         tree.append((parent, children))
+    subject_of = factorize(events[id_var]).codes
 
     for group, part in population.of(events, id_var, by, "event data"):
         N = len(group.subjects)
         part = part[part[id_var].isin(group.subjects)]
         rows.add(group, ANY_EVENT, None, {**_n_N_p(_count(part, id_var), N), "events": len(part)}, defs=at(group))
-        for parent, children in tree:
-            at_parent = part[part[top].eq(parent)]
+        mine = part.index.to_numpy()
+        by_parent = _tally(parent_of[mine], subject_of[mine], len(parents))
+        by_pair = _tally(pair_of[mine], subject_of[mine], pairs)
+        pair = 0
+        for i, (parent, children) in enumerate(tree):
             parent_clause = defs.level(top, parent, uncoded_label) if source is not None else None
-            rows.add(group, top, parent, {**_n_N_p(_count(at_parent, id_var), N), "events": len(at_parent)},
-                     defs=at(group, parent_clause))
+            n, records = by_parent[i]
+            rows.add(group, top, parent, {**_n_N_p(n, N), "events": records}, defs=at(group, parent_clause))
             for child in children:
-                at_child = at_parent[at_parent[variables[1]].eq(child)]
-                rows.add(group, variables[1], child, {**_n_N_p(_count(at_child, id_var), N), "events": len(at_child)},
+                n, records = by_pair[pair]
+                rows.add(group, variables[1], child, {**_n_N_p(n, N), "events": records},
                          group2=top, group2_level=parent,
                          defs=at(group, parent_clause, defs.level(variables[1], child, uncoded_label)
                                  if source is not None else None))
+                pair += 1
     return rows.frame()
+
+
+def _level_codes(values: pd.Series, levels: list) -> np.ndarray:
+    """Per value, the position of the level it equals (`values.eq(level)`), -1 when none: looked up once
+    per distinct value. The levels are distinct values of the column (`levels_of`), so at most one fits."""
+    distinct = factorize(values)
+    position = {level: i for i, level in enumerate(levels)}
+    table = np.array([position.get(v, -1) for v in distinct.values], dtype=np.int64)
+    return distinct.lookup(table, -1)[distinct.codes]
+
+
+def _tally(codes: np.ndarray, subjects: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """(subjects, records) per code 0 .. size-1 of some records: `subjects` are the records' subject codes
+    (-1: no subject id, a record that counts as an event but not as a subject, as `nunique` has it)."""
+    kept = codes >= 0
+    events = np.bincount(codes[kept], minlength=size)
+    both = kept & (subjects >= 0)
+    width = max(int(subjects.max()) + 1, 1) if len(subjects) else 1
+    pairs = np.unique(codes[both].astype(np.int64) * width + subjects[both])
+    n = np.bincount(pairs // width, minlength=size)
+    return [(int(a), int(b)) for a, b in zip(n, events)]
 
 
 def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = None, *, flag: str | None = None,
