@@ -31,8 +31,10 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from ..columns import factorize, plain_text
 from .trace import SHOWN, Tracer, _plain, _text
 from .where import FilterError, columns_of
 
@@ -51,12 +53,10 @@ def _dump(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _delta(values: Iterable[int]) -> list[int]:
-    out, last = [], 0
-    for v in values:
-        out.append(int(v) - last)
-        last = int(v)
-    return out
+def _delta(values: Iterable[int] | np.ndarray) -> list[int]:
+    """Each value minus the one before it (the first minus 0)."""
+    values = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.int64)
+    return np.diff(values, prepend=0).tolist()
 
 
 def _cell_text(value) -> str:
@@ -80,12 +80,14 @@ class _Traces:
         self.adsl_ids = [str(v) for v in adam["ADSL"]["USUBJID"]]
         self.subject_index = {s: i for i, s in enumerate(self.adsl_ids)}
         self.used: dict[str, set[str]] = {}   # dataset -> columns to ship
-        self.records: dict[str, set[int]] = {}  # dataset -> positions of the records some number counts
+        self._counted: dict[str, list[np.ndarray]] = {}  # dataset -> positions of records some number counts
+        self._subject_of: dict[str, np.ndarray] = {}  # dataset -> per record, its subject's ADSL position (-1)
+        self._shipped: dict[str, np.ndarray] = {}
 
-    def output(self, rows: pd.DataFrame) -> dict:
+    def output(self, rows: list[dict]) -> dict:
         t = self.tracer
         defs, sigs, ids, seen = [], [], {}, {}
-        for row in rows.to_dict("records"):
+        for row in rows:
             counts = _text(row.get("counts"))
             if not counts or counts == "none":
                 continue
@@ -99,12 +101,12 @@ class _Traces:
                 except FilterError:
                     continue
                 if source == "ADSL":  # ADSL positions are the subjects' own
-                    subjects, records = positions.tolist(), None
+                    subjects, records = positions, None
                 else:
-                    ids_of = t.evaluator._text(source, "USUBJID")[positions]
-                    subjects = sorted({self.subject_index[s] for s in ids_of if s in self.subject_index})
-                    records = positions.tolist()
-                    self.records.setdefault(source, set()).update(records)
+                    subjects = self.subject_of(source)[positions]
+                    subjects = np.unique(subjects[subjects >= 0])
+                    records = positions
+                    self._counted.setdefault(source, []).append(records)
                 self._note_columns(source, where, counts)
                 self._note_columns("ADSL", population, "")
                 seen[key] = len(sigs)
@@ -116,21 +118,28 @@ class _Traces:
             ids[str(row["ard_id"])] = [seen[key], counts, _plain(row.get("stat"))]
         return {"defs": defs, "sigs": sigs, "ids": ids}
 
+    def subject_of(self, dataset: str) -> np.ndarray:
+        """Per record of `dataset`, the ADSL position of its subject (-1: not an ADSL subject)."""
+        if dataset not in self._subject_of:
+            distinct = factorize(pd.Series(self.tracer.evaluator._text(dataset, "USUBJID"), dtype=object))
+            table = np.array([self.subject_index.get(s, -1) for s in distinct.values], dtype=np.int64)
+            self._subject_of[dataset] = distinct.lookup(table, -1)[distinct.codes]
+        return self._subject_of[dataset]
+
     def shipped(self, out: dict) -> dict:
         """The output's record lists as positions among the records shipped (only those some number
         counts, in dataset order), delta-coded."""
         for sig in out["sigs"]:
             if "r" in sig:
-                index = self.index_of(sig["d"])
-                sig["r"] = _delta(index[p] for p in sig["r"])
+                sig["r"] = _delta(np.searchsorted(self.records(sig["d"]), sig["r"]))
         return out
 
-    def index_of(self, dataset: str) -> dict[int, int]:
-        if not hasattr(self, "_index"):
-            self._index = {}
-        if dataset not in self._index:
-            self._index[dataset] = {p: i for i, p in enumerate(sorted(self.records.get(dataset, ())))}
-        return self._index[dataset]
+    def records(self, dataset: str) -> np.ndarray:
+        """The positions of the records of `dataset` that some number counts, in dataset order."""
+        if dataset not in self._shipped:
+            counted = self._counted.get(dataset, [])
+            self._shipped[dataset] = np.unique(np.concatenate(counted)) if counted else np.array([], dtype=np.int64)
+        return self._shipped[dataset]
 
     def _note_columns(self, source: str, where: str | None, counts: str) -> None:
         cols = self.used.setdefault(source, set())
@@ -142,18 +151,35 @@ class _Traces:
             cols.add(counts[7:-1])
 
 
-def _record_chunks(name: str, frame: pd.DataFrame, extra: set[str]) -> tuple[list[str], list[list]]:
+def _record_chunks(name: str, frame: pd.DataFrame, extra: set[str],
+                   positions: np.ndarray | None = None) -> tuple[list[str], list[list]]:
+    """The shown columns of the dataset's records (at `positions`, else all) and their values by record."""
     columns = [c for c in dict.fromkeys([*SHOWN.get(name, ["USUBJID"]), *sorted(extra)]) if c in frame.columns]
-    part = frame[columns]
-    values = []
-    for column in columns:
-        series = part[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            values.append([None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in series])
-        else:
-            values.append([_plain(v) for v in series])
+    part = frame[columns] if positions is None else frame[columns].iloc[positions]
+    values = [_shown_values(part[column]) for column in columns]
     rows = [list(r) for r in zip(*values)] if values else []
     return columns, rows
+
+
+def _shown_date(value) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _shown_values(series: pd.Series) -> list:
+    """A column's values as the page shows them (`_plain`; dates as ISO dates): converted once per
+    distinct value of a column whose equal values are alike (numbers, dates, flags, text), value by
+    value in a column of mixed types (1, 1.0 and True are one value to a factorization)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        convert = _shown_date
+    else:
+        convert = _plain
+    if not (series.dtype.kind in "biufM" or plain_text(series)):
+        return [convert(v) for v in series]
+    distinct = factorize(series)
+    table = np.empty(len(distinct.values), dtype=object)
+    for i, value in enumerate(distinct.values):
+        table[i] = convert(value)
+    return distinct.lookup(table, None)[distinct.codes].tolist()
 
 
 # --------------------------------------------------------------------------- the tables
@@ -207,10 +233,10 @@ def _cell(stats: dict, traceable: set) -> str:
     return "<br>".join(parts)
 
 
-def _ard_table(rows: pd.DataFrame, traceable: set) -> str:
+def _ard_table(rows: list[dict], traceable: set) -> str:
     columns: list = []
     lines: dict = {}
-    for row in rows.to_dict("records"):
+    for row in rows:
         column = (_text(row.get("group1")), _text(row.get("group1_level")))
         if column not in columns:
             columns.append(column)
@@ -238,6 +264,17 @@ def _display_table(display: pd.DataFrame, limit: int | None) -> str:
 
 # --------------------------------------------------------------------------- the page
 
+def _rows_by_output(ard: pd.DataFrame) -> dict[str, list[dict]]:
+    """The ARD's rows as dicts (column: value), per output id in order of appearance (rows without one left out)."""
+    columns = list(ard.columns)
+    out: dict[str, list[dict]] = {}
+    for values in zip(*(ard[c].tolist() for c in columns)):
+        row = dict(zip(columns, values))
+        if not pd.isna(row["output_id"]):
+            out.setdefault(row["output_id"], []).append(row)
+    return out
+
+
 def page_title(study, ard: pd.DataFrame) -> str:
     """The page's title: that of the report the ARD belongs to (a periodic safety report's ARD has a
     `period` column, tlf/periodic.py), and which part of it this page is."""
@@ -263,23 +300,23 @@ def write_review(folder: Path, results: list, ard: pd.DataFrame, adam: Mapping[s
 
     traces = _Traces(ard, adam)
     sections, nav, pending = [], [], []
-    by_output = {k: g for k, g in ard.groupby("output_id", sort=False)}
+    by_output = _rows_by_output(ard)
     for r in results:
         rows = by_output.get(r.output_id)
         file_name = f"out-{_js_name(r.output_id)}.js"
         traceable: set = set()
-        if rows is not None and len(rows):
+        if rows:
             out = traces.output(rows)
             traceable = set(out["ids"])
             pending.append((data / file_name, r.output_id, out))
-        parts = [f'<section class="out" id="o-{html.escape(r.output_id)}" data-o="{html.escape(r.output_id)}" '
-                 f'data-f="{html.escape(file_name)}">',
+        parts = [(f'<section class="out" id="o-{html.escape(r.output_id)}" data-o="{html.escape(r.output_id)}" '
+                  f'data-f="{html.escape(file_name)}">'),
                  f'<h2><span class="oid">{html.escape(r.output_id)}</span> {html.escape(r.title)}</h2>']
         png = getattr(r, "png", None)
         if png:
             parts.append(f'<img alt="{html.escape(r.title)}" src="data:image/png;base64,'
                          f'{base64.b64encode(png).decode("ascii")}">')
-        if rows is not None and len(rows):
+        if rows:
             parts.append(_ard_table(rows, traceable))
         display = getattr(r, "display", None)
         if isinstance(display, pd.DataFrame) and len(display.columns):
@@ -298,10 +335,9 @@ def write_review(folder: Path, results: list, ard: pd.DataFrame, adam: Mapping[s
     put(data / "subjects.js", f"subReview.subjects({_dump(traces.adsl_ids)});\n")
     datasets = {}
     for name in sorted(traces.used):
-        frame = adam[name]
-        if name != "ADSL":  # ADSL is shipped whole: its positions are the subjects'
-            frame = frame.iloc[sorted(traces.records.get(name, ()))]
-        columns, rows = _record_chunks(name, frame, traces.used[name])
+        # ADSL is shipped whole (its positions are the subjects'), of the others the records some number counts
+        positions = None if name == "ADSL" else traces.records(name)
+        columns, rows = _record_chunks(name, adam[name], traces.used[name], positions)
         chunks = max(1, -(-len(rows) // CHUNK))
         datasets[name] = {"columns": columns, "chunks": chunks, "records": len(rows)}
         for k in range(chunks):
@@ -309,7 +345,7 @@ def write_review(folder: Path, results: list, ard: pd.DataFrame, adam: Mapping[s
                 f"subReview.records({_dump(name)},{k},{_dump(rows[k * CHUNK:(k + 1) * CHUNK])});\n")
     index = {"chunk": CHUNK, "datasets": datasets,
              "outputs": {r.output_id: f"out-{_js_name(r.output_id)}.js" for r in results
-                         if r.output_id in by_output and len(by_output[r.output_id])}}
+                         if by_output.get(r.output_id)}}
     page = _PAGE
     for token, value in (("@TITLE@", html.escape(title)),
                          ("@NOTICE@", f'<p class="notice">{html.escape(notice)}</p>' if notice else ""),
