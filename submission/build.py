@@ -115,7 +115,9 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
 
     `written`: the datasets `write_datasets` just wrote to `folder`, so that they are not read back:
     the define is built from them and the check reads only the files' headers (check_consistency).
+    Both convert each column of a dataset to text once, sharing it (define/_values.py `FrameTexts`).
     """
+    from .define._values import FrameTexts
     from .define.consistency import check_consistency
     from .define.write import read_arm_sheets, write_define_folder
     from .spec import load_spec
@@ -131,14 +133,16 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
                 ds = written[name] if written is not None and name in written else read_xpt(path)
                 datasets[name] = dataclasses.replace(ds, keys=spec.datasets[name].key_variables)
         arm = read_arm_sheets(spec.folder) if standard == "ADaM" else None
-        write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None)
+        values = {name: FrameTexts(ds.frame) for name, ds in datasets.items()}
+        write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None,
+                            values=values)
         # documents the define refers to by a bare file name ship beside it (study settings, label terms)
         for document in spec.documents.values():
             source = Path(specs_dir) / document.href
             if "/" not in document.href and source.is_file():
                 write_atomic(folder / document.href, source.read_bytes())
         advance("checking it against the files written")
-        problems = check_consistency(folder, datasets=written)
+        problems = check_consistency(folder, datasets=written, values=values)
     if problems:
         shown = shown or folder
         problems = [dataclasses.replace(p, file=p.file.replace(str(folder), str(shown))) for p in problems]
