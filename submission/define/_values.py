@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..columns import small_codes
+
 COMPARATORS = ("EQ", "NE", "LT", "LE", "GT", "GE", "IN", "NOTIN")
 
 
@@ -77,7 +79,7 @@ def column_texts(series: pd.Series) -> Texts:
         plain = all(type(v) is str for v in uniques)
         converted = [v or None for v in uniques] if plain else [as_text(v) for v in uniques]
     table = np.array([*converted, None], dtype=object)  # code -1 (missing) takes the last entry
-    return Texts(codes, table, plain)
+    return Texts(small_codes(codes, len(table)), table, plain)
 
 
 def texts(series: pd.Series) -> pd.Series:
@@ -86,9 +88,9 @@ def texts(series: pd.Series) -> pd.Series:
 
 
 class FrameTexts:
-    """The `Texts` of a frame's columns, each computed on first use: the define's items, value lists
-    and where clauses and the consistency check of one dataset share them instead of converting the
-    same column again. Holds the frame itself (`frame`): use it only for that frame."""
+    """The `Texts` of a frame's columns, each computed on first use and kept: the define's items,
+    value lists and where clauses and the consistency check of one dataset share them instead of
+    converting the same column again. Holds the frame itself (`frame`): use it only for that frame."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
@@ -99,10 +101,10 @@ class FrameTexts:
             self._columns[name] = column_texts(self.frame[name])
         return self._columns[name]
 
-    def text_length(self, name: str, fallback) -> int:
+    def text_length(self, name: str, fallback: Callable[[str], int]) -> int:
         """`Dataset.text_length` of the column (its longest value in bytes, at least 1) from its texts
-        when it holds only str; `fallback(name)` otherwise."""
-        column = self(name)
+        when it holds only str; `fallback(name)` otherwise. A column only measured is not kept."""
+        column = self._columns.get(name) or column_texts(self.frame[name])
         return max(1, column.longest()) if column.plain else fallback(name)
 
 

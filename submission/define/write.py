@@ -345,6 +345,8 @@ class _Builder:
         """The ItemDef of variable `v` of `data` (`texts`: its columns as texts), or of a value-level
         item: then `rows` is a boolean array of the records its where clause selects."""
         it = etree.Element(O("ItemDef"), OID=oid, Name=v.variable, DataType=v.data_type)
+        # the values present of a variable with a codelist (first, so that its texts are kept for the length)
+        present = texts(v.variable).present(rows) if v.codelist else set()
         for key, value in self._length(v, data, texts, rows).items():
             it.set(key, value)
         if sheet == "Variables":
@@ -355,7 +357,7 @@ class _Builder:
             _text(it, O("Description"), v.label)
         if v.codelist:
             etree.SubElement(it, O("CodeListRef"), CodeListOID=self.codelist_oid(v.codelist))
-            self.codelist_values.setdefault(v.codelist, set()).update(texts(v.variable).present(rows))
+            self.codelist_values.setdefault(v.codelist, set()).update(present)
         origin = etree.SubElement(it, D("Origin"), Type=v.origin)
         _set(origin, "Source", v.source)
         if v.origin == "Predecessor" and v.predecessor:
@@ -799,27 +801,31 @@ def to_bytes(tree: etree._ElementTree) -> bytes:
 
 def write_define_folder(folder: Path, spec: Spec, datasets: Mapping[str, Dataset], settings: StudySettings,
                         standard: str, created: dt.datetime, *, arm: Sequence[Mapping] | None = None,
-                        values: Mapping[str, FrameTexts] | None = None) -> list[Path]:
+                        values: Mapping[str, FrameTexts] | None = None, html: bool = True) -> list[Path]:
     """Write define.xml, define.html and the stylesheet into `folder`; validate first.
 
     Nothing is written when the document breaks the Define-XML 2.1 schema (or the ARM schema)
     or refers to an OID it does not define: SubError carries the messages. The spec's documents
     are checked and completed first (`package.documents.package_spec`): links only inside
-    `folder`, the generated aCRF and reviewer's guides found there, the aCRF pages.
+    `folder`, the generated aCRF and reviewer's guides found there, the aCRF pages. `html=False`:
+    no define.html (for a define that is written again before anyone reads it; the stylesheet is
+    written all the same).
     """
     from ..io import write_atomic
     from ..package.documents import package_spec
-    from .validate import check_define, render_html, stylesheet_path
+    from .validate import check_define, parse, render_html, stylesheet_path
 
     # documents only inside the folder; the generated aCRF and guides found there; aCRF pages
     spec = package_spec(spec, Path(folder), normalize_standard(standard))
     tree = build_define(spec, datasets, settings, standard=standard, created=created, arm=arm, values=values)
     data = to_bytes(tree)
-    check_define(data, name=str(Path(folder) / "define.xml"))
-    html = render_html(data)
     folder = Path(folder)
-    written = [folder / "define.xml", folder / "define.html", folder / STYLESHEET]
-    write_atomic(written[0], data)
-    write_atomic(written[1], html)
-    write_atomic(written[2], stylesheet_path().read_bytes())
-    return written
+    written_tree = parse(data, name=str(folder / "define.xml"))  # the bytes to be written, parsed once
+    check_define(written_tree, name=str(folder / "define.xml"))
+    files = {folder / "define.xml": data}
+    if html:
+        files[folder / "define.html"] = render_html(written_tree)
+    files[folder / STYLESHEET] = stylesheet_path().read_bytes()
+    for path, content in files.items():
+        write_atomic(path, content)
+    return list(files)
