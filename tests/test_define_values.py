@@ -103,7 +103,11 @@ def test_where_mask_decides_each_distinct_text_as_each_row(checks):
         mask = where_mask(frame, checks, values)
         assert list(mask.index) == list(frame.index)
         assert mask.tolist() == expected, checks
+    shared = FrameTexts(frame)
+    assert shared.where(checks).tolist() == expected
+    assert shared.where([(v, c, list(values)) for v, c, values in checks]) is shared.where(checks)  # computed once
     assert where_mask(frame, [("ABSENT", "EQ", ["1"])]) is None
+    assert shared.where([("ABSENT", "EQ", ["1"])]) is None
 
 
 def test_decimals_over_distinct_values():

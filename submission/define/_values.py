@@ -50,8 +50,10 @@ class Texts:
 
     def present(self, rows: np.ndarray | None = None) -> set[str]:
         """The distinct texts of every row (or of the rows selected by `rows`), missing left out."""
+        if rows is None:  # every distinct value occurs in some row
+            return {t for t in self.table if t is not None}
         seen = np.zeros(len(self.table), dtype=bool)
-        seen[self.codes if rows is None else self.codes[rows]] = True
+        seen[self.codes[rows]] = True
         return {t for t in self.table[seen] if t is not None}
 
     def longest(self, rows: np.ndarray | None = None) -> int:
@@ -95,6 +97,7 @@ class FrameTexts:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._columns: dict[str, Texts] = {}
+        self._where: dict[tuple, pd.Series | None] = {}
 
     def __call__(self, name: str) -> Texts:
         if name not in self._columns:
@@ -106,6 +109,14 @@ class FrameTexts:
         when it holds only str; `fallback(name)` otherwise. A column only measured is not kept."""
         column = self._columns.get(name) or column_texts(self.frame[name])
         return max(1, column.longest()) if column.plain else fallback(name)
+
+    def where(self, checks: Sequence[tuple[str, str, Sequence[str]]]) -> pd.Series | None:
+        """`where_mask` of the frame, computed once per distinct set of checks (the define's value
+        lists and the consistency check select the same records)."""
+        key = tuple((variable, comparator, tuple(values)) for variable, comparator, values in checks)
+        if key not in self._where:
+            self._where[key] = where_mask(self.frame, checks, self)
+        return self._where[key]
 
 
 def _number(text: str | None) -> float | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..dataset import Column, Dataset
 from ..errors import Problem
-from ._values import FrameTexts, where_mask
+from ._values import FrameTexts
 from .read import Define, DefineDataset, read_define
 
 NUMERIC_TYPES = ("integer", "float")
@@ -134,7 +134,7 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
                             checks.append((tested.name if tested else check.item, check.comparator, check.values))
                     if not checks:
                         continue
-                    mask = where_mask(data.frame, checks, texts)
+                    mask = texts.where(checks)
                     if mask is None:  # tests a variable of another dataset
                         continue
                     problems += _codelist_problems(define, name, texts, v.name, entry.item.codelist,

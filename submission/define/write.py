@@ -38,7 +38,7 @@ from ..dataset import Dataset
 from ..errors import Problem, SubError
 from ..spec import Codelist, DictionarySpec, Spec, ValueLevelSpec, _VariableBase
 from ..study import StudySettings
-from ._values import FrameTexts, decimals, where_mask
+from ._values import FrameTexts, decimals
 
 NS_ODM = "http://www.cdisc.org/ns/odm/v1.3"
 NS_DEF = "http://www.cdisc.org/ns/def/v2.1"
@@ -397,7 +397,7 @@ class _Builder:
                 clauses = self.spec.where_clauses.get(vl.where_clause, [])
                 mask = None
                 if clauses and all(wc.dataset == name for wc in clauses):
-                    mask = where_mask(data.frame, self.where_checks(vl.where_clause), self.texts_of(name))
+                    mask = self.texts_of(name).where(self.where_checks(vl.where_clause))
                 if mask is not None and len(data.frame) and not mask.any():
                     continue  # a category with no record gets no value-level metadata
                 suffix = vl.where_clause.removeprefix("WC.").removeprefix(f"{name}.")
