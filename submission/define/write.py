@@ -328,7 +328,7 @@ class _Builder:
                 out["Length"] = str(texts.text_length(v.variable, data.text_length))
             else:  # a value-level item: the longest value among the records its where clause selects
                 longest = texts(v.variable).longest(rows)
-                out["Length"] = str(longest or v.length or data.text_length(v.variable))
+                out["Length"] = str(longest or v.length or texts.text_length(v.variable, data.text_length))
         else:
             out["Length"] = str(NUMERIC_LENGTH)
             if v.data_type == "float":
