@@ -109,13 +109,16 @@ def run_sdtm_stage(raw_dir: Path, specs_dir: Path, *, encoding: str, log: list[s
 
 
 def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: list[str],
-                 shown: Path | None = None, written: dict[str, Dataset] | None = None) -> None:
+                 shown: Path | None = None, written: dict[str, Dataset] | None = None, html: bool = True) -> None:
     """define.xml (+ define.html and the stylesheet) for the datasets in `folder`, validated against
     the Define-XML 2.1 schema, then checked against the XPT files beside it.
 
     `written`: the datasets `write_datasets` just wrote to `folder`, so that they are not read back:
     the define is built from them and the check reads only the files' headers (check_consistency).
+    Both convert each column of a dataset to text once, sharing it (define/_values.py `FrameTexts`).
+    `html=False`: no define.html, for a define that is written again (with it) before anyone reads it.
     """
+    from .define._values import FrameTexts
     from .define.consistency import check_consistency
     from .define.write import read_arm_sheets, write_define_folder
     from .spec import load_spec
@@ -131,14 +134,16 @@ def write_define(folder: Path, specs_dir: Path, settings, standard: str, log: li
                 ds = written[name] if written is not None and name in written else read_xpt(path)
                 datasets[name] = dataclasses.replace(ds, keys=spec.datasets[name].key_variables)
         arm = read_arm_sheets(spec.folder) if standard == "ADaM" else None
-        write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None)
+        values = {name: FrameTexts(ds.frame) for name, ds in datasets.items()}
+        write_define_folder(folder, spec, datasets, settings, standard, creation_time(settings), arm=arm or None,
+                            values=values, html=html)
         # documents the define refers to by a bare file name ship beside it (study settings, label terms)
         for document in spec.documents.values():
             source = Path(specs_dir) / document.href
             if "/" not in document.href and source.is_file():
                 write_atomic(folder / document.href, source.read_bytes())
         advance("checking it against the files written")
-        problems = check_consistency(folder, datasets=written)
+        problems = check_consistency(folder, datasets=written, values=values)
     if problems:
         shown = shown or folder
         problems = [dataclasses.replace(p, file=p.file.replace(str(folder), str(shown))) for p in problems]
@@ -212,12 +217,13 @@ def run_build(raw_dir: Path, specs_dir: Path, out_dir: Path, *, encoding: str = 
         (stage / "sdtm").mkdir()
         write_datasets(stage / "sdtm", sdtm, settings, "SDTM", shown=out / "sdtm")
         write_acrf_stage(stage / "sdtm", specs_dir, settings, log)
-        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm", written=sdtm)
+        # define.html is rendered when write_guides_stage writes both defines again, linking the guides
+        write_define(stage / "sdtm", specs_dir, settings, "SDTM", log, shown=out / "sdtm", written=sdtm, html=False)
         del sdtm  # every later stage reads the SDTM files: free the mapped frames before ADaM
         adam = run_adam_stage(stage / "sdtm", specs_dir, settings, log)
         (stage / "adam").mkdir()
         write_datasets(stage / "adam", adam, settings, "ADaM", shown=out / "adam")
-        write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam", written=adam)
+        write_define(stage / "adam", specs_dir, settings, "ADaM", log, shown=out / "adam", written=adam, html=False)
         del adam  # the report reads the ADaM files
         run_report(stage / "adam", settings, stage, log, periodic=periodic, pdf=pdf)
         write_guides_stage(stage, specs_dir, settings, log, shown=out)

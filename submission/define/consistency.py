@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..dataset import Column, Dataset
 from ..errors import Problem
-from ._values import texts, where_mask
+from ._values import FrameTexts
 from .read import Define, DefineDataset, read_define
 
 NUMERIC_TYPES = ("integer", "float")
@@ -27,13 +27,16 @@ def _xpt_files(folder: Path) -> dict[str, Path]:
 
 
 def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
-                      datasets: Mapping[str, Dataset] | None = None) -> list[Problem]:
+                      datasets: Mapping[str, Dataset] | None = None,
+                      values: Mapping[str, FrameTexts] | None = None) -> list[Problem]:
     """Every disagreement between the XPT files of `folder` and `define` (default folder/define.xml).
 
     `datasets` (by name) are the datasets just written to those files: then only each file's headers
     are read (its size against them, names, labels, types, lengths, the number of records, which
     must be the dataset's) and the values are checked in memory, where they are the bytes written
-    (the writer is tested byte for byte). Other files are read whole.
+    (the writer is tested byte for byte). Other files are read whole. `values`: those datasets'
+    columns as texts (`FrameTexts` by dataset name) when the define was just built from them, so
+    that no column is converted twice; each column is converted at most once either way.
     """
     import pyreadstat
 
@@ -87,6 +90,8 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
             problems.append(Problem(name, None, None, data.name, f"dataset name differs from define.xml ({ds.name})"))
         if data.label and ds.label and data.label != ds.label:
             problems.append(Problem(name, None, None, data.label, f"dataset label differs from define.xml ({ds.label!r})"))
+        shared = (values or {}).get(data.name)
+        texts = shared if shared is not None and shared.frame is data.frame else FrameTexts(data.frame)
         columns = [c.name for c in data.columns]
         defined = [v.name for v in ds.variables]
         for column in columns:
@@ -115,7 +120,7 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
                                         f"length in the file differs from define.xml Length {item.length}"))
             if col.label and item.label and col.label != item.label:
                 problems.append(Problem(name, None, v.name, col.label, f"label differs from define.xml ({item.label!r})"))
-            problems += _codelist_problems(define, name, data.frame, v.name, item.codelist, None)
+            problems += _codelist_problems(define, name, texts, v.name, item.codelist, None)
             if item.value_list and item.value_list in define.value_lists:
                 for entry in define.value_lists[item.value_list].items:
                     checks = []
@@ -129,11 +134,11 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
                             checks.append((tested.name if tested else check.item, check.comparator, check.values))
                     if not checks:
                         continue
-                    mask = where_mask(data.frame, checks)
+                    mask = texts.where(checks)
                     if mask is None:  # tests a variable of another dataset
                         continue
-                    problems += _codelist_problems(define, name, data.frame[mask], v.name, entry.item.codelist,
-                                                   ", ".join(entry.where_clauses))
+                    problems += _codelist_problems(define, name, texts, v.name, entry.item.codelist,
+                                                   ", ".join(entry.where_clauses), mask.to_numpy())
     return problems
 
 
@@ -156,15 +161,20 @@ def _written(path: Path, ds: Dataset | None) -> tuple[Dataset, dict[str, int], i
             {v.name: v.length for v in member.variables}, size)
 
 
-def _codelist_problems(define: Define, file: str, frame, variable: str, codelist: str | None,
-                       where: str | None) -> list[Problem]:
+def _codelist_problems(define: Define, file: str, texts: FrameTexts, variable: str, codelist: str | None,
+                       where: str | None, rows=None) -> list[Problem]:
+    """Values of `variable` (of every record, or of those the boolean array `rows` selects) that are
+    not terms of `codelist`, the most frequent first shown."""
     if not codelist:
         return []
     cl = define.codelists.get(codelist)
     if cl is None or cl.dictionary is not None or not cl.terms:
         return []
     allowed = set(cl.values)
-    values = texts(frame[variable]).dropna()
+    column = texts(variable)
+    if column.present(rows) <= allowed:  # every distinct value present is a term
+        return []
+    values = column.series(texts.frame.index, rows).dropna()
     bad = values[~values.isin(allowed)]
     if bad.empty:
         return []

@@ -47,9 +47,14 @@ def parse(source: Source, *, name: str | None = None) -> etree._ElementTree:
 
 
 def _package() -> Path:
-    import defineutils
+    """The installed `defineutils` folder, found without importing the package (its import loads
+    xmlschema, half a second, for files lxml reads itself)."""
+    import importlib.util
 
-    return Path(defineutils.__file__).resolve().parent
+    found = importlib.util.find_spec("defineutils")
+    if found is None or not found.submodule_search_locations:
+        raise ModuleNotFoundError("No module named 'defineutils'", name="defineutils")
+    return Path(next(iter(found.submodule_search_locations))).resolve()
 
 
 def schema_path(arm: bool = False) -> Path:

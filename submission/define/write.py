@@ -38,7 +38,7 @@ from ..dataset import Dataset
 from ..errors import Problem, SubError
 from ..spec import Codelist, DictionarySpec, Spec, ValueLevelSpec, _VariableBase
 from ..study import StudySettings
-from ._values import decimals, texts, where_mask
+from ._values import FrameTexts, decimals
 
 NS_ODM = "http://www.cdisc.org/ns/odm/v1.3"
 NS_DEF = "http://www.cdisc.org/ns/def/v2.1"
@@ -148,9 +148,11 @@ def page_ref(parent: etree._Element, pages: str | None) -> None:
 
 class _Builder:
     def __init__(self, spec: Spec, datasets: Mapping[str, Dataset], settings: StudySettings,
-                 standard: StandardName, created: dt.datetime, codelist_terms: str):
+                 standard: StandardName, created: dt.datetime, codelist_terms: str,
+                 values: Mapping[str, FrameTexts] | None = None):
         self.spec = spec
         self.data = datasets
+        self.values = dict(values or {})  # dataset name -> its columns as texts, shared with the caller
         self.settings = settings
         self.standard = standard
         self.created = created
@@ -169,6 +171,14 @@ class _Builder:
         line = getattr(row, "line", None)
         self.problems.append(Problem(str(self.spec.folder / f"{sheet}.csv"), line, column,
                                      None if value is None else str(value), message))
+
+    def texts_of(self, name: str) -> FrameTexts:
+        """The texts of dataset `name`'s columns, each column converted once for the whole document."""
+        frame = self.data[name].frame
+        found = self.values.get(name)
+        if found is None or found.frame is not frame:
+            found = self.values[name] = FrameTexts(frame)
+        return found
 
     @staticmethod
     def _use(bucket: list[str], ident: str) -> None:
@@ -308,30 +318,36 @@ class _Builder:
         etree.SubElement(leaf, D("title")).text = f"{name.lower()}.xpt"
         return ig
 
-    def _length(self, v: _VariableBase, data: Dataset, rows) -> dict[str, str]:
-        """Length and SignificantDigits from the data (rows = a mask for value-level items)."""
+    def _length(self, v: _VariableBase, data: Dataset, texts: FrameTexts, rows) -> dict[str, str]:
+        """Length and SignificantDigits from the data (rows = a boolean array for value-level items)."""
         out: dict[str, str] = {}
         if v.data_type in DATE_TYPES:
             return out
-        values = data.frame[v.variable] if rows is None else data.frame.loc[rows, v.variable]
         if v.data_type == "text":
             if rows is None:  # the XPT file's length: the longest value present
-                out["Length"] = str(data.text_length(v.variable))
+                out["Length"] = str(texts.text_length(v.variable, data.text_length))
             else:  # a value-level item: the longest value among the records its where clause selects
-                present = texts(values).dropna()
-                longest = max((len(t.encode("utf-8")) for t in present), default=0)
-                out["Length"] = str(longest or v.length or data.text_length(v.variable))
+                longest = texts(v.variable).longest(rows)
+                out["Length"] = str(longest or v.length or texts.text_length(v.variable, data.text_length))
         else:
             out["Length"] = str(NUMERIC_LENGTH)
             if v.data_type == "float":
-                digits = v.significant_digits if v.significant_digits is not None else decimals(values)
+                if v.significant_digits is not None:
+                    digits = v.significant_digits
+                else:
+                    values = data.frame[v.variable]
+                    digits = decimals(values if rows is None else values[rows])
                 out["SignificantDigits"] = str(digits)
         return out
 
-    def item_def(self, oid: str, v: _VariableBase, data: Dataset, rows, sheet: str,
+    def item_def(self, oid: str, v: _VariableBase, data: Dataset, texts: FrameTexts, rows, sheet: str,
                  value_list: str | None = None) -> etree._Element:
+        """The ItemDef of variable `v` of `data` (`texts`: its columns as texts), or of a value-level
+        item: then `rows` is a boolean array of the records its where clause selects."""
         it = etree.Element(O("ItemDef"), OID=oid, Name=v.variable, DataType=v.data_type)
-        for key, value in self._length(v, data, rows).items():
+        # the values present of a variable with a codelist (first, so that its texts are kept for the length)
+        present = texts(v.variable).present(rows) if v.codelist else set()
+        for key, value in self._length(v, data, texts, rows).items():
             it.set(key, value)
         if sheet == "Variables":
             it.set("SASFieldName", v.variable)
@@ -341,8 +357,7 @@ class _Builder:
             _text(it, O("Description"), v.label)
         if v.codelist:
             etree.SubElement(it, O("CodeListRef"), CodeListOID=self.codelist_oid(v.codelist))
-            values = data.frame[v.variable] if rows is None else data.frame.loc[rows, v.variable]
-            self.codelist_values.setdefault(v.codelist, set()).update(texts(values).dropna())
+            self.codelist_values.setdefault(v.codelist, set()).update(present)
         origin = etree.SubElement(it, D("Origin"), Type=v.origin)
         _set(origin, "Source", v.source)
         if v.origin == "Predecessor" and v.predecessor:
@@ -382,7 +397,7 @@ class _Builder:
                 clauses = self.spec.where_clauses.get(vl.where_clause, [])
                 mask = None
                 if clauses and all(wc.dataset == name for wc in clauses):
-                    mask = where_mask(data.frame, self.where_checks(vl.where_clause))
+                    mask = self.texts_of(name).where(self.where_checks(vl.where_clause))
                 if mask is not None and len(data.frame) and not mask.any():
                     continue  # a category with no record gets no value-level metadata
                 suffix = vl.where_clause.removeprefix("WC.").removeprefix(f"{name}.")
@@ -396,7 +411,8 @@ class _Builder:
                     _set(ref, "MethodOID", self.method_oid(vl.method))
                 etree.SubElement(ref, D("WhereClauseRef"), WhereClauseOID=prefixed("WC", vl.where_clause))
                 self._use(self.used_where, vl.where_clause)
-                items.append(self.item_def(item_oid, vl, data, mask if mask is not None else None, "ValueLevel"))
+                items.append(self.item_def(item_oid, vl, data, self.texts_of(name),
+                                           mask.to_numpy() if mask is not None else None, "ValueLevel"))
             if len(vld):
                 defs.append(vld)
             else:
@@ -666,7 +682,7 @@ class _Builder:
             for column in data.columns:
                 v = self.spec.variable(name, column.name)
                 if v is not None:
-                    items.append(self.item_def(f"IT.{name}.{v.variable}", v, data, None, "Variables",
+                    items.append(self.item_def(f"IT.{name}.{v.variable}", v, data, self.texts_of(name), None, "Variables",
                                                vl_refs.get((name, v.variable))))
         items += vl_items
         arm_el = None
@@ -761,18 +777,20 @@ def read_arm_sheets(folder: Path) -> list[dict[str, str]]:
 
 def build_define(spec: Spec, datasets: Mapping[str, Dataset], settings: StudySettings, *, standard: str,
                  created: dt.datetime, arm: Sequence[Mapping] | None = None,
-                 codelist_terms: Literal["present", "all"] = "present") -> etree._ElementTree:
+                 codelist_terms: Literal["present", "all"] = "present",
+                 values: Mapping[str, FrameTexts] | None = None) -> etree._ElementTree:
     """The Define-XML 2.1 document of the datasets in `datasets` (the spec's others are left out).
 
     `created` is the document's CreationDateTime: pass `io.build_timestamp(...)`, so that
     SOURCE_DATE_EPOCH makes two builds byte-identical. `codelist_terms="present"` lists only the
     terms that occur in the data (the whole codelist when none does). Raises SubError with every
-    problem found (data and spec disagreeing, dangling references, ...).
+    problem found (data and spec disagreeing, dangling references, ...). `values`: the datasets'
+    columns as texts (`FrameTexts` by dataset name) when the caller shares them with other checks.
     """
     std = normalize_standard(standard)
     if codelist_terms not in ("present", "all"):
         raise ValueError("codelist_terms must be 'present' or 'all'")
-    return _Builder(spec, datasets, settings, std, created, codelist_terms).build(arm)
+    return _Builder(spec, datasets, settings, std, created, codelist_terms, values).build(arm)
 
 
 def to_bytes(tree: etree._ElementTree) -> bytes:
@@ -782,27 +800,32 @@ def to_bytes(tree: etree._ElementTree) -> bytes:
 
 
 def write_define_folder(folder: Path, spec: Spec, datasets: Mapping[str, Dataset], settings: StudySettings,
-                        standard: str, created: dt.datetime, *, arm: Sequence[Mapping] | None = None) -> list[Path]:
+                        standard: str, created: dt.datetime, *, arm: Sequence[Mapping] | None = None,
+                        values: Mapping[str, FrameTexts] | None = None, html: bool = True) -> list[Path]:
     """Write define.xml, define.html and the stylesheet into `folder`; validate first.
 
     Nothing is written when the document breaks the Define-XML 2.1 schema (or the ARM schema)
     or refers to an OID it does not define: SubError carries the messages. The spec's documents
     are checked and completed first (`package.documents.package_spec`): links only inside
-    `folder`, the generated aCRF and reviewer's guides found there, the aCRF pages.
+    `folder`, the generated aCRF and reviewer's guides found there, the aCRF pages. `html=False`:
+    no define.html (for a define that is written again before anyone reads it; the stylesheet is
+    written all the same).
     """
     from ..io import write_atomic
     from ..package.documents import package_spec
-    from .validate import check_define, render_html, stylesheet_path
+    from .validate import check_define, parse, render_html, stylesheet_path
 
     # documents only inside the folder; the generated aCRF and guides found there; aCRF pages
     spec = package_spec(spec, Path(folder), normalize_standard(standard))
-    tree = build_define(spec, datasets, settings, standard=standard, created=created, arm=arm)
+    tree = build_define(spec, datasets, settings, standard=standard, created=created, arm=arm, values=values)
     data = to_bytes(tree)
-    check_define(data, name=str(Path(folder) / "define.xml"))
-    html = render_html(data)
     folder = Path(folder)
-    written = [folder / "define.xml", folder / "define.html", folder / STYLESHEET]
-    write_atomic(written[0], data)
-    write_atomic(written[1], html)
-    write_atomic(written[2], stylesheet_path().read_bytes())
-    return written
+    written_tree = parse(data, name=str(folder / "define.xml"))  # the bytes to be written, parsed once
+    check_define(written_tree, name=str(folder / "define.xml"))
+    files = {folder / "define.xml": data}
+    if html:
+        files[folder / "define.html"] = render_html(written_tree)
+    files[folder / STYLESHEET] = stylesheet_path().read_bytes()
+    for path, content in files.items():
+        write_atomic(path, content)
+    return list(files)
