@@ -662,15 +662,14 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
         N = len(grp.subjects)
         groups.append((glevel, N))
         part = part[part[id_var].isin(grp.subjects)]
-        for kind, level, parent in contexts:
+        counts = _context_level_counts(part, contexts, soc_var=soc_var, pt_var=pt_var, id_var=id_var,
+                                       ranks=part["__level__"].map(rank).to_numpy(), worst=worst)
+        for i, (kind, level, parent) in enumerate(contexts):
             if kind == ANY_EVENT:
-                at = part
                 g2 = dict(group2=None, group2_level=None, group3=None, group3_level=None)
             elif kind == soc_var:
-                at = part[part[soc_var].eq(level)]
                 g2 = dict(group2=soc_var, group2_level=level, group3=None, group3_level=None)
             else:
-                at = part[part[soc_var].eq(parent) & part[pt_var].eq(level)]
                 g2 = dict(group2=soc_var, group2_level=parent, group3=pt_var, group3_level=level)
             base = dict(output_id=output_id, analysis_set=pop, group1=g.by if grp.level is not None else None,
                         group1_level=glevel, context=context, **g2)
@@ -681,17 +680,13 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                            _coded(soc_var, parent if kind == pt_var else level) if kind != ANY_EVENT else None,
                            _coded(pt_var, level) if kind == pt_var else None)
             population_where = all_of(eq(pop, "Y") if pop else None, eq(g.denom_by, grp.level) if grouped else None)
-            if worst:
-                per_subject = at.groupby(id_var)["__level__"].agg(lambda s: max(s, key=rank.__getitem__))
-            n_any = int(at[id_var].nunique())
+            n_any = counts.subjects.get(i, 0)
             rows += _stats_rows({**base, "variable": ANY_EVENT, "variable_level": None},
-                                {"n": n_any, "N": N, "p": n_any / N if N else None, "events": len(at)},
+                                {"n": n_any, "N": N, "p": n_any / N if N else None,
+                                 "events": counts.records.get(i, 0)},
                                 _count_defs(where, population_where, _CELL_KINDS))
             for lv in order:
-                if worst:
-                    n = int((per_subject == lv).sum())
-                else:
-                    n = int(at.loc[at["__level__"].eq(lv), id_var].nunique())
+                n = counts.level_subjects.get((i, rank[lv]), 0)
                 at_level = all_of(where, eq(var, as_value[lv]))
                 defs = _count_defs(at_level, population_where, _CELL_KINDS)
                 if worst:
@@ -699,7 +694,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                     defs.update(_count_defs(subjects, population_where, {"n": "subjects", "p": "ratio"}))
                 rows += _stats_rows({**base, "variable": var, "variable_level": lv},
                                     {"n": n, "N": N, "p": n / N if N else None,
-                                     "events": int(at["__level__"].eq(lv).sum())}, defs)
+                                     "events": counts.level_records.get((i, rank[lv]), 0)}, defs)
     ard = ard_to_frame(rows_frame(rows))
 
     look = ArdLookup(ard)
@@ -737,6 +732,54 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                      "건수는 모두 센다.")
     notes.append(_order_note(conv, "SOC와 PT"))
     return TableResult(output_id, title, ard, _display(display_rows), notes, landscape=True, section=SECTION)
+
+
+@dataclass(frozen=True)
+class _ContextCounts:
+    """Counts of one column's records per table row (context index, as in `contexts`): subjects and
+    records of the row, and per (row, level rank) the records and the subjects counted at that level."""
+
+    subjects: dict
+    records: dict
+    level_records: dict
+    level_subjects: dict
+
+
+def _context_level_counts(part: pd.DataFrame, contexts: Sequence[tuple], *, soc_var: str, pt_var: str, id_var: str,
+                          ranks: np.ndarray, worst: bool) -> _ContextCounts:
+    """One grouped pass over the records of a column instead of a mask per row and level.
+
+    Each record belongs to the any row (context 0), its SOC's row and its (SOC, PT) row. `ranks`:
+    each record's level as its rank. With `worst`, a subject counts at the level of highest rank
+    among their records of the row; otherwise at every level they have a record of.
+    """
+    index = {(kind, level, parent): i for i, (kind, level, parent) in enumerate(contexts)}
+    soc_codes, socs = pd.factorize(part[soc_var])
+    pt_codes, pts = pd.factorize(part[pt_var])
+    width = max(len(pts), 1)
+    pairs, pair_values = pd.factorize(soc_codes * width + pt_codes)
+    soc_context = np.array([index.get((soc_var, s, None), -1) for s in socs], dtype=np.int64)
+    pair_context = np.array([index.get((pt_var, pts[v % width], socs[v // width]), -1) for v in pair_values],
+                            dtype=np.int64)
+    coded = (soc_codes >= 0) & (pt_codes >= 0)  # the caller has named a missing term "Uncoded": always true
+    subjects = pd.factorize(part[id_var])[0]
+    records = pd.DataFrame({
+        "context": np.concatenate([np.zeros(len(part), dtype=np.int64),
+                                   np.where(soc_codes >= 0, soc_context[soc_codes], -1),
+                                   np.where(coded, pair_context[pairs], -1)]),
+        "subject": np.tile(subjects, 3), "rank": np.tile(np.asarray(ranks, dtype=np.int64), 3)})
+    records = records[records["context"] >= 0]
+    by_context = records.groupby("context")
+    by_level = records.groupby(["context", "rank"])
+    if worst:
+        per_subject = records.groupby(["context", "subject"])["rank"].max().reset_index()
+    else:
+        per_subject = records.drop_duplicates()
+    level_subjects = per_subject.groupby(["context", "rank"]).size()
+    return _ContextCounts({int(k): int(v) for k, v in by_context["subject"].nunique().items()},
+                          {int(k): int(v) for k, v in by_context.size().items()},
+                          {(int(c), int(r)): int(v) for (c, r), v in by_level.size().items()},
+                          {(int(c), int(r)): int(v) for (c, r), v in level_subjects.items()})
 
 
 def adr_by_severity(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ASEV",
