@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -19,8 +20,16 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str | None], what: st
 
 
 def is_missing(value) -> bool:
+    """None, NaN, NaT or pd.NA (pandas' missing scalars); never a text, even an empty one.
+
+    A Series' `.isna()` is this test on every value: use it for a column (one pass, no call per value).
+    """
     if value is None:
         return True
+    if isinstance(value, str):  # the common cases first, without pandas
+        return False
+    if isinstance(value, float):
+        return math.isnan(value)
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):

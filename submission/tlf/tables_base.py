@@ -611,7 +611,7 @@ def demographic_tests(population: pd.DataFrame, items: Sequence, group: str, gro
             out[var] = continuous_group_test(samples, continuous_test)
             continue
         values = _integral(population[var])
-        keep = ~values.map(is_missing)
+        keep = ~values.isna()
         levels = [v for v in pd.unique(values[keep])]
         table = np.array([[int((values[keep].eq(level) & population.loc[keep, group].eq(g)).sum())
                            for g in group_levels] for level in levels], dtype=np.int64).reshape(len(levels),
@@ -929,7 +929,7 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
     for f, test in zip(factors, univariate.itertuples(index=False)):
         records.append(stat_row(output_ids[1], f, None, "p.value", test.p, analysis_set="EFFFL", context="factor_test",
                                 stat_label=f"p-value ({test.test})"))
-        valid = frame[~frame[f].map(is_missing) & frame["RSP"].notna()]
+        valid = frame[~frame[f].isna() & frame["RSP"].notna()]
         for level in levels[f]:
             at = valid[valid[f].eq(level)]
             n, n_all = int(flagged(at["RSP"]).sum()), int(len(at))
@@ -1109,7 +1109,7 @@ def _with_subject_vars(events: pd.DataFrame, adsl: pd.DataFrame, variables: Sequ
         if var not in adsl.columns:
             continue
         mapped = events[ID].map(dict(zip(adsl[ID], adsl[var])))
-        events[var] = events[var].where(~events[var].map(is_missing), mapped) if var in events.columns else mapped
+        events[var] = events[var].where(~events[var].isna(), mapped) if var in events.columns else mapped
     return events
 
 

@@ -372,7 +372,7 @@ def _add_from_adsl(frame: pd.DataFrame, adsl: pd.DataFrame, var: str, values: pd
                    name: str) -> pd.DataFrame:
     """A copy of `frame` with column `name` = the subject's `values` (indexed like ADSL) looked up by id."""
     lookup = dict(zip(adsl[id_var], values))
-    out = frame.copy()
+    out = frame.copy(deep=False)
     out[name] = out[id_var].map(lookup)
     return out
 
@@ -397,7 +397,7 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         if missing:
             absent.append(f"{subset.name_ko}({', '.join(missing)} 없음)")
             continue
-        work = adae.copy()
+        work = adae.copy(deep=False)  # copy-on-write: the new column leaves adae as it is
         column = f"__{subset.key}__"
         work[column] = np.where(_subset_mask(adae, subset), "Y", "N")
         parts.append(ard_incidence(work, adsl, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
@@ -501,8 +501,8 @@ def check_occurrence_flags(adae: pd.DataFrame, ard: pd.DataFrame, subset: Subset
     records = adae[adae[id_var].isin(pop_ids)]
     if pop and pop in records.columns:
         records = records[flagged(records[pop])]
-    soc = records[soc_var].where(~records[soc_var].map(is_missing), uncoded_label)
-    pt = records[pt_var].where(~records[pt_var].map(is_missing), uncoded_label)
+    soc = records[soc_var].where(~records[soc_var].isna(), uncoded_label)
+    pt = records[pt_var].where(~records[pt_var].isna(), uncoded_label)
     n = ard[ard["stat_name"].eq("n")]
     if total is not None and n["group1_level"].eq(total).any():
         n = n[n["group1_level"].eq(total)]  # the pooled column; otherwise the columns add up
@@ -631,7 +631,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
         data = data[flagged(data[pop])]
     if subject_flag:
         data = data[flagged(data[subject_flag])]
-    data = data.copy()
+    data = data.copy(deep=False)
     data["__level__"] = data[var].map(_level_text)
     known = [str(x) for x in levels]
     extra = sorted({v for v in data["__level__"] if not is_missing(v) and v not in known}, key=_key)
@@ -646,7 +646,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     as_value = {lv: (None if has_missing and lv == missing_label else lv) for lv in order}
     worst_order = [as_value[lv] for lv in sorted(order, key=rank.__getitem__)]
     for col in (soc_var, pt_var):
-        data[col] = data[col].where(~data[col].map(is_missing), "Uncoded")
+        data[col] = data[col].where(~data[col].isna(), "Uncoded")
 
     hierarchy = ard_hierarchical(data, adsl, g.by, (soc_var, pt_var), None, pop, denom_by=g.denom_by,
                                  by_levels=g.by_levels, total=g.total, id_var=id_var)
@@ -915,7 +915,7 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                                                         if N else ko.ZERO),
                             "검정": result.test_ko if first else "", "p-value": fmt.fmt_p(result.p) if first else ""})
             first = False
-        missing = frame[name].map(is_missing)
+        missing = frame[name].isna()
         if missing.any():
             n_miss = int(frame.loc[missing, OUTCOME_COLUMN].eq("Y").sum())
             N_miss = int(missing.sum())
@@ -1169,7 +1169,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     if (values[pop_mask] == MISSING_KO).any():
         levels.append(MISSING_KO)
     var = sp.variable
-    work_adsl = adsl.copy()
+    work_adsl = adsl.copy(deep=False)
     work_adsl[var] = values
     work_ae = _add_from_adsl(adae, adsl, var, values, id_var, var)
     group1 = sp.group1 or var
