@@ -457,8 +457,13 @@ def _rank_soc_pt(ard: pd.DataFrame, soc_var: str, pt_var: str, total: str | None
         return {k: int(v) for k, v in frame.groupby(keys, dropna=False, sort=False)["stat"].sum().items()}
 
     socs = counts(n[n["variable"].eq(soc_var)], ["variable_level"])
-    order = sorted(socs, key=lambda s: (-socs[s], *_key(s)))
     pts = counts(n[n["variable"].eq(pt_var)], ["group2_level", "variable_level"])
+    return _rank(socs, pts)
+
+
+def _rank(socs: Mapping, pts: Mapping) -> tuple[list, dict]:
+    """SOCs ({SOC: subjects}) and per SOC its PTs ({(SOC, PT): subjects}) in descending count, ties alphabetical."""
+    order = sorted(socs, key=lambda s: (-socs[s], *_key(s)))
     children: dict = {}
     for (soc, pt), count in pts.items():
         children.setdefault(soc, []).append((pt, count))
@@ -648,23 +653,25 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     for col in (soc_var, pt_var):
         data[col] = data[col].where(~data[col].isna(), "Uncoded")
 
-    hierarchy = ard_hierarchical(data, adsl, g.by, (soc_var, pt_var), None, pop, denom_by=g.denom_by,
-                                 by_levels=g.by_levels, total=g.total, id_var=id_var)
-    soc_order, pt_order = _rank_soc_pt(hierarchy, soc_var, pt_var, g.total)
+    # Each column's counts in one grouped pass; the rows are ranked on them as `_rank_soc_pt` ranks an ARD.
+    columns = []
+    for grp, part in population.of(data, id_var, g.by, "ADAE"):
+        part = part[part[id_var].isin(grp.subjects)]
+        columns.append((grp, _context_level_counts(part, soc_var=soc_var, pt_var=pt_var, id_var=id_var,
+                                                   ranks=part["__level__"].map(rank).to_numpy(), worst=worst)))
+    ranked = [c for grp, c in columns if grp.level is _TOTAL] or [c for _, c in columns]
+    soc_order, pt_order = _rank_counts(ranked, soc_var, pt_var)
     contexts: list[tuple[str, object, object]] = [(ANY_EVENT, None, None)]
     for soc in soc_order:
         contexts.append((soc_var, soc, None))
         contexts.extend((pt_var, pt, soc) for pt in pt_order.get(soc, []))
 
     rows, groups = [], []
-    for grp, part in population.of(data, id_var, g.by, "ADAE"):
+    for grp, counts in columns:
         glevel = g.total if grp.level is _TOTAL else grp.level
         N = len(grp.subjects)
         groups.append((glevel, N))
-        part = part[part[id_var].isin(grp.subjects)]
-        counts = _context_level_counts(part, contexts, soc_var=soc_var, pt_var=pt_var, id_var=id_var,
-                                       ranks=part["__level__"].map(rank).to_numpy(), worst=worst)
-        for i, (kind, level, parent) in enumerate(contexts):
+        for kind, level, parent in contexts:
             if kind == ANY_EVENT:
                 g2 = dict(group2=None, group2_level=None, group3=None, group3_level=None)
             elif kind == soc_var:
@@ -680,13 +687,14 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                            _coded(soc_var, parent if kind == pt_var else level) if kind != ANY_EVENT else None,
                            _coded(pt_var, level) if kind == pt_var else None)
             population_where = all_of(eq(pop, "Y") if pop else None, eq(g.denom_by, grp.level) if grouped else None)
-            n_any = counts.subjects.get(i, 0)
+            row = (kind, level, parent)
+            n_any = counts.subjects.get(row, 0)
             rows += _stats_rows({**base, "variable": ANY_EVENT, "variable_level": None},
                                 {"n": n_any, "N": N, "p": n_any / N if N else None,
-                                 "events": counts.records.get(i, 0)},
+                                 "events": counts.records.get(row, 0)},
                                 _count_defs(where, population_where, _CELL_KINDS))
             for lv in order:
-                n = counts.level_subjects.get((i, rank[lv]), 0)
+                n = counts.level_subjects.get((row, rank[lv]), 0)
                 at_level = all_of(where, eq(var, as_value[lv]))
                 defs = _count_defs(at_level, population_where, _CELL_KINDS)
                 if worst:
@@ -694,7 +702,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                     defs.update(_count_defs(subjects, population_where, {"n": "subjects", "p": "ratio"}))
                 rows += _stats_rows({**base, "variable": var, "variable_level": lv},
                                     {"n": n, "N": N, "p": n / N if N else None,
-                                     "events": counts.level_records.get((i, rank[lv]), 0)}, defs)
+                                     "events": counts.level_records.get((row, rank[lv]), 0)}, defs)
     ard = ard_to_frame(rows_frame(rows))
 
     look = ArdLookup(ard)
@@ -736,8 +744,9 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
 
 @dataclass(frozen=True)
 class _ContextCounts:
-    """Counts of one column's records per table row (context index, as in `contexts`): subjects and
-    records of the row, and per (row, level rank) the records and the subjects counted at that level."""
+    """Counts of one column's records per table row, a row being (ANY_EVENT, None, None), (soc_var,
+    SOC, None) or (pt_var, PT, SOC): subjects and records of the row, and per (row, level rank) the
+    records and the subjects counted at that level."""
 
     subjects: dict
     records: dict
@@ -745,41 +754,48 @@ class _ContextCounts:
     level_subjects: dict
 
 
-def _context_level_counts(part: pd.DataFrame, contexts: Sequence[tuple], *, soc_var: str, pt_var: str, id_var: str,
-                          ranks: np.ndarray, worst: bool) -> _ContextCounts:
+def _context_level_counts(part: pd.DataFrame, *, soc_var: str, pt_var: str, id_var: str, ranks: np.ndarray,
+                          worst: bool) -> _ContextCounts:
     """One grouped pass over the records of a column instead of a mask per row and level.
 
-    Each record belongs to the any row (context 0), its SOC's row and its (SOC, PT) row. `ranks`:
-    each record's level as its rank. With `worst`, a subject counts at the level of highest rank
-    among their records of the row; otherwise at every level they have a record of.
+    Each record belongs to the any row, its SOC's row and its (SOC, PT) row (the caller has named
+    a missing term "Uncoded"). `ranks`: each record's level as its rank. With `worst`, a subject
+    counts at the level of highest rank among their records of the row; otherwise at every level
+    they have a record of.
     """
-    index = {(kind, level, parent): i for i, (kind, level, parent) in enumerate(contexts)}
     soc_codes, socs = pd.factorize(part[soc_var])
     pt_codes, pts = pd.factorize(part[pt_var])
+    if (soc_codes < 0).any() or (pt_codes < 0).any():
+        raise ValueError(f"{soc_var} and {pt_var} must not be missing here")
     width = max(len(pts), 1)
-    pairs, pair_values = pd.factorize(soc_codes * width + pt_codes)
-    soc_context = np.array([index.get((soc_var, s, None), -1) for s in socs], dtype=np.int64)
-    pair_context = np.array([index.get((pt_var, pts[v % width], socs[v // width]), -1) for v in pair_values],
-                            dtype=np.int64)
-    coded = (soc_codes >= 0) & (pt_codes >= 0)  # the caller has named a missing term "Uncoded": always true
-    subjects = pd.factorize(part[id_var])[0]
+    pair_codes, pairs = pd.factorize(soc_codes * width + pt_codes)
+    keys = [(ANY_EVENT, None, None), *((soc_var, soc, None) for soc in socs),
+            *((pt_var, pts[pair % width], socs[pair // width]) for pair in pairs)]
     records = pd.DataFrame({
-        "context": np.concatenate([np.zeros(len(part), dtype=np.int64),
-                                   np.where(soc_codes >= 0, soc_context[soc_codes], -1),
-                                   np.where(coded, pair_context[pairs], -1)]),
-        "subject": np.tile(subjects, 3), "rank": np.tile(np.asarray(ranks, dtype=np.int64), 3)})
-    records = records[records["context"] >= 0]
+        "context": np.concatenate([np.zeros(len(part), dtype=np.int64), 1 + soc_codes, 1 + len(socs) + pair_codes]),
+        "subject": np.tile(pd.factorize(part[id_var])[0], 3), "rank": np.tile(np.asarray(ranks, dtype=np.int64), 3)})
     by_context = records.groupby("context")
-    by_level = records.groupby(["context", "rank"])
     if worst:
         per_subject = records.groupby(["context", "subject"])["rank"].max().reset_index()
     else:
         per_subject = records.drop_duplicates()
-    level_subjects = per_subject.groupby(["context", "rank"]).size()
-    return _ContextCounts({int(k): int(v) for k, v in by_context["subject"].nunique().items()},
-                          {int(k): int(v) for k, v in by_context.size().items()},
-                          {(int(c), int(r)): int(v) for (c, r), v in by_level.size().items()},
-                          {(int(c), int(r)): int(v) for (c, r), v in level_subjects.items()})
+    return _ContextCounts({keys[c]: int(v) for c, v in by_context["subject"].nunique().items()},
+                          {keys[c]: int(v) for c, v in by_context.size().items()},
+                          {(keys[c], int(r)): int(v) for (c, r), v in records.groupby(["context", "rank"]).size().items()},
+                          {(keys[c], int(r)): int(v) for (c, r), v in per_subject.groupby(["context", "rank"]).size().items()})
+
+
+def _rank_counts(columns: Sequence[_ContextCounts], soc_var: str, pt_var: str) -> tuple[list, dict]:
+    """`_rank_soc_pt` on the subject counts of `_context_level_counts`, added over the columns given."""
+    socs: dict = {}
+    pts: dict = {}
+    for counts in columns:
+        for (kind, level, parent), n in counts.subjects.items():
+            if kind == soc_var:
+                socs[level] = socs.get(level, 0) + n
+            elif kind == pt_var:
+                pts[(parent, level)] = pts.get((parent, level), 0) + n
+    return _rank(socs, pts)
 
 
 def adr_by_severity(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ASEV",
