@@ -61,3 +61,11 @@ def flagged(values: pd.Series, yes="Y") -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.fillna(False).astype(bool)
     return values.eq(yes).fillna(False).astype(bool)
+
+
+def only_columns(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
+    """`frame` with only the `columns` it has (None skipped), for an ARD builder that filters its
+    input many times: fewer columns to copy each time, the same rows and values. A column the frame
+    lacks stays missing, for the builder's own check to name; pass every column the builder reads
+    (whether the frame has the population flag decides whether a definition names it)."""
+    return frame[[c for c in dict.fromkeys(columns) if c is not None and c in frame.columns]]

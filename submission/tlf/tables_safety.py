@@ -34,7 +34,7 @@ from ..errors import Problem, SubError
 from ..study import Grouping, StudySettings
 from . import fmt
 from . import glossary as ko
-from ._frames import flagged, is_missing, require_columns
+from ._frames import flagged, is_missing, only_columns, require_columns
 from .ard import (
     _TOTAL,
     ANY_EVENT,
@@ -230,7 +230,8 @@ def _grouping(adsl: pd.DataFrame, pop: str | None, by: str | None, denom_by: str
 
 def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> list[tuple[object, int]]:
     """(group1_level as in the ARD, N) per column, in column order."""
-    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
+    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                             by_levels=g.by_levels, total=g.total)
     return [(g.total if grp.level is _TOTAL else grp.level, len(grp.subjects)) for grp in population.groups]
 
 
@@ -390,6 +391,8 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
     conv = _conv(settings)
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     groups = _groups(adsl, pop, g, id_var)
+    subjects = only_columns(adsl, id_var, pop, g.denom_by)
+    records = only_columns(adae, id_var, g.by, subject_flag, pop)
     parts, shown, absent = [], [], []
     for key in subsets:
         subset = _subset(key)
@@ -397,10 +400,9 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         if missing:
             absent.append(f"{subset.name_ko}({', '.join(missing)} 없음)")
             continue
-        work = adae.copy(deep=False)  # copy-on-write: the new column leaves adae as it is
         column = f"__{subset.key}__"
-        work[column] = np.where(_subset_mask(adae, subset), "Y", "N")
-        parts.append(ard_incidence(work, adsl, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
+        work = records.assign(**{column: np.where(_subset_mask(adae, subset), "Y", "N")})
+        parts.append(ard_incidence(work, subjects, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    denom_by=g.denom_by, by_levels=g.by_levels, total=g.total, ci_level=conv.ci_level,
                                    variable=subset.key, id_var=id_var, output_id=output_id,
                                    source=Source("ADAE", _subset_where(subset), levels={column: None})))
@@ -554,12 +556,13 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
     require_columns(adae, [*subset.flags, soc_var, pt_var], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     groups = _groups(adsl, pop, g, id_var)
-    events = adae[_subset_mask(adae, subset)]
-    ard = ard_hierarchical(events, adsl, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
+    events = only_columns(adae, id_var, g.by, subject_flag, pop, soc_var, pt_var)[_subset_mask(adae, subset)]
+    subjects = only_columns(adsl, id_var, pop, g.denom_by)
+    ard = ard_hierarchical(events, subjects, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
                            by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id,
                            source=Source("ADAE", _subset_where(subset)))
     if check_occurrence and subject_flag == "TRTEMFL":
-        population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
+        population = _population(subjects, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
         problems = check_occurrence_flags(adae, ard, subset, pop_ids=population.ids, pop=pop, soc_var=soc_var,
                                           pt_var=pt_var, id_var=id_var, total=g.total)
         if problems:
@@ -630,13 +633,14 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
               what: str, context: str) -> TableResult:
     require_columns(adae, [id_var, var, *subset.flags, soc_var, pt_var, subject_flag, by], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
-    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
-    data = adae[adae[id_var].isin(population.ids) & _subset_mask(adae, subset)]
-    if pop and pop in data.columns:
-        data = data[flagged(data[pop])]
+    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                             by_levels=g.by_levels, total=g.total)
+    keep = adae[id_var].isin(population.ids) & _subset_mask(adae, subset)
+    if pop and pop in adae.columns:
+        keep &= flagged(adae[pop])
     if subject_flag:
-        data = data[flagged(data[subject_flag])]
-    data = data.copy(deep=False)
+        keep &= flagged(adae[subject_flag])
+    data = only_columns(adae, id_var, g.by, var, soc_var, pt_var)[keep]
     data["__level__"] = data[var].map(_level_text)
     known = [str(x) for x in levels]
     extra = sorted({v for v in data["__level__"] if not is_missing(v) and v not in known}, key=_key)
@@ -1185,9 +1189,10 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     if (values[pop_mask] == MISSING_KO).any():
         levels.append(MISSING_KO)
     var = sp.variable
-    work_adsl = adsl.copy(deep=False)
-    work_adsl[var] = values
-    work_ae = _add_from_adsl(adae, adsl, var, values, id_var, var)
+    work_adsl = only_columns(adsl, id_var, pop).assign(**{var: values})
+    flags = [f for key in ("AE", "ADR") for f in SUBSETS[key].flags]
+    work_ae = _add_from_adsl(only_columns(adae, id_var, subject_flag, pop, pt_var, *flags), adsl, var, values, id_var,
+                             var)
     group1 = sp.group1 or var
     level_where = _special_level_where(sp, levels)
     parts = []
