@@ -238,6 +238,47 @@ def test_grade_counts_an_ungraded_subject_only_when_nothing_in_the_row_is_graded
     assert ard_value(top, "n", variable="ATOXGR", variable_level="2") == 1
 
 
+
+def test_severity_grade_and_outcome_count_every_cell_of_every_column_as_a_hand_count():
+    """Two arms and a total column, an uncoded SOC: each cell recounted record by record here."""
+    adsl = _adsl().assign(ARM=["A", "B", "A", "B", "A", "A"])
+    adae = _adae().astype(object)
+    adae.loc[adae["AEDECOD"].eq("RASH"), "AEBODSYS"] = None  # an uncoded SOC
+    adae.loc[(adae["USUBJID"] == "01") & (adae["AESEQ"] == 1), "ASEV"] = None  # a missing severity
+    adae["ARM"] = adae["USUBJID"].map(dict(zip(adsl["USUBJID"], adsl["ARM"])))
+    safety = adsl[adsl["SAFFL"].eq("Y")]
+    adrs = adae[adae["USUBJID"].isin(safety["USUBJID"]) & adae["TRTEMFL"].eq("Y") & adae["ADRFL"].eq("Y")].copy()
+    adrs["AEBODSYS"] = adrs["AEBODSYS"].fillna("Uncoded")
+    cases = ((adr_by_severity, "ASEV", ["MILD", "MODERATE", "SEVERE", "결측"], "worst", "결측"),
+             (adr_by_grade, "ATOXGR", ["등급 미평가", "1", "2", "3", "4", "5"], "worst", "등급 미평가"),
+             (adr_by_outcome, "AEOUT", None, "any", None))
+    for build, var, rank_order, rule, missing in cases:
+        ard = build(adsl, adae, SETTINGS, by="ARM", total="전체").ard
+        look = ArdLookup(ard)
+        level = adrs[var].where(adrs[var].notna(), missing)
+        for column, members in (("A", ["01", "03", "05"]), ("B", ["02", "04"]), ("전체", list(safety["USUBJID"]))):
+            rows = [(ANY_EVENT, None, None, pd.Series(True, index=adrs.index))]
+            for soc in adrs["AEBODSYS"].unique():
+                rows.append(("AEBODSYS", soc, None, adrs["AEBODSYS"].eq(soc)))
+                for pt in adrs.loc[adrs["AEBODSYS"].eq(soc), "AEDECOD"].unique():
+                    rows.append(("AEDECOD", pt, soc, adrs["AEBODSYS"].eq(soc) & adrs["AEDECOD"].eq(pt)))
+            for kind, term, parent, mask in rows:
+                at = mask & adrs["USUBJID"].isin(members)
+                keys = (column,) if kind == ANY_EVENT else ((column, term) if parent is None else (column, parent, term))
+                assert look("n", ANY_EVENT, None, *keys) == adrs.loc[at, "USUBJID"].nunique()
+                assert look("events", ANY_EVENT, None, *keys) == int(at.sum())
+                for lv in level[at].unique():
+                    events = int((at & level.eq(lv)).sum())
+                    if rule == "worst":
+                        worst = {s: max(level[at & adrs["USUBJID"].eq(s)], key=rank_order.index)
+                                 for s in adrs.loc[at, "USUBJID"].unique()}
+                        n = sum(1 for w in worst.values() if w == lv)
+                    else:
+                        n = adrs.loc[at & level.eq(lv), "USUBJID"].nunique()
+                    assert look("n", var, lv, *keys) == n, (var, column, kind, term, lv)
+                    assert look("events", var, lv, *keys) == events, (var, column, kind, term, lv)
+
+
 # --------------------------------------------------------------------------- 8. factors
 
 def _factor_frames(sex_adr: dict[str, tuple[int, int]], hep_y: tuple[int, int]):

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats as sps
 from scipy.special import gammaln
 
-from ._frames import is_missing, levels_of, require_columns
+from ._frames import levels_of, require_columns
 
 CHISQ = "Chi-square test"
 FISHER = "Fisher's exact test"
@@ -200,7 +200,7 @@ def outcome_mask(values: pd.Series, event="Y") -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.astype(float)
     out = values.eq(event).astype(float)
-    out[values.map(is_missing)] = math.nan
+    out[values.isna()] = math.nan
     return out
 
 
@@ -212,7 +212,7 @@ def contingency_table(frame: pd.DataFrame, factor: str, outcome: str, *, event="
     """
     require_columns(frame, [factor, outcome], "analysis data")
     y = outcome_mask(frame[outcome], event)
-    keep = y.notna() & ~frame[factor].map(is_missing)
+    keep = y.notna() & ~frame[factor].isna()
     x = frame.loc[keep, factor]
     y = y[keep]
     order = levels_of(frame[factor], levels)
@@ -341,7 +341,7 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, factors: Sequence[str
     y = outcome_mask(frame[outcome], event)
     keep = y.notna()
     for name in factors:
-        keep &= ~frame[name].map(is_missing)
+        keep &= ~frame[name].isna()
     data = frame.loc[keep]
     y = y[keep].to_numpy(dtype=float)
 

@@ -23,7 +23,7 @@ import pandas as pd
 from ..study import Grouping
 from . import fmt
 from . import glossary as ko
-from ._frames import flagged, is_missing
+from ._frames import flagged, is_missing, only_columns
 from .ard import ard_incidence, ard_to_frame, ard_value
 from .table import TableResult
 from .tables_safety import SUBSETS, Conventions, _by_level, _cell, _conv, _footnotes, _subset_mask, _subset_where
@@ -87,14 +87,15 @@ def adr_by_onset(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, pop: 
     has_missing = bool(group_of.isna().any())
     parts, rows = [], []
     keys = [("ADR", SUBSETS["ADR"]), ("SADR", SUBSETS["SADR"])]
+    records = only_columns(adae, "USUBJID", subject_flag, pop)  # the columns ard_incidence reads
+    subjects = only_columns(adsl, "USUBJID", pop)
     for level in levels + ([ko.MISSING] if has_missing else []):
         at_level = group_of.isna() if level == ko.MISSING else group_of.eq(level)
         clause = "ASTDY is missing" if level == ko.MISSING else _bounds(grouping, level, "ASTDY")
         for key, subset in keys:
-            work = adae.copy()
             column = f"__{key}__"
-            work[column] = np.where(_subset_mask(adae, subset) & at_level, "Y", "N")
-            part = ard_incidence(work, adsl, flag=column, subject_flag=subject_flag, pop_flag=pop,
+            work = records.assign(**{column: np.where(_subset_mask(adae, subset) & at_level, "Y", "N")})
+            part = ard_incidence(work, subjects, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                  ci_level=conv.ci_level, variable=key, id_var="USUBJID", output_id=output_id,
                                  source=Source("ADAE", levels={column: {"Y": all_of(_subset_where(subset), clause)}}))
             part = part.copy()
@@ -135,10 +136,10 @@ def adr_by_duration(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *, po
         values = values.where(values.notna(), ko.MISSING)
     level_where = {lv: _bounds(grouping, lv, "TRTDURD") for lv in grouping.labels}
     level_where[ko.MISSING] = "TRTDURD is missing"
-    work_adsl = adsl.copy()
-    work_adsl[var] = values
-    work_ae = adae.copy()
-    work_ae[var] = work_ae["USUBJID"].map(dict(zip(adsl["USUBJID"], values)))
+    work_adsl = only_columns(adsl, "USUBJID", pop).assign(**{var: values})
+    flags = {f for _, subset in (("ADR", SUBSETS["ADR"]), ("SADR", SUBSETS["SADR"])) for f in subset.flags}
+    work_ae = only_columns(adae, "USUBJID", subject_flag, pop, *sorted(flags))  # the columns read below
+    work_ae = work_ae.assign(**{var: work_ae["USUBJID"].map(dict(zip(adsl["USUBJID"], values)))})
     parts = []
     keys = [("ADR", SUBSETS["ADR"]), ("SADR", SUBSETS["SADR"])]
     for key, subset in keys:

@@ -31,7 +31,7 @@ import pandas as pd
 from ..errors import Problem, SubError
 from . import fmt
 from . import glossary as ko
-from ._frames import flagged, is_missing, require_columns
+from ._frames import flagged, is_missing, only_columns, require_columns
 from .ard import (
     ArdLookup,
     _lookup_key,
@@ -611,7 +611,7 @@ def demographic_tests(population: pd.DataFrame, items: Sequence, group: str, gro
             out[var] = continuous_group_test(samples, continuous_test)
             continue
         values = _integral(population[var])
-        keep = ~values.map(is_missing)
+        keep = ~values.isna()
         levels = [v for v in pd.unique(values[keep])]
         table = np.array([[int((values[keep].eq(level) & population.loc[keep, group].eq(g)).sum())
                            for g in group_levels] for level in levels], dtype=np.int64).reshape(len(levels),
@@ -738,7 +738,9 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
     meddra = settings.dictionaries.meddra_version
     out = []
 
-    ard1 = ard_hierarchical(admh, adsl, by=None, variables=["MHCAT"], subject_flag=None, pop_flag="SAFFL",
+    subjects = only_columns(adsl, ID, "SAFFL")
+    ard1 = ard_hierarchical(only_columns(admh, ID, "SAFFL", "MHCAT"), subjects, by=None, variables=["MHCAT"],
+                            subject_flag=None, pop_flag="SAFFL",
                             output_id=output_ids[0], source=Source("ADMH"))
     look = ArdLookup(ard1)
     rows = [["과거 병력 또는 동반 질환이 있는 대상자", _n_pct(look, "..any..", digits=digits, events=True)]]
@@ -752,8 +754,8 @@ def medical_history(adsl: pd.DataFrame, admh: pd.DataFrame, *, settings,
                             "해당하면 각 분류에 한 번씩 집계하였다.",
                             "원발 진단(다발골수종)은 모든 대상자의 진단 기록이다."], section="history"))
 
-    general = admh[~admh["MHCAT"].eq("PRIMARY DIAGNOSIS")]
-    ard2 = ard_hierarchical(general, adsl, by=None, variables=["MHBODSYS", "MHDECOD"], subject_flag=None,
+    general = only_columns(admh, ID, "SAFFL", "MHBODSYS", "MHDECOD")[~admh["MHCAT"].eq("PRIMARY DIAGNOSIS")]
+    ard2 = ard_hierarchical(general, subjects, by=None, variables=["MHBODSYS", "MHDECOD"], subject_flag=None,
                             pop_flag="SAFFL", output_id=output_ids[1],
                             source=Source("ADMH", "MHCAT != 'PRIMARY DIAGNOSIS'"))
     look = ArdLookup(ard2)
@@ -779,8 +781,9 @@ def medications(adsl: pd.DataFrame, adcm: pd.DataFrame, *, settings, output_id: 
     digits = _digits(settings)
     periods = [("PREFL", "PRIOR", "이전 약물"), ("ONTRTFL", "CONCOMITANT", "병용 약물")]
     ards = []
+    subjects = only_columns(adsl, ID, "SAFFL")
     for flag, code, _ in periods:
-        part = ard_hierarchical(adcm, adsl, by=None, variables=["CMCLAS", "CMDECOD"], subject_flag=flag,
+        part = ard_hierarchical(only_columns(adcm, ID, "SAFFL", flag, "CMCLAS", "CMDECOD"), subjects, by=None, variables=["CMCLAS", "CMDECOD"], subject_flag=flag,
                                 pop_flag="SAFFL", output_id=output_id, source=Source("ADCM"))
         part = part.copy()
         part["group1"] = "CMPERIOD"
@@ -878,15 +881,16 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
     order = list(conv.response.order)
 
     bor = adrs[adrs["PARAMCD"].eq("BOR")]
-    ard_bor = ard_categorical(bor, "AVALC", adsl=adsl, pop_flag="EFFFL", levels=order + sorted(
+    subjects = only_columns(adsl, ID, "EFFFL")
+    ard_bor = ard_categorical(only_columns(bor, ID, "EFFFL", "AVALC"), "AVALC", adsl=subjects, pop_flag="EFFFL", levels=order + sorted(
         set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0],
         source=Source("ADRS", eq("PARAMCD", "BOR")))
     ard_bor["variable"] = "BOR"
     rates = []
     for code, _, _ in RESPONSE_PARAMS:
-        part = adrs[adrs["PARAMCD"].eq(code)].copy()
-        part["RESPFL"] = part["AVALC"]
-        rates.append(ard_incidence(part, adsl, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
+        part = only_columns(adrs, ID, "EFFFL")[adrs["PARAMCD"].eq(code)]
+        part = part.assign(RESPFL=adrs["AVALC"])
+        rates.append(ard_incidence(part, subjects, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
                                    ci_level=conv.ci_level, variable=code, output_id=output_ids[0],
                                    source=Source("ADRS", eq("PARAMCD", code),
                                                  levels={"RESPFL": {"Y": eq("AVALC", "Y")}})))
@@ -929,7 +933,7 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
     for f, test in zip(factors, univariate.itertuples(index=False)):
         records.append(stat_row(output_ids[1], f, None, "p.value", test.p, analysis_set="EFFFL", context="factor_test",
                                 stat_label=f"p-value ({test.test})"))
-        valid = frame[~frame[f].map(is_missing) & frame["RSP"].notna()]
+        valid = frame[~frame[f].isna() & frame["RSP"].notna()]
         for level in levels[f]:
             at = valid[valid[f].eq(level)]
             n, n_all = int(flagged(at["RSP"]).sum()), int(len(at))
@@ -1109,7 +1113,7 @@ def _with_subject_vars(events: pd.DataFrame, adsl: pd.DataFrame, variables: Sequ
         if var not in adsl.columns:
             continue
         mapped = events[ID].map(dict(zip(adsl[ID], adsl[var])))
-        events[var] = events[var].where(~events[var].map(is_missing), mapped) if var in events.columns else mapped
+        events[var] = events[var].where(~events[var].isna(), mapped) if var in events.columns else mapped
     return events
 
 

@@ -34,7 +34,7 @@ from ..errors import Problem, SubError
 from ..study import Grouping, StudySettings
 from . import fmt
 from . import glossary as ko
-from ._frames import flagged, is_missing, require_columns
+from ._frames import flagged, is_missing, only_columns, require_columns
 from .ard import (
     _TOTAL,
     ANY_EVENT,
@@ -230,7 +230,8 @@ def _grouping(adsl: pd.DataFrame, pop: str | None, by: str | None, denom_by: str
 
 def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> list[tuple[object, int]]:
     """(group1_level as in the ARD, N) per column, in column order."""
-    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
+    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                             by_levels=g.by_levels, total=g.total)
     return [(g.total if grp.level is _TOTAL else grp.level, len(grp.subjects)) for grp in population.groups]
 
 
@@ -372,7 +373,7 @@ def _add_from_adsl(frame: pd.DataFrame, adsl: pd.DataFrame, var: str, values: pd
                    name: str) -> pd.DataFrame:
     """A copy of `frame` with column `name` = the subject's `values` (indexed like ADSL) looked up by id."""
     lookup = dict(zip(adsl[id_var], values))
-    out = frame.copy()
+    out = frame.copy(deep=False)
     out[name] = out[id_var].map(lookup)
     return out
 
@@ -390,6 +391,8 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
     conv = _conv(settings)
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     groups = _groups(adsl, pop, g, id_var)
+    subjects = only_columns(adsl, id_var, pop, g.denom_by)
+    records = only_columns(adae, id_var, g.by, subject_flag, pop)
     parts, shown, absent = [], [], []
     for key in subsets:
         subset = _subset(key)
@@ -397,10 +400,9 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         if missing:
             absent.append(f"{subset.name_ko}({', '.join(missing)} 없음)")
             continue
-        work = adae.copy()
         column = f"__{subset.key}__"
-        work[column] = np.where(_subset_mask(adae, subset), "Y", "N")
-        parts.append(ard_incidence(work, adsl, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
+        work = records.assign(**{column: np.where(_subset_mask(adae, subset), "Y", "N")})
+        parts.append(ard_incidence(work, subjects, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    denom_by=g.denom_by, by_levels=g.by_levels, total=g.total, ci_level=conv.ci_level,
                                    variable=subset.key, id_var=id_var, output_id=output_id,
                                    source=Source("ADAE", _subset_where(subset), levels={column: None})))
@@ -457,8 +459,13 @@ def _rank_soc_pt(ard: pd.DataFrame, soc_var: str, pt_var: str, total: str | None
         return {k: int(v) for k, v in frame.groupby(keys, dropna=False, sort=False)["stat"].sum().items()}
 
     socs = counts(n[n["variable"].eq(soc_var)], ["variable_level"])
-    order = sorted(socs, key=lambda s: (-socs[s], *_key(s)))
     pts = counts(n[n["variable"].eq(pt_var)], ["group2_level", "variable_level"])
+    return _rank(socs, pts)
+
+
+def _rank(socs: Mapping, pts: Mapping) -> tuple[list, dict]:
+    """SOCs ({SOC: subjects}) and per SOC its PTs ({(SOC, PT): subjects}) in descending count, ties alphabetical."""
+    order = sorted(socs, key=lambda s: (-socs[s], *_key(s)))
     children: dict = {}
     for (soc, pt), count in pts.items():
         children.setdefault(soc, []).append((pt, count))
@@ -501,8 +508,8 @@ def check_occurrence_flags(adae: pd.DataFrame, ard: pd.DataFrame, subset: Subset
     records = adae[adae[id_var].isin(pop_ids)]
     if pop and pop in records.columns:
         records = records[flagged(records[pop])]
-    soc = records[soc_var].where(~records[soc_var].map(is_missing), uncoded_label)
-    pt = records[pt_var].where(~records[pt_var].map(is_missing), uncoded_label)
+    soc = records[soc_var].where(~records[soc_var].isna(), uncoded_label)
+    pt = records[pt_var].where(~records[pt_var].isna(), uncoded_label)
     n = ard[ard["stat_name"].eq("n")]
     if total is not None and n["group1_level"].eq(total).any():
         n = n[n["group1_level"].eq(total)]  # the pooled column; otherwise the columns add up
@@ -549,12 +556,13 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
     require_columns(adae, [*subset.flags, soc_var, pt_var], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
     groups = _groups(adsl, pop, g, id_var)
-    events = adae[_subset_mask(adae, subset)]
-    ard = ard_hierarchical(events, adsl, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
+    events = only_columns(adae, id_var, g.by, subject_flag, pop, soc_var, pt_var)[_subset_mask(adae, subset)]
+    subjects = only_columns(adsl, id_var, pop, g.denom_by)
+    ard = ard_hierarchical(events, subjects, g.by, (soc_var, pt_var), subject_flag, pop, denom_by=g.denom_by,
                            by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id,
                            source=Source("ADAE", _subset_where(subset)))
     if check_occurrence and subject_flag == "TRTEMFL":
-        population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
+        population = _population(subjects, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
         problems = check_occurrence_flags(adae, ard, subset, pop_ids=population.ids, pop=pop, soc_var=soc_var,
                                           pt_var=pt_var, id_var=id_var, total=g.total)
         if problems:
@@ -625,13 +633,14 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
               what: str, context: str) -> TableResult:
     require_columns(adae, [id_var, var, *subset.flags, soc_var, pt_var, subject_flag, by], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
-    population = _population(adsl, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=g.total)
-    data = adae[adae[id_var].isin(population.ids) & _subset_mask(adae, subset)]
-    if pop and pop in data.columns:
-        data = data[flagged(data[pop])]
+    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                             by_levels=g.by_levels, total=g.total)
+    keep = adae[id_var].isin(population.ids) & _subset_mask(adae, subset)
+    if pop and pop in adae.columns:
+        keep &= flagged(adae[pop])
     if subject_flag:
-        data = data[flagged(data[subject_flag])]
-    data = data.copy()
+        keep &= flagged(adae[subject_flag])
+    data = only_columns(adae, id_var, g.by, var, soc_var, pt_var)[keep]
     data["__level__"] = data[var].map(_level_text)
     known = [str(x) for x in levels]
     extra = sorted({v for v in data["__level__"] if not is_missing(v) and v not in known}, key=_key)
@@ -646,31 +655,32 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     as_value = {lv: (None if has_missing and lv == missing_label else lv) for lv in order}
     worst_order = [as_value[lv] for lv in sorted(order, key=rank.__getitem__)]
     for col in (soc_var, pt_var):
-        data[col] = data[col].where(~data[col].map(is_missing), "Uncoded")
+        data[col] = data[col].where(~data[col].isna(), "Uncoded")
 
-    hierarchy = ard_hierarchical(data, adsl, g.by, (soc_var, pt_var), None, pop, denom_by=g.denom_by,
-                                 by_levels=g.by_levels, total=g.total, id_var=id_var)
-    soc_order, pt_order = _rank_soc_pt(hierarchy, soc_var, pt_var, g.total)
+    # Each column's counts in one grouped pass; the rows are ranked on them as `_rank_soc_pt` ranks an ARD.
+    columns = []
+    for grp, part in population.of(data, id_var, g.by, "ADAE"):
+        part = part[part[id_var].isin(grp.subjects)]
+        columns.append((grp, _context_level_counts(part, soc_var=soc_var, pt_var=pt_var, id_var=id_var,
+                                                   ranks=part["__level__"].map(rank).to_numpy(), worst=worst)))
+    ranked = [c for grp, c in columns if grp.level is _TOTAL] or [c for _, c in columns]
+    soc_order, pt_order = _rank_counts(ranked, soc_var, pt_var)
     contexts: list[tuple[str, object, object]] = [(ANY_EVENT, None, None)]
     for soc in soc_order:
         contexts.append((soc_var, soc, None))
         contexts.extend((pt_var, pt, soc) for pt in pt_order.get(soc, []))
 
     rows, groups = [], []
-    for grp, part in population.of(data, id_var, g.by, "ADAE"):
+    for grp, counts in columns:
         glevel = g.total if grp.level is _TOTAL else grp.level
         N = len(grp.subjects)
         groups.append((glevel, N))
-        part = part[part[id_var].isin(grp.subjects)]
         for kind, level, parent in contexts:
             if kind == ANY_EVENT:
-                at = part
                 g2 = dict(group2=None, group2_level=None, group3=None, group3_level=None)
             elif kind == soc_var:
-                at = part[part[soc_var].eq(level)]
                 g2 = dict(group2=soc_var, group2_level=level, group3=None, group3_level=None)
             else:
-                at = part[part[soc_var].eq(parent) & part[pt_var].eq(level)]
                 g2 = dict(group2=soc_var, group2_level=parent, group3=pt_var, group3_level=level)
             base = dict(output_id=output_id, analysis_set=pop, group1=g.by if grp.level is not None else None,
                         group1_level=glevel, context=context, **g2)
@@ -681,17 +691,14 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                            _coded(soc_var, parent if kind == pt_var else level) if kind != ANY_EVENT else None,
                            _coded(pt_var, level) if kind == pt_var else None)
             population_where = all_of(eq(pop, "Y") if pop else None, eq(g.denom_by, grp.level) if grouped else None)
-            if worst:
-                per_subject = at.groupby(id_var)["__level__"].agg(lambda s: max(s, key=rank.__getitem__))
-            n_any = int(at[id_var].nunique())
+            row = (kind, level, parent)
+            n_any = counts.subjects.get(row, 0)
             rows += _stats_rows({**base, "variable": ANY_EVENT, "variable_level": None},
-                                {"n": n_any, "N": N, "p": n_any / N if N else None, "events": len(at)},
+                                {"n": n_any, "N": N, "p": n_any / N if N else None,
+                                 "events": counts.records.get(row, 0)},
                                 _count_defs(where, population_where, _CELL_KINDS))
             for lv in order:
-                if worst:
-                    n = int((per_subject == lv).sum())
-                else:
-                    n = int(at.loc[at["__level__"].eq(lv), id_var].nunique())
+                n = counts.level_subjects.get((row, rank[lv]), 0)
                 at_level = all_of(where, eq(var, as_value[lv]))
                 defs = _count_defs(at_level, population_where, _CELL_KINDS)
                 if worst:
@@ -699,7 +706,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                     defs.update(_count_defs(subjects, population_where, {"n": "subjects", "p": "ratio"}))
                 rows += _stats_rows({**base, "variable": var, "variable_level": lv},
                                     {"n": n, "N": N, "p": n / N if N else None,
-                                     "events": int(at["__level__"].eq(lv).sum())}, defs)
+                                     "events": counts.level_records.get((row, rank[lv]), 0)}, defs)
     ard = ard_to_frame(rows_frame(rows))
 
     look = ArdLookup(ard)
@@ -737,6 +744,62 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
                      "건수는 모두 센다.")
     notes.append(_order_note(conv, "SOC와 PT"))
     return TableResult(output_id, title, ard, _display(display_rows), notes, landscape=True, section=SECTION)
+
+
+@dataclass(frozen=True)
+class _ContextCounts:
+    """Counts of one column's records per table row, a row being (ANY_EVENT, None, None), (soc_var,
+    SOC, None) or (pt_var, PT, SOC): subjects and records of the row, and per (row, level rank) the
+    records and the subjects counted at that level."""
+
+    subjects: dict
+    records: dict
+    level_records: dict
+    level_subjects: dict
+
+
+def _context_level_counts(part: pd.DataFrame, *, soc_var: str, pt_var: str, id_var: str, ranks: np.ndarray,
+                          worst: bool) -> _ContextCounts:
+    """One grouped pass over the records of a column instead of a mask per row and level.
+
+    Each record belongs to the any row, its SOC's row and its (SOC, PT) row (the caller has named
+    a missing term "Uncoded"). `ranks`: each record's level as its rank. With `worst`, a subject
+    counts at the level of highest rank among their records of the row; otherwise at every level
+    they have a record of.
+    """
+    soc_codes, socs = pd.factorize(part[soc_var])
+    pt_codes, pts = pd.factorize(part[pt_var])
+    if (soc_codes < 0).any() or (pt_codes < 0).any():
+        raise ValueError(f"{soc_var} and {pt_var} must not be missing here")
+    width = max(len(pts), 1)
+    pair_codes, pairs = pd.factorize(soc_codes * width + pt_codes)
+    keys = [(ANY_EVENT, None, None), *((soc_var, soc, None) for soc in socs),
+            *((pt_var, pts[pair % width], socs[pair // width]) for pair in pairs)]
+    records = pd.DataFrame({
+        "context": np.concatenate([np.zeros(len(part), dtype=np.int64), 1 + soc_codes, 1 + len(socs) + pair_codes]),
+        "subject": np.tile(pd.factorize(part[id_var])[0], 3), "rank": np.tile(np.asarray(ranks, dtype=np.int64), 3)})
+    by_context = records.groupby("context")
+    if worst:
+        per_subject = records.groupby(["context", "subject"])["rank"].max().reset_index()
+    else:
+        per_subject = records.drop_duplicates()
+    return _ContextCounts({keys[c]: int(v) for c, v in by_context["subject"].nunique().items()},
+                          {keys[c]: int(v) for c, v in by_context.size().items()},
+                          {(keys[c], int(r)): int(v) for (c, r), v in records.groupby(["context", "rank"]).size().items()},
+                          {(keys[c], int(r)): int(v) for (c, r), v in per_subject.groupby(["context", "rank"]).size().items()})
+
+
+def _rank_counts(columns: Sequence[_ContextCounts], soc_var: str, pt_var: str) -> tuple[list, dict]:
+    """`_rank_soc_pt` on the subject counts of `_context_level_counts`, added over the columns given."""
+    socs: dict = {}
+    pts: dict = {}
+    for counts in columns:
+        for (kind, level, parent), n in counts.subjects.items():
+            if kind == soc_var:
+                socs[level] = socs.get(level, 0) + n
+            elif kind == pt_var:
+                pts[(parent, level)] = pts.get((parent, level), 0) + n
+    return _rank(socs, pts)
 
 
 def adr_by_severity(adsl, adae, settings=None, *, subset: str | Subset = "ADR", var: str = "ASEV",
@@ -872,7 +935,7 @@ def adr_factor_analysis(adsl: pd.DataFrame, adae: pd.DataFrame, settings=None, *
                                                         if N else ko.ZERO),
                             "검정": result.test_ko if first else "", "p-value": fmt.fmt_p(result.p) if first else ""})
             first = False
-        missing = frame[name].map(is_missing)
+        missing = frame[name].isna()
         if missing.any():
             n_miss = int(frame.loc[missing, OUTCOME_COLUMN].eq("Y").sum())
             N_miss = int(missing.sum())
@@ -1126,9 +1189,10 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
     if (values[pop_mask] == MISSING_KO).any():
         levels.append(MISSING_KO)
     var = sp.variable
-    work_adsl = adsl.copy()
-    work_adsl[var] = values
-    work_ae = _add_from_adsl(adae, adsl, var, values, id_var, var)
+    work_adsl = only_columns(adsl, id_var, pop).assign(**{var: values})
+    flags = [f for key in ("AE", "ADR") for f in SUBSETS[key].flags]
+    work_ae = _add_from_adsl(only_columns(adae, id_var, subject_flag, pop, pt_var, *flags), adsl, var, values, id_var,
+                             var)
     group1 = sp.group1 or var
     level_where = _special_level_where(sp, levels)
     parts = []
