@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..raw.checks import DistinctColumn
+
 _ISO = r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?"
 
 
@@ -20,17 +22,23 @@ def require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
 
 
 def numeric_date(dtc: pd.Series) -> pd.Series:
-    """Complete ISO dates (a time part is ignored) as datetime64; NaT when partial or missing."""
-    text = dtc.astype(object).where(dtc.notna(), "").astype(str).str.slice(0, 10)
+    """Complete ISO dates (a time part is ignored) as datetime64; NaT when partial or missing.
+    Each distinct text is parsed once."""
+    return DistinctColumn(dtc.astype(object).where(dtc.notna(), "").astype(str)).apply(_complete_dates)
+
+
+def _complete_dates(text: pd.Series) -> pd.Series:
+    text = text.str.slice(0, 10)
     complete = text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None)
     return pd.to_datetime(complete, format="%Y-%m-%d", errors="coerce")
 
 
 def _parts(dtc: pd.Series) -> pd.DataFrame:
-    text = dtc.astype(object).where(dtc.notna(), "").astype(str)
-    parts = text.str.extract(_ISO)
+    """Year, month and day of ISO dates (text; missing where absent), each distinct text read once."""
+    text = DistinctColumn(dtc.astype(object).where(dtc.notna(), "").astype(str))
+    parts = text.values.str.extract(_ISO)
     parts.columns = ["year", "month", "day"]
-    return parts
+    return parts.take(text.codes).set_axis(text.index)
 
 
 def _earliest(parts: pd.DataFrame) -> pd.Series:

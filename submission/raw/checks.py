@@ -20,9 +20,49 @@ from .layout import DATE_TYPES, Check, Field, Layout, limit_kind
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 
 
+class DistinctColumn:
+    """A column as codes into its distinct values, so that a check reads each distinct value once (a
+    column of 100,000 rows holds a few thousand dates or codes) and spreads its answer to the rows.
+    The distinct values keep the column's dtype, so a check gives what it gives on the column."""
+
+    def __init__(self, column: pd.Series):
+        # an object column factorizes faster as its array (no copy)
+        codes, distinct = pd.factorize(column.to_numpy() if column.dtype == object else column.array,
+                                       use_na_sentinel=False)
+        self.codes = codes
+        self.index = column.index
+        self.values = pd.Series(distinct, dtype=column.dtype)
+
+    def rows(self, per_value: pd.Series) -> pd.Series:
+        """A Series of one entry per distinct value, spread to the column's rows (dtype kept)."""
+        if isinstance(per_value.dtype, np.dtype):
+            return pd.Series(per_value.to_numpy()[self.codes], index=self.index, dtype=per_value.dtype)
+        return pd.Series(per_value.array.take(self.codes), index=self.index, dtype=per_value.dtype)
+
+    def apply(self, check) -> pd.Series:
+        """`check` (a function of a Series) of the column, computed on the distinct values."""
+        return self.rows(check(self.values))
+
+
+def per_distinct(values: pd.Series, check) -> pd.Series:
+    """`check` (a function of a Series, value by value) of a text column, computed once per distinct
+    value. Any other column (numbers, or an object column holding more than text: 1, 1.0 and True
+    would count as one value) is checked as a whole."""
+    text = isinstance(values.dtype, pd.StringDtype) or (
+        values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))
+    return DistinctColumn(values).apply(check) if text else check(values)
+
+
 def date_bounds(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Earliest and latest calendar date a (partial) date can stand for; NaT where blank."""
-    values = values.fillna("").astype(object)
+    """Earliest and latest calendar date a (partial) date can stand for; NaT where blank.
+
+    Computed once per distinct value (a column holds a few thousand dates) and spread to the rows."""
+    values = DistinctColumn(values.fillna("").astype(object))
+    earliest, latest = _bounds_of(values.values)
+    return values.rows(earliest), values.rows(latest)
+
+
+def _bounds_of(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     year = values.str.slice(0, 4)
     month = values.str.slice(5, 7)
     day = values.str.slice(8, 10)
@@ -139,14 +179,14 @@ def _no_control(check: Check, field: Field, data: _Frames, name: str, out: list[
     present = values.notna()
     if not present.any():
         return
-    hits = values[present].astype(str).str.contains(CONTROL, regex=True)
+    hits = per_distinct(values[present], lambda v: v.astype(str).str.contains(CONTROL, regex=True))
     for row in hits[hits].index:
         out.append(Problem(name, int(row), field.column, values.at[row], f"{check.message} [{check.id}]"))
 
 
 def _only_when(check: Check, field: Field, data: _Frames, name: str, out: list[Problem]) -> None:
     frame = data.frames[field.form]
-    values = frame[field.column].map(_text)
+    values = per_distinct(frame[field.column], lambda v: v.map(_text))
     filled = values.notna() & values.ne("")
     if check.min is not None:
         filled &= values.eq(check.min)
@@ -156,9 +196,9 @@ def _only_when(check: Check, field: Field, data: _Frames, name: str, out: list[P
     if form and form != field.form:
         if form not in data.frames:
             return
-        condition = data.by_subject(form, column, frame["SUBJID"], None).map(_text)
+        condition = per_distinct(data.by_subject(form, column, frame["SUBJID"], None), lambda v: v.map(_text))
     else:
-        condition = frame[column].map(_text)
+        condition = per_distinct(frame[column], lambda v: v.map(_text))
     broken = filled & condition.ne(code).fillna(True)
     for row in broken[broken].index:
         found = condition.get(row)

@@ -29,8 +29,8 @@ import pandas as pd
 from ..csvio import no_field_limit, read_text
 from ..errors import Problem, SubError, shorten
 from ..study import StudySettings, load_settings
+from .checks import DistinctColumn, needs_every_form, run_checks
 from .checks import date_bounds as _date_bounds
-from .checks import needs_every_form, run_checks
 from .layout import Field, Layout, load_layout
 
 # Shown per file, column and kind of problem before the rest are summed up in one line
@@ -215,7 +215,8 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
             data = data.assign(**{column: ""})
             out.warnings.append(Problem(name, None, column, None, "column absent from the file (the layout lets an "
                                                                   "extract lack it): blank in every row"))
-    data = data[expected].apply(lambda s: s.str.strip())
+    stripped = {column: DistinctColumn(data[column]).apply(lambda v: v.str.strip()) for column in expected}
+    data = pd.DataFrame(stripped, index=data.index)
     cells = pd.Series(counts[1:], index=data.index)
     blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))
     all_blank = data.eq("").all(axis=1)
@@ -233,30 +234,33 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
     return data[~all_blank]
 
 
-def _whole_numbers(values: pd.Series, present: pd.Series, name: str, column: str,
-                   out: _Collector) -> pd.Series:
+def _whole_numbers(values: DistinctColumn, frame: pd.DataFrame, name: str, column: str, out: _Collector) -> pd.Series:
     """ASCII whole numbers that fit int64, exactly (never through a float)."""
-    ok = present & values.str.fullmatch(_INT)
-    out.rows(name, values.to_frame(column), present & ~ok, column, "expected a whole number")
-    digits = values.where(ok, "").str.lstrip("+-").str.lstrip("0").str.len()
+    v = values.values
+    present = v.ne("")
+    ok = present & v.str.fullmatch(_INT)
+    out.rows(name, frame, values.rows(present & ~ok), column, "expected a whole number")
+    digits = v.where(ok, "").str.lstrip("+-").str.lstrip("0").str.len()
     too_long = ok & digits.gt(_MAX_DIGITS)
-    out.rows(name, values.to_frame(column), too_long, column,
+    out.rows(name, frame, values.rows(too_long), column,
              f"whole number too large (more than {_MAX_DIGITS} digits)")
     ok &= ~too_long
-    number = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    number = pd.Series(pd.NA, index=v.index, dtype="Int64")
     if ok.any():
-        number[ok] = pd.to_numeric(values[ok]).astype("int64")
-    return number
+        number[ok] = pd.to_numeric(v[ok]).astype("int64")
+    return values.rows(number)
 
 
-def _decimals(values: pd.Series, present: pd.Series, name: str, column: str, out: _Collector) -> pd.Series:
+def _decimals(values: DistinctColumn, frame: pd.DataFrame, name: str, column: str, out: _Collector) -> pd.Series:
     """ASCII decimal numbers (an exponent allowed), finite."""
-    ok = present & values.str.fullmatch(_DECIMAL)
-    out.rows(name, values.to_frame(column), present & ~ok, column, "expected a number")
-    number = pd.to_numeric(values.where(ok), errors="coerce").astype("Float64")
+    v = values.values
+    present = v.ne("")
+    ok = present & v.str.fullmatch(_DECIMAL)
+    out.rows(name, frame, values.rows(present & ~ok), column, "expected a number")
+    number = pd.to_numeric(v.where(ok), errors="coerce").astype("Float64")
     infinite = ok & ~np.isfinite(number.astype("float64").fillna(0.0))
-    out.rows(name, values.to_frame(column), infinite, column, "number too large")
-    return number.where(~infinite)
+    out.rows(name, frame, values.rows(infinite), column, "number too large")
+    return values.rows(number.where(~infinite))
 
 
 def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Layout,
@@ -267,8 +271,10 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
     bounds = {} if bounds is None else bounds
     typed = {}
     for f in fields:
-        values = frame[f.column]
-        blank = values.eq("")
+        # each check reads the column's distinct values once (`v`), then flags its rows
+        values = DistinctColumn(frame[f.column])
+        v = values.values
+        blank = values.rows(v.eq(""))
         present = ~blank
         if f.required:
             out.rows(name, frame, blank, f.column, "required value is missing")
@@ -277,34 +283,34 @@ def _check_form(form: str, frame: pd.DataFrame, fields: list[Field], layout: Lay
             out.rows(name, frame, blank & frame[other].eq(wanted), f.column,
                      f"value is required when {other} is {wanted}")
         if f.type == "id":
-            out.rows(name, frame, present & ~values.str.fullmatch(_ID), f.column,
+            out.rows(name, frame, present & ~values.rows(v.str.fullmatch(_ID)), f.column,
                      "expected an identifier (ASCII letters, digits, '-' and '_')")
         if f.type in {"id", "text"} and f.length:
-            out.rows(name, frame, values.str.len().gt(f.length), f.column,
+            out.rows(name, frame, values.rows(v.str.len().gt(f.length)), f.column,
                      f"longer than {f.length} characters")
         if f.type == "code":
             codes = layout.codelists[f.codelist]
-            out.rows(name, frame, present & ~values.isin(list(codes)), f.column,
+            out.rows(name, frame, present & ~values.rows(v.isin(list(codes))), f.column,
                      f"unknown code; codelist {f.codelist} has {', '.join(codes)}")
         if f.type in {"integer", "decimal"}:
             if f.type == "integer":
-                number = _whole_numbers(values, present, name, f.column, out)
+                number = _whole_numbers(values, frame, name, f.column, out)
             else:
-                number = _decimals(values, present, name, f.column, out)
+                number = _decimals(values, frame, name, f.column, out)
             out.rows(name, frame, number.lt(0).fillna(False), f.column, "expected a number >= 0")
             typed[f.column] = number
         elif f.type in {"date", "pdate"}:
             pattern = _DATE if f.type == "date" else _PDATE
-            form_ok = present & values.str.fullmatch(pattern)
+            form_ok = v.ne("") & v.str.fullmatch(pattern)
             shape = "YYYY-MM-DD" if f.type == "date" else "YYYY-MM-DD, YYYY-MM-UK or YYYY-UK-UK"
-            out.rows(name, frame, present & ~form_ok, f.column, f"expected a date {shape}")
-            earliest, latest = _date_bounds(values.where(form_ok, ""))
+            out.rows(name, frame, present & ~values.rows(form_ok), f.column, f"expected a date {shape}")
+            earliest, latest = _date_bounds(v.where(form_ok, ""))
             impossible = form_ok & (earliest.isna() | latest.isna())
-            out.rows(name, frame, impossible, f.column, "not a calendar date")
-            typed[f.column] = values.where(form_ok & ~impossible, None)
-            bounds[(form, f.column)] = (earliest, latest)
+            out.rows(name, frame, values.rows(impossible), f.column, "not a calendar date")
+            typed[f.column] = values.rows(v.where(form_ok & ~impossible, None))
+            bounds[(form, f.column)] = (values.rows(earliest), values.rows(latest))
         else:
-            typed[f.column] = values.where(present, None)
+            typed[f.column] = frame[f.column].where(present, None)
     for flag_form, flag_column, criteria in FLAG_IFF_ANY:
         if form == flag_form:
             any_yes = frame[list(criteria)].eq("Y").any(axis=1)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
+from ..raw.checks import per_distinct
 
 
 @dataclass
@@ -64,14 +65,23 @@ def iso_date(raw: pd.Series) -> pd.Series:
     """Raw dates (YYYY-MM-DD, YYYY-MM-UK, YYYY-UK-UK) -> ISO 8601, partial dates kept partial.
 
     A missing day or month is never invented in SDTM: "2014-03-UK" becomes "2014-03".
+    Computed once per distinct date.
     """
-    text = raw.astype(object).where(raw.notna(), None)
+    return per_distinct(raw.astype(object).where(raw.notna(), None), _iso_date)
+
+
+def _iso_date(text: pd.Series) -> pd.Series:
     out = text.str.replace(r"-UK-UK$", "", regex=True).str.replace(r"-UK$", "", regex=True)
     return out.where(text.notna(), None)
 
 
 def full_dates(dtc: pd.Series) -> pd.Series:
-    """datetime64 of the complete dates among ISO strings; NaT where partial or missing."""
+    """datetime64 of the complete dates among ISO strings; NaT where partial or missing.
+    Computed once per distinct date."""
+    return per_distinct(dtc, _full_dates)
+
+
+def _full_dates(dtc: pd.Series) -> pd.Series:
     complete = dtc.where(dtc.astype(str).str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False))
     return pd.to_datetime(complete, format="%Y-%m-%d", errors="coerce")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..columns import plain_text
 from .common import full_dates, iso_date, usubjid
 from .context import Context
 from .supp import qualifier
@@ -22,13 +24,25 @@ def _latest(*dates: pd.Series) -> pd.Series:
     return latest.dt.strftime("%Y-%m-%d").where(latest.notna(), None)
 
 
+def _text_extreme(values: pd.Series, by: pd.Series, how: str) -> pd.Series:
+    """`values.groupby(by).min()` (or max) of a text column: on the ranks of its distinct values, as
+    whole numbers group in C where strings compare one pair at a time in Python. A column with
+    missing values, or not all text, is grouped as it is."""
+    if values.isna().any() or not plain_text(values):
+        return getattr(values.groupby(by), how)()
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), sort=True)
+    chosen = getattr(pd.Series(codes, index=values.index).groupby(by), how)()
+    # the dtype inferred from the values, as groupby infers it (text: str)
+    return pd.Series(np.asarray(distinct, dtype=object)[chosen.to_numpy()], index=chosen.index, name=values.name)
+
+
 def subject_reference(ctx: Context) -> pd.DataFrame:
     """Per SUBJID: USUBJID, the REVLIMID exposure window and the end-of-observation dates."""
     enrol, eos, rvl = ctx.raw["ENROL"], ctx.raw["EOS"], ctx.raw["RVLDOSE"]
     ref = pd.DataFrame({"SUBJID": enrol["SUBJID"].to_numpy()})
     ref["USUBJID"] = usubjid(ctx.studyid, ref["SUBJID"])
-    start = rvl.groupby("SUBJID")["STDAT"].min()
-    end = rvl["ENDAT"].fillna(rvl["STDAT"]).groupby(rvl["SUBJID"]).max()
+    start = _text_extreme(rvl["STDAT"], rvl["SUBJID"], "min")
+    end = _text_extreme(rvl["ENDAT"].fillna(rvl["STDAT"]), rvl["SUBJID"], "max")
     ongoing = rvl["ENDAT"].isna().groupby(rvl["SUBJID"]).any()
     ref["RFXSTDTC"] = ref["SUBJID"].map(start)
     ref["RFXENDTC"] = ref["SUBJID"].map(end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .common import full_dates, sequence, study_day
@@ -25,8 +26,19 @@ def value_level(ctx: Context, dataset: str, variable: str, where_variable: str, 
 
 
 def number_text(values: pd.Series) -> pd.Series:
-    """Numbers as text without trailing zeros: 1.50 -> '1.5', 210.0 -> '210'."""
-    return values.map(lambda v: None if pd.isna(v) else format(float(v), ".10g"))
+    """Numbers as text without trailing zeros: 1.50 -> '1.5', 210.0 -> '210'.
+
+    A float column is formatted once per distinct number (told apart by their bits: -0.0 is not 0.0)."""
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return values.map(_number_text)
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    codes, distinct = pd.factorize(numbers.view(np.int64))
+    texts = pd.Series(distinct.view(np.float64), dtype=values.dtype).map(_number_text)
+    return pd.Series(texts.array.take(codes), index=values.index, dtype=texts.dtype)
+
+
+def _number_text(value: object) -> str | None:
+    return None if pd.isna(value) else format(float(value), ".10g")
 
 
 def last_before_exposure(frame: pd.DataFrame, prefix: str, ref_start: pd.Series) -> pd.Series:

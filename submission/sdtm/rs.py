@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..raw.checks import per_distinct
 from .common import iso_date, sequence, study_day
 from .context import Context
 from .findings import value_level
@@ -63,7 +64,7 @@ def build_rs(ctx: Context, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         ctx.reconcile("RS", form, len(ctx.raw[form]), len(part),
                       "" if form != "MMDIAG" else f"{part['RSTESTCD'].iloc[0] if len(part) else ''} where collected")
     rs = pd.concat([part for _, part in sources], ignore_index=True)
-    rs["RSCAT"] = rs["RSTESTCD"].map(lambda t: value_level(ctx, "RS", "RSCAT", "RSTESTCD", t))
+    rs["RSCAT"] = per_distinct(rs["RSTESTCD"], lambda codes: codes.map(lambda t: value_level(ctx, "RS", "RSCAT", "RSTESTCD", t)))
     for variable in ("RSTESTCD", "RSTEST", "RSCAT"):
         rs[variable] = ctx.check(rs[variable], "RS", variable, "RESP")
     rs["RSEVAL"] = ctx.spec.variable("RS", "RSEVAL").assigned_value
