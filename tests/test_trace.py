@@ -115,6 +115,28 @@ def test_worst_counts_each_subject_at_its_worst_level():
     assert _subjects(ev.select("ADAE", all_of("TRTEMFL = 'Y'", worst("ASEV", order, None)))) == ["S3"]
 
 
+def test_tracer_counts_each_definition_on_tiny_frames():
+    adae = pd.concat([_adae(), pd.DataFrame({  # a record without a subject and one of a subject not in ADSL
+        "USUBJID": [None, "S9"], "AESEQ": [9, 1], "TRTEMFL": ["Y", "Y"], "ADRFL": ["Y", "Y"],
+        "AEBODSYS": ["Skin", "Skin"], "AEDECOD": ["Rash", "Rash"], "ASEV": ["MILD", "MILD"]})], ignore_index=True)
+    rows = [("a", "ADAE", "AEDECOD = 'Rash'", "SAFFL = 'Y'", "subjects", 1, "n"),
+            ("b", "ADAE", "AEDECOD = 'Rash'", "SAFFL = 'Y'", "ratio", 0.25, "p"),
+            ("c", "ADAE", "AEDECOD = 'Nothing'", None, "subjects", 0, "n"),
+            ("d", "ADAE", "AEDECOD in ('Rash', 'Anaemia', 'Nothing')", None, "records", 4, "n"),
+            ("e", "ADAE", "USUBJID in ADSL(SEX = 'F')", None, "records", 3, "n"),
+            ("f", "ADSL", None, "SAFFL = 'Y'", "population", 4, "N"),
+            ("g", "ADSL", None, "SAFFL = 'Y'", "values(AGE)", 49.75, "mean"),
+            ("h", "ADSL", None, "SAFFL = 'Y'", "values(AGE)", 4, "N")]
+    ard = pd.DataFrame(rows, columns=["ard_id", "source", "where", "population", "counts", "stat", "stat_name"])
+    traces = {t.ard_id: t for t in Tracer(ard, {"ADSL": _adsl(), "ADAE": adae}).trace_all()}
+    assert all(t.agrees for t in traces.values())
+    assert traces["a"].subjects == ["S2"] and traces["c"].subjects == []
+    assert traces["d"].subjects == ["S1", "S2", "S3", "S5"]  # no record without a subject, none outside ADSL
+    assert traces["e"].subjects == ["S2", "S3"] and traces["f"].subjects == ["S1", "S2", "S3", "S4"]
+    traces["a"].subjects.append("X")  # each row's list is its own
+    assert traces["b"].subjects == ["S2"]
+
+
 @pytest.mark.parametrize("text", ["SEX =", "SEX == 'M'", "(SEX = 'M'", "SEX = 'M' and", "worst(ASEV) = 'X'"])
 def test_a_broken_filter_is_a_filter_error(text):
     with pytest.raises(FilterError):

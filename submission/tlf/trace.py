@@ -49,7 +49,8 @@ class RowTrace:
 
     row: dict
     kind: str                     # subjects | records | population | ratio | values | none
-    subjects: list[str] = field(default_factory=list)
+    _shared_subjects: list[str] = field(default_factory=list)  # the sorted subject ids, shared by the rows of
+    # one definition (n, %, its interval): `subjects` is this row's own copy, made on first use
     _records: pd.DataFrame | None = None  # the source records counted (shown columns only), made on first use
     source: str | None = None
     count: int | None = None      # what the trace counts: subjects, records or population subjects
@@ -58,6 +59,13 @@ class RowTrace:
     note: str = ""
 
     _lazy: tuple | None = field(default=None, repr=False)
+    _subjects: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def subjects(self) -> list[str]:
+        if self._subjects is None:
+            self._subjects = list(self._shared_subjects)
+        return self._subjects
 
     @property
     def records(self) -> pd.DataFrame | None:
@@ -128,6 +136,9 @@ class Tracer:
         self._hits: dict = {}
         self._subjects: dict = {}  # (source, where, population) -> sorted subject ids of those records
         self._ranks: dict = {}
+        self._sorted_ids: dict = {}  # source -> (each record's subject as its rank among the sorted ids, the ids)
+        self._summaries: dict = {}  # ((source, where, population), column) -> continuous_stats of those values
+        self._adsl_ids: np.ndarray | None = None
 
     @classmethod
     def of_package(cls, out_dir: Path) -> Tracer:
@@ -169,8 +180,25 @@ class Tracer:
     def population(self, text: str | None) -> frozenset:
         """The ADSL subjects of a population filter (every ADSL subject when empty)."""
         if text not in self._populations:
-            self._populations[text] = frozenset(self.evaluator.select("ADSL", text)[ID].astype(str))
+            ev = self.evaluator
+            record_node, worsts = split_subject_clauses(ev.parsed(text))
+            if worsts:  # a subject clause needs the records
+                kept = ev.select("ADSL", text)[ID].astype(str)
+            else:
+                if self._adsl_ids is None:
+                    self._adsl_ids = ev.frame("ADSL")[ID].astype(str).to_numpy()
+                kept = self._adsl_ids[ev.mask("ADSL", record_node)]
+            self._populations[text] = frozenset(kept)
         return self._populations[text]
+
+    def _in(self, source: str, population: str | None) -> np.ndarray:
+        """Which records of `source` belong to a subject of the population (`isin` of the population on
+        each distinct subject id, then spread to the records by their codes)."""
+        if (source, population) not in self._in_population:
+            ids, _ = self.evaluator.distinct(source, ID)
+            member = pd.Series([*ids.values, None], dtype=object).isin(self.population(population)).to_numpy()
+            self._in_population[(source, population)] = member[ids.codes]  # code -1 (no id) takes the None entry
+        return self._in_population[(source, population)]
 
     def positions(self, source: str, where: str | None, population: str | None) -> np.ndarray:
         """Row positions of the `source` records of population subjects that the filter keeps."""
@@ -179,10 +207,8 @@ class Tracer:
             return self._hits[key]
         ev = self.evaluator
         record_node, worsts = split_subject_clauses(ev.parsed(where))
-        if (source, population) not in self._in_population:
-            ids = pd.Series(ev._text(source, ID))
-            self._in_population[(source, population)] = ids.isin(self.population(population)).to_numpy()
-        positions = np.flatnonzero(ev.mask(source, record_node) & self._in_population[(source, population)])
+        in_population = self._in(source, population)
+        positions = np.flatnonzero(ev.mask(source, record_node) & in_population)
         for clause in worsts:
             positions = self._worst(source, clause, positions)
         self._hits[key] = positions
@@ -206,6 +232,19 @@ class Tracer:
         np.maximum.at(best, codes, mine)
         target = order.get(_text_form(clause.value), -2)
         return positions[best[codes] == target]
+
+    def _sorted_subjects(self, source: str, positions: np.ndarray) -> list[str]:
+        """The distinct subject ids of these records, sorted (a record without one is left out)."""
+        if source not in self._sorted_ids:
+            ids, _ = self.evaluator.distinct(source, ID)
+            ordered = sorted(ids.values)
+            rank = {v: i for i, v in enumerate(ordered)}
+            ranks = ids.lookup(np.array([rank[v] for v in ids.values], dtype=np.int64), -1)[ids.codes]
+            self._sorted_ids[source] = (ranks, np.array(ordered, dtype=object))
+        ranks, ordered = self._sorted_ids[source]
+        seen = np.zeros(len(ordered) + 1, dtype=bool)
+        seen[ranks[positions]] = True  # rank -1 (no id) marks the extra last entry
+        return ordered[np.flatnonzero(seen[:-1])].tolist()
 
     def _records(self, source: str, where: str | None, population: str | None) -> pd.DataFrame:
         return self.evaluator.frame(source).iloc[self.positions(source, where, population)]
@@ -254,9 +293,8 @@ class Tracer:
         except FilterError as exc:
             return RowTrace(row, "none", source=source, note=f"not traceable: {exc}")
         if key not in self._subjects:  # many rows (n, %, events) share their records
-            ids = self.evaluator._text(source, ID)[positions]
-            self._subjects[key] = sorted(set(ids) - {None})
-        subjects = list(self._subjects[key])
+            self._subjects[key] = self._sorted_subjects(source, positions)
+        subjects = self._subjects[key]
         frame = self.evaluator.frame(source)
         out = RowTrace(row, kind, subjects, None, source)
         out._lazy = (frame, positions, lambda: self.shown_columns(source, row))
@@ -281,7 +319,10 @@ class Tracer:
             from .ard import continuous_stats
 
             column = values.group(1)
-            summary = continuous_stats(frame[column].to_numpy()[positions].tolist()) if column in frame.columns else {}
+            if (key, column) not in self._summaries:  # n, mean, SD, ... of one variable: one summary
+                self._summaries[(key, column)] = (continuous_stats(frame[column].to_numpy()[positions].tolist())
+                                                  if column in frame.columns else {})
+            summary = self._summaries[(key, column)]
             out.count = len(subjects)
             name = row.get("stat_name")
             if name in summary:
@@ -328,6 +369,8 @@ class Tracer:
 def _text(value) -> str | None:
     if value is None:
         return None
+    if type(value) is str:  # most cells: no test for a missing value needed
+        return value if value != "" else None
     try:
         if pd.isna(value):
             return None

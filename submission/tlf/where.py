@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..columns import map_distinct
+from ..columns import Distinct, factorize, map_distinct
 
 MISSING = "missing"
 KEYWORDS = {"and", "or", "not", "in", "is", "missing", "worst"}
@@ -163,23 +163,26 @@ _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?(?:[e
                     r"|(?P<op><=|>=|!=|=|<|>)|(?P<punct>[(),;])|(?P<name>[A-Za-z_][A-Za-z0-9_]*))")
 
 
+_NAME_START = re.compile(r"[A-Za-z_]")
+
+
 def _tokens(text: str) -> list:
     out, pos = [], 0
     text = text or ""
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    end = len(text.rstrip())  # only blanks after it
+    while pos < end:
         m = _TOKEN.match(text, pos)
         if not m:
             raise FilterError(f"cannot read the filter at {text[pos:pos + 20]!r}")
         pos = m.end()
-        if m.group("str") is not None:
-            out.append(("str", m.group("str")[1:-1].replace("''", "'")))
-        elif m.group("num") is not None:
-            t = m.group("num")
+        kind = m.lastgroup
+        t = m.group(kind)
+        if kind == "str":
+            out.append(("str", t[1:-1].replace("''", "'")))
+        elif kind == "num":
             out.append(("num", float(t) if any(c in t for c in ".eE") else int(t)))
         else:
-            out.append(m.group("op") or m.group("punct") or m.group("name"))
+            out.append(t)
     return out
 
 
@@ -280,7 +283,7 @@ class _Parser:
 
     def name(self):
         tok = self.take()
-        if not isinstance(tok, str) or tok in KEYWORDS or not re.match(r"^[A-Za-z_]", tok):
+        if not isinstance(tok, str) or tok in KEYWORDS or not _NAME_START.match(tok):
             raise FilterError(f"expected a variable name in filter {self.text!r}, found {tok!r}")
         return tok
 
@@ -389,6 +392,8 @@ class Evaluator:
         self._datasets = dict(datasets)
         self.id_var = id_var
         self._texts: dict = {}
+        self._distinct: dict = {}
+        self._numbers: dict = {}
         self._masks: dict = {}
         self._parsed: dict = {}
 
@@ -418,6 +423,21 @@ class Evaluator:
             self._texts[key] = text_form(frame[column])
         return self._texts[key]
 
+    def distinct(self, dataset: str, column: str) -> tuple[Distinct, dict]:
+        """The column's text form as codes (-1: missing) into its distinct values, and each value's code:
+        an equality is then one comparison of small integers, whatever the number of values."""
+        key = (dataset, column)
+        if key not in self._distinct:
+            codes = factorize(self._text(dataset, column))
+            self._distinct[key] = (codes, {v: i for i, v in enumerate(codes.values)})
+        return self._distinct[key]
+
+    def _number(self, dataset: str, column: str) -> np.ndarray:
+        key = (dataset, column)
+        if key not in self._numbers:
+            self._numbers[key] = pd.to_numeric(self.frame(dataset)[column], errors="coerce").to_numpy(dtype=float)
+        return self._numbers[key]
+
     def mask(self, dataset: str, node) -> np.ndarray:
         """Boolean mask of the records of `dataset` the record filter keeps."""
         key = (dataset, node)
@@ -441,8 +461,12 @@ class Evaluator:
             if node.column not in inner.columns:
                 raise FilterError(f"{node.dataset} has no variable {node.column}")
             keep = self.mask(node.dataset, node.where)
-            values = set(self._text(node.dataset, node.column)[keep]) - {None}
-            out = np.array([v in values for v in self._text(dataset, node.column)], dtype=bool)
+            theirs, _ = self.distinct(node.dataset, node.column)
+            present = np.unique(theirs.codes[keep])
+            values = {theirs.values[c] for c in present[present >= 0]}
+            mine, _ = self.distinct(dataset, node.column)
+            member = np.array([v in values for v in mine.values], dtype=bool)
+            out = mine.lookup(member, False)[mine.codes]
         elif isinstance(node, Cmp):
             out = self._compare(dataset, node)
         elif isinstance(node, Worst):
@@ -453,21 +477,21 @@ class Evaluator:
         return out
 
     def _compare(self, dataset: str, node: Cmp) -> np.ndarray:
-        text = self._text(dataset, node.column)
-        missing = np.array([v is None for v in text], dtype=bool)
+        text, code_of = self.distinct(dataset, node.column)
+        missing = text.codes < 0
         if node.op == "missing":
             return missing
         if node.op == "notmissing":
             return ~missing
         if node.op in ("=", "!="):
             target = _text_of(node.value)
-            hit = missing if target is None else (text == target)
-            hit = np.asarray(hit, dtype=bool)
+            hit = missing if target is None else text.codes == code_of.get(target, -2)  # -2: no record has it
             return hit if node.op == "=" else ~hit
         if node.op == "in":
             targets = {_text_of(v) for v in node.value}
-            return np.array([v in targets for v in text], dtype=bool) | (missing & (None in targets))
-        numbers = pd.to_numeric(self.frame(dataset)[node.column], errors="coerce").to_numpy(dtype=float)
+            codes = [code_of[t] for t in targets if t in code_of]
+            return np.isin(text.codes, codes) | (missing & (None in targets))
+        numbers = self._number(dataset, node.column)
         try:
             target = float(node.value)
         except (TypeError, ValueError):
