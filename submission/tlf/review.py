@@ -246,7 +246,9 @@ def _ard_table(rows: list[dict], traceable: set) -> str:
             columns.append(column)
         key = tuple(_text(row.get(c)) for c in ("group2", "group2_level", "group3", "group3_level", "variable",
                                                  "variable_level"))
-        line = lines.setdefault(key, {"label": _row_label(row), "cells": {}})
+        line = lines.get(key)
+        if line is None:  # the label from the line's first row
+            line = lines[key] = {"label": _row_label(row), "cells": {}}
         line["cells"].setdefault(column, {})[str(row["stat_name"])] = row
     head = "".join(f"<th>{html.escape(lv or g or '전체')}</th>" for g, lv in columns)
     body = []
