@@ -22,16 +22,16 @@ def test_shown_values_keep_each_value_its_own_type_and_text():
     columns, rows = _record_chunks("ADAE", frame, {"MIXED", "N", "FL"})
     assert columns == ["USUBJID", "AESEQ", "ASTDT", "FL", "MIXED", "N"]
     assert rows == [
-        ["S1", 1, "2024-01-02", True, 1, 3],
-        ["S2", 2, None, False, 1, 3],
-        ["S1", 1, "2024-01-02", True, True, 4],
-        [None, None, "1999-12-31", True, "1", 5],
-        ["S3", 2.5, "2024-03-04", False, None, 3],
+        ("S1", 1, "2024-01-02", True, 1, 3),
+        ("S2", 2, None, False, 1, 3),
+        ("S1", 1, "2024-01-02", True, True, 4),
+        (None, None, "1999-12-31", True, "1", 5),
+        ("S3", 2.5, "2024-03-04", False, None, 3),
     ]
     assert [type(v) for v in rows[1]] == [str, int, type(None), bool, int, int]
     assert [type(v) for v in rows[2]][4] is bool
     columns, rows = _record_chunks("ADAE", frame, set(), np.array([1, 4]))
-    assert rows == [["S2", 2, None], ["S3", 2.5, "2024-03-04"]]
+    assert rows == [("S2", 2, None), ("S3", 2.5, "2024-03-04")]
 
 
 def test_delta_coding_and_rows_by_output():

@@ -113,7 +113,7 @@ _TOTAL = _TotalLevel()
 def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str,
                 by_levels: Sequence | None, total: str | None, what: str = "ADSL") -> _Population:
     require_columns(adsl, [id_var, pop_flag, denom_by], what)
-    adsl = adsl[[c for c in dict.fromkeys((id_var, pop_flag, denom_by)) if c is not None]]  # what is used below
+    adsl = _used(adsl, id_var, pop_flag, denom_by)
     pop = adsl[flagged(adsl[pop_flag])] if pop_flag else adsl
     duplicated = pop[id_var][pop[id_var].duplicated()]
     if len(duplicated):
@@ -132,6 +132,13 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
     if total is not None:
         groups.append(_Group(_TOTAL, frozenset(pop[id_var])))
     return _Population(denom_by, tuple(groups), frozenset(pop[id_var]), pop_flag)
+
+
+def _used(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
+    """`frame` with only the `columns` a builder reads (those it has): each filter then copies a few
+    columns, not all of ADSL or ADAE. Keep the population flag among them: whether the data has it
+    decides whether a definition names it."""
+    return frame[[c for c in dict.fromkeys(columns) if c is not None and c in frame.columns]]
 
 
 def _restrict(data: pd.DataFrame, population: _Population, id_var: str, pop_flag: str | None) -> pd.DataFrame:
@@ -273,12 +280,12 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(data, population, id_var, pop_flag)
+    data = _restrict(_used(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
     order = levels_of(data[var], levels)
     parts = []
     for group, part in population.of(data, id_var, by, "analysis data"):
         part = part[part[id_var].isin(group.subjects)]
-        with_value = set(part.loc[~part[var].map(is_missing), id_var])
+        with_value = set(part.loc[~part[var].isna(), id_var])
         parts.append((group, part, len(group.subjects - with_value)))
     show_missing = missing and any(n_missing for _, _, n_missing in parts)
     rows = _Rows(output_id, pop_flag, by, "categorical", total, source)
@@ -331,7 +338,7 @@ def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(data, population, id_var, pop_flag)
+    data = _restrict(_used(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
     twice = data[id_var][data[id_var].duplicated()]
     if len(twice):
         raise SubError([Problem("analysis data", None, id_var, str(s), f"more than one record of {var} for this subject")
@@ -374,9 +381,7 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
     denom_by = by if denom_by is None else denom_by
     require_columns(adae, [id_var, by, subject_flag, *variables], "event data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    adae = adae[[c for c in dict.fromkeys((id_var, by, subject_flag, pop_flag, *variables))
-                 if c is not None and c in adae.columns]]  # the columns used below
-    events = _restrict(adae, population, id_var, pop_flag)
+    events = _restrict(_used(adae, id_var, by, subject_flag, pop_flag, *variables), population, id_var, pop_flag)
     if subject_flag:
         events = events[flagged(events[subject_flag])]
     defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag)
@@ -465,7 +470,7 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     denom_by = by if denom_by is None else denom_by
     require_columns(events, [id_var, by, subject_flag, flag], "event data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(events, population, id_var, pop_flag)
+    data = _restrict(_used(events, id_var, by, subject_flag, flag, pop_flag), population, id_var, pop_flag)
     if subject_flag:
         data = data[flagged(data[subject_flag])]
     if flag:

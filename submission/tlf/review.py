@@ -56,7 +56,9 @@ def _dump(obj) -> str:
 def _delta(values: Iterable[int] | np.ndarray) -> list[int]:
     """Each value minus the one before it (the first minus 0)."""
     values = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.int64)
-    return np.diff(values, prepend=0).tolist()
+    out = values.copy()
+    out[1:] -= values[:-1]
+    return out.tolist()
 
 
 def _cell_text(value) -> str:
@@ -103,8 +105,10 @@ class _Traces:
                 if source == "ADSL":  # ADSL positions are the subjects' own
                     subjects, records = positions, None
                 else:
-                    subjects = self.subject_of(source)[positions]
-                    subjects = np.unique(subjects[subjects >= 0])
+                    counted = np.zeros(len(self.adsl_ids), dtype=bool)  # the subjects of those records, once each
+                    subject_of = self.subject_of(source)[positions]
+                    counted[subject_of[subject_of >= 0]] = True
+                    subjects = np.flatnonzero(counted)
                     records = positions
                     self._counted.setdefault(source, []).append(records)
                 self._note_columns(source, where, counts)
@@ -152,12 +156,12 @@ class _Traces:
 
 
 def _record_chunks(name: str, frame: pd.DataFrame, extra: set[str],
-                   positions: np.ndarray | None = None) -> tuple[list[str], list[list]]:
-    """The shown columns of the dataset's records (at `positions`, else all) and their values by record."""
+                   positions: np.ndarray | None = None) -> tuple[list[str], list[tuple]]:
+    """The shown columns of the dataset's records (at `positions`, else all) and their values, a tuple per record."""
     columns = [c for c in dict.fromkeys([*SHOWN.get(name, ["USUBJID"]), *sorted(extra)]) if c in frame.columns]
     part = frame[columns] if positions is None else frame[columns].iloc[positions]
     values = [_shown_values(part[column]) for column in columns]
-    rows = [list(r) for r in zip(*values)] if values else []
+    rows = list(zip(*values)) if values else []  # JSON arrays, as lists would be
     return columns, rows
 
 
@@ -242,7 +246,9 @@ def _ard_table(rows: list[dict], traceable: set) -> str:
             columns.append(column)
         key = tuple(_text(row.get(c)) for c in ("group2", "group2_level", "group3", "group3_level", "variable",
                                                  "variable_level"))
-        line = lines.setdefault(key, {"label": _row_label(row), "cells": {}})
+        line = lines.get(key)
+        if line is None:  # the label from the line's first row
+            line = lines[key] = {"label": _row_label(row), "cells": {}}
         line["cells"].setdefault(column, {})[str(row["stat_name"])] = row
     head = "".join(f"<th>{html.escape(lv or g or '전체')}</th>" for g, lv in columns)
     body = []
