@@ -31,7 +31,7 @@ from ..columns import factorize, map_distinct
 from ..errors import Problem, SubError
 from ..io import write_atomic
 from ..spreadsheet import escape_csv_text, unescape_csv_text
-from ._frames import flagged, is_missing, levels_of, require_columns
+from ._frames import flagged, is_missing, levels_of, only_columns, require_columns
 from .stats import clopper_pearson
 from .where import MISSING as _MISSING_WORD
 from .where import Source, all_of, definition, eq, has_records
@@ -113,7 +113,7 @@ _TOTAL = _TotalLevel()
 def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str,
                 by_levels: Sequence | None, total: str | None, what: str = "ADSL") -> _Population:
     require_columns(adsl, [id_var, pop_flag, denom_by], what)
-    adsl = _used(adsl, id_var, pop_flag, denom_by)
+    adsl = only_columns(adsl, id_var, pop_flag, denom_by)
     pop = adsl[flagged(adsl[pop_flag])] if pop_flag else adsl
     duplicated = pop[id_var][pop[id_var].duplicated()]
     if len(duplicated):
@@ -132,13 +132,6 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
     if total is not None:
         groups.append(_Group(_TOTAL, frozenset(pop[id_var])))
     return _Population(denom_by, tuple(groups), frozenset(pop[id_var]), pop_flag)
-
-
-def _used(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
-    """`frame` with only the `columns` a builder reads (those it has): each filter then copies a few
-    columns, not all of ADSL or ADAE. Keep the population flag among them: whether the data has it
-    decides whether a definition names it."""
-    return frame[[c for c in dict.fromkeys(columns) if c is not None and c in frame.columns]]
 
 
 def _restrict(data: pd.DataFrame, population: _Population, id_var: str, pop_flag: str | None) -> pd.DataFrame:
@@ -280,7 +273,7 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(_used(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
+    data = _restrict(only_columns(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
     order = levels_of(data[var], levels)
     parts = []
     for group, part in population.of(data, id_var, by, "analysis data"):
@@ -338,7 +331,7 @@ def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(_used(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
+    data = _restrict(only_columns(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
     twice = data[id_var][data[id_var].duplicated()]
     if len(twice):
         raise SubError([Problem("analysis data", None, id_var, str(s), f"more than one record of {var} for this subject")
@@ -381,7 +374,7 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
     denom_by = by if denom_by is None else denom_by
     require_columns(adae, [id_var, by, subject_flag, *variables], "event data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    events = _restrict(_used(adae, id_var, by, subject_flag, pop_flag, *variables), population, id_var, pop_flag)
+    events = _restrict(only_columns(adae, id_var, by, subject_flag, pop_flag, *variables), population, id_var, pop_flag)
     if subject_flag:
         events = events[flagged(events[subject_flag])]
     defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag)
@@ -470,7 +463,7 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     denom_by = by if denom_by is None else denom_by
     require_columns(events, [id_var, by, subject_flag, flag], "event data")
     population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
-    data = _restrict(_used(events, id_var, by, subject_flag, flag, pop_flag), population, id_var, pop_flag)
+    data = _restrict(only_columns(events, id_var, by, subject_flag, flag, pop_flag), population, id_var, pop_flag)
     if subject_flag:
         data = data[flagged(data[subject_flag])]
     if flag:
