@@ -481,6 +481,16 @@ def test_write_define_folder_writes_xml_html_and_stylesheet(tmp_path, sdtm, sett
     assert (tmp_path / "define" / "define2-1.xsl").read_bytes() == stylesheet_path().read_bytes()
 
 
+def test_write_define_folder_without_html_writes_the_same_define(tmp_path, sdtm, settings):
+    spec, data = sdtm
+    write_define_folder(tmp_path / "full", spec, data, settings, "SDTM", CREATED)
+    written = write_define_folder(tmp_path / "bare", spec, data, settings, "SDTM", CREATED, html=False)
+    assert [p.name for p in written] == ["define.xml", "define2-1.xsl"]
+    assert not (tmp_path / "bare" / "define.html").exists()
+    for name in ("define.xml", "define2-1.xsl"):
+        assert (tmp_path / "bare" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+
+
 def test_nothing_is_written_when_the_define_is_invalid(tmp_path, settings):
     sheets = sdtm_sheets()
     sheets["Datasets"][1]["SubClass"] = "NOT A SUBCLASS"
