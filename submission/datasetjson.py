@@ -185,8 +185,21 @@ def write_dataset_json(ds: Dataset, path: Path, *, created: dt.datetime, study_o
         raise
 
 
-def structure_problems(obj: object, file: str) -> list[Problem]:
-    """Check a parsed Dataset-JSON document against the 1.1 structure (keys, types, rows)."""
+def rows_frame(obj: object) -> pd.DataFrame | None:
+    """The document's rows as one table of the parsed values (object columns labelled 0, 1, ...),
+    made once (in C) for `structure_problems` and `dataset_from_json`; None when the rows are not all
+    arrays of one value per column (those functions then look at the rows one by one)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("rows"), list) or not isinstance(obj.get("columns"), list):
+        return None
+    rows, width = obj["rows"], len(obj["columns"])
+    if not rows or set(map(type, rows)) - {list} or set(map(len, rows)) - {width}:
+        return None
+    return pd.DataFrame(rows, dtype=object)
+
+
+def structure_problems(obj: object, file: str, table: pd.DataFrame | None = None) -> list[Problem]:
+    """Check a parsed Dataset-JSON document against the 1.1 structure (keys, types, rows).
+    `table`: the document's `rows_frame`, when the caller has it already."""
     out: list[Problem] = []
 
     def bad(column: str | None, value, message: str) -> None:
@@ -228,7 +241,10 @@ def structure_problems(obj: object, file: str) -> list[Problem]:
         bad("records", obj["records"], f"says {obj['records']} but there are {len(rows)} rows")
     checks = {"string": str, "integer": int, "double": (int, float), "float": (int, float), "boolean": bool,
               "date": str, "datetime": str, "time": str, "URI": str, "decimal": str}
-    if _rows_regular(rows, columns, checks):
+    if table is None:
+        table = rows_frame(obj)
+    if (table is not None and table.shape == (len(rows), len(columns)) and _rows_regular(table, columns, checks)) \
+            or not rows:
         return out
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(columns):
@@ -246,14 +262,12 @@ def structure_problems(obj: object, file: str) -> list[Problem]:
     return out
 
 
-def _rows_regular(rows: list, columns: list, checks: dict) -> bool:
-    """Whether every row is an array of one value per column, each value null or of its column's
-    type: decided column by column on the set of Python types present (fast for a million rows);
-    when not, `structure_problems` goes through the rows one by one to say where."""
-    width = len(columns)
-    if any(type(row) is not list for row in rows) or any(len(row) != width for row in rows):
-        return False
-    for col, values in zip(columns, zip(*rows)):
+def _rows_regular(table: pd.DataFrame, columns: list, checks: dict) -> bool:
+    """Whether every value of the rows (`rows_frame`: arrays of one value per column) is null or of its
+    column's type: decided column by column on the set of Python types present (fast for a million
+    rows); when not, `structure_problems` goes through the rows one by one to say where."""
+    for i, col in enumerate(columns):
+        values = table.iloc[:, i].to_numpy()
         want = checks.get(col.get("dataType") if isinstance(col, dict) else None)
         if want is None:
             continue
@@ -293,8 +307,9 @@ _KINDS = {"string": "text", "integer": "integer", "double": "float", "float": "f
           "date": "date", "datetime": "datetime", "time": "time", "boolean": "integer", "URI": "text"}
 
 
-def _table_problems(obj: object, file: str) -> list[Problem]:
-    """What read_dataset_json cannot read past: each naming the attribute, column or row."""
+def _table_problems(obj: object, file: str, regular: bool = False) -> list[Problem]:
+    """What read_dataset_json cannot read past: each naming the attribute, column or row (`regular`:
+    the rows are known to be arrays of one value per column)."""
     def bad(where: str | None, message: str) -> Problem:
         return Problem(file, None, where, None, message)
 
@@ -333,7 +348,7 @@ def _table_problems(obj: object, file: str) -> list[Problem]:
         twice = sorted({n for n in names if names.count(n) > 1})
         out.append(bad("columns", f"column names appear twice: {', '.join(twice[:5])}"))
     width = len(obj["columns"])
-    for r, row in enumerate(obj["rows"]):
+    for r, row in enumerate([] if regular else obj["rows"]):
         if not isinstance(row, list) or len(row) != width:
             found = f"{len(row)} values" if isinstance(row, list) else f"a JSON {_json_kind(row)}"
             out.append(bad(f"rows[{r}]", f"expected an array of {width} values, found {found}"))
@@ -356,16 +371,20 @@ def read_dataset_json(path: Path) -> Dataset:
     return dataset_from_json(load_json(path, "Dataset-JSON"), path)
 
 
-def dataset_from_json(obj: object, path: Path) -> Dataset:
-    """`read_dataset_json` of a document already parsed (`path` names it in messages)."""
+def dataset_from_json(obj: object, path: Path, table: pd.DataFrame | None = None) -> Dataset:
+    """`read_dataset_json` of a document already parsed (`path` names it in messages; `table`: its
+    `rows_frame`, when the caller has it already)."""
     # Read leniently (files from elsewhere bend the rules; `structure_problems` reports that),
     # but not without the parts that make a table.
-    problems = _table_problems(obj, str(path))
+    if table is None:
+        table = rows_frame(obj)
+    problems = _table_problems(obj, str(path), regular=table is not None)
     if problems:
         raise SubError(problems, f"{path}: not readable as Dataset-JSON")
     columns = [Column(c["name"], c.get("label") or "", _KINDS[c["dataType"]], c.get("displayFormat")
                       if isinstance(c.get("displayFormat"), str) else None) for c in obj["columns"]]
-    frame = pd.DataFrame(obj["rows"], columns=[c.name for c in columns], dtype=object)
+    names = [c.name for c in columns]
+    frame = pd.DataFrame(obj["rows"], columns=names, dtype=object) if table is None else table.set_axis(names, axis=1)
     for i, col in enumerate(columns):
         values = frame[col.name]
         try:
