@@ -257,7 +257,8 @@ def _read_json_member(member: Member, findings: list[Finding]) -> None:
     )
 
     try:
-        obj = load_json(member.json)
+        constants: set[str] = set()
+        obj = load_json(member.json, constants=constants)
     except SubError as exc:
         findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
         return
@@ -266,7 +267,7 @@ def _read_json_member(member: Member, findings: list[Finding]) -> None:
                                 file=str(member.json)))
         return
     table = rows_frame(obj)  # the rows as one table, shared by the structure check and the dataset
-    member.json_problems = structure_problems(obj, str(member.json), table)
+    member.json_problems = structure_problems(obj, str(member.json), table, nan="NaN" in constants)
     member.json_obj = {k: v for k, v in obj.items() if k != "rows"}
     try:
         member.json_data = dataset_from_json(obj, member.json, table)
