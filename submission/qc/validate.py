@@ -225,7 +225,9 @@ def _read_xpt_member(member: Member, findings: list[Finding]) -> None:
 
     try:
         member.xpt_version = _xpt_version(member.xpt)
-        member.xpt_data = read_xpt(member.xpt)
+        known: dict = {}  # the text columns the reader factorized: the rules' DistinctValues start from them
+        member.xpt_data = read_xpt(member.xpt, distinct=known)
+        member._distinct = DistinctValues(member.xpt_data, known)
         _, meta = pyreadstat.read_xport(str(member.xpt), metadataonly=True)
         member.widths = {k: int(v) for k, v in (meta.variable_storage_width or {}).items()
                          if member.xpt_data is not None and k in member.xpt_data.frame.columns
@@ -248,7 +250,15 @@ def _problems_text(problems: list[Problem]) -> str:
 def _read_json_member(member: Member, findings: list[Finding]) -> None:
     """Parse the Dataset-JSON file once: its structure is checked and its table built while the
     parsed rows are in memory, then only the document's other attributes are kept (a million rows
-    as Python lists take several times the memory of the table)."""
+    as Python lists take several times the memory of the table). The parsed rows are gone before
+    Python's cyclic collector runs again (`collector_paused`): it never walks them."""
+    from ..datasetjson import collector_paused
+
+    with collector_paused():
+        _read_json_document(member, findings)
+
+
+def _read_json_document(member: Member, findings: list[Finding]) -> None:
     from ..datasetjson import (
         dataset_from_json,
         load_json,
