@@ -152,3 +152,15 @@ def test_start_after_end_on_moment_parts():
                 np.array([None if x is None else x[1] for x in moments], dtype=object))
 
     assert _later(parts(start), parts(end)).tolist() == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize("values", [[1.0, np.nan, -0.0, 0.0, 2.5, 1e20, np.inf, 1.0], [3, 1, 3, -2], [True, False, True],
+                                    np.array([1, 2, 2], dtype=np.uint8), np.array([0.1, np.nan], dtype=np.float32)])
+def test_texts_of_numbers_as_define_texts(values):
+    from submission.define._values import texts as define_texts
+
+    series = pd.Series(values, index=range(10, 10 + len(values)))
+    assert texts(series).tolist() == define_texts(series).tolist()
+    assert texts(series).index.equals(series.index)
+    m = member(pd.DataFrame({"X": series.reset_index(drop=True)}), {"X": "float"})
+    assert m.missing("X").tolist() == define_texts(series).isna().tolist()

@@ -155,9 +155,15 @@ def show(value: object) -> str | None:
 
 def texts(series: pd.Series) -> pd.Series:
     """Values as text (None for missing or blank), whole numbers without '.0', dates as ISO: the one
-    text form define.xml checks use too."""
+    text form define.xml checks use too (define._values.texts). A column of numbers is factorized as
+    numbers, not as Python objects: the same distinct values, each converted once."""
+    from ..define._values import as_text
     from ..define._values import texts as define_texts
 
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":
+        codes, uniques = pd.factorize(series.to_numpy())  # NaN: -1
+        lookup = np.array([*map(as_text, uniques.tolist()), None], dtype=object)
+        return pd.Series(lookup[codes], index=series.index, dtype=object)
     return define_texts(series)
 
 

@@ -125,7 +125,10 @@ class Member:
         return pd.Series(found.lookup(table, bool(predicate(None)))[found.codes], index=self.frame.index, dtype=bool)
 
     def missing(self, variable: str) -> pd.Series:
-        """`text(variable).isna()`: missing, blank or NaN."""
+        """`text(variable).isna()`: missing, blank or NaN (a number or a date only as NaN or NaT)."""
+        values = self.frame[variable]
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiubM":
+            return values.isna()
         return self.where_text(variable, lambda v: v is None)
 
     def text_length(self, variable: str) -> int:
