@@ -83,9 +83,10 @@ def map_distinct(series: pd.Series, fn: Callable) -> pd.Series:
 class DistinctValues:
     """The factorized text columns of one dataset, computed on first use and shared by its writers."""
 
-    def __init__(self, ds: Dataset) -> None:
+    def __init__(self, ds: Dataset, known: dict[str, Distinct] | None = None) -> None:
+        """`known`: text columns already factorized as `factorize` would (a reader that found them)."""
         self.ds = ds
-        self._text: dict[str, Distinct | None] = {}
+        self._text: dict[str, Distinct | None] = dict(known or {})
 
     def text(self, name: str) -> Distinct | None:
         """The column's values as str (missing: code -1), or None when it is not plain text

@@ -7,10 +7,13 @@ the XPT storage named in `targetDataType` (as CDISC's own pilot files do).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -185,8 +188,22 @@ def write_dataset_json(ds: Dataset, path: Path, *, created: dt.datetime, study_o
         raise
 
 
-def structure_problems(obj: object, file: str) -> list[Problem]:
-    """Check a parsed Dataset-JSON document against the 1.1 structure (keys, types, rows)."""
+def rows_frame(obj: object) -> pd.DataFrame | None:
+    """The document's rows as one table of the parsed values (object columns labelled 0, 1, ...),
+    made once (in C) for `structure_problems` and `dataset_from_json`; None when the rows are not all
+    arrays of one value per column (those functions then look at the rows one by one)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("rows"), list) or not isinstance(obj.get("columns"), list):
+        return None
+    rows, width = obj["rows"], len(obj["columns"])
+    if not rows or set(map(type, rows)) - {list} or set(map(len, rows)) - {width}:
+        return None
+    return pd.DataFrame(rows, dtype=object)
+
+
+def structure_problems(obj: object, file: str, table: pd.DataFrame | None = None, *, nan: bool = True) -> list[Problem]:
+    """Check a parsed Dataset-JSON document against the 1.1 structure (keys, types, rows).
+    `table`: the document's `rows_frame`, when the caller has it already; `nan` False: the document is
+    known to hold no NaN (`load_json`'s `constants`), which lets the value types be checked faster."""
     out: list[Problem] = []
 
     def bad(column: str | None, value, message: str) -> None:
@@ -228,7 +245,10 @@ def structure_problems(obj: object, file: str) -> list[Problem]:
         bad("records", obj["records"], f"says {obj['records']} but there are {len(rows)} rows")
     checks = {"string": str, "integer": int, "double": (int, float), "float": (int, float), "boolean": bool,
               "date": str, "datetime": str, "time": str, "URI": str, "decimal": str}
-    if _rows_regular(rows, columns, checks):
+    if table is None:
+        table = rows_frame(obj)
+    if (table is not None and table.shape == (len(rows), len(columns))
+            and _rows_regular(table, columns, checks, nan)) or not rows:
         return out
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(columns):
@@ -246,16 +266,23 @@ def structure_problems(obj: object, file: str) -> list[Problem]:
     return out
 
 
-def _rows_regular(rows: list, columns: list, checks: dict) -> bool:
-    """Whether every row is an array of one value per column, each value null or of its column's
-    type: decided column by column on the set of Python types present (fast for a million rows);
-    when not, `structure_problems` goes through the rows one by one to say where."""
-    width = len(columns)
-    if any(type(row) is not list for row in rows) or any(len(row) != width for row in rows):
-        return False
-    for col, values in zip(columns, zip(*rows)):
+# What pandas' infer_dtype (nulls skipped) calls a column whose every value is null or of the wanted type.
+_INFERRED = {str: {"string", "empty"}, int: {"integer", "empty"}, bool: {"boolean", "empty"},
+             (int, float): {"integer", "floating", "mixed-integer-float", "empty"}}
+
+
+def _rows_regular(table: pd.DataFrame, columns: list, checks: dict, nan: bool = True) -> bool:
+    """Whether every value of the rows (`rows_frame`: arrays of one value per column) is null or of its
+    column's type: decided column by column, in C by pandas' infer_dtype when the document holds no NaN
+    (`nan` False: infer_dtype skips NaN as it skips null), else on the set of Python types present
+    (fast for a million rows either way); when not, `structure_problems` goes through the rows one by
+    one to say where."""
+    for i, col in enumerate(columns):
+        values = table.iloc[:, i].to_numpy()
         want = checks.get(col.get("dataType") if isinstance(col, dict) else None)
         if want is None:
+            continue
+        if not nan and pd.api.types.infer_dtype(values, skipna=True) in _INFERRED.get(want, ()):
             continue
         allowed = set(want) if isinstance(want, tuple) else {want}
         found = set(map(type, values)) - {type(None)}
@@ -267,9 +294,29 @@ def _rows_regular(rows: list, columns: list, checks: dict) -> bool:
     return True
 
 
-def load_json(path: Path, what: str = "JSON") -> object:
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a document is parsed: json.loads makes a list per
+    row, and the collector, triggered by their number, would walk every one made so far again and
+    again (none of them can be garbage yet); about a third of the parse time for a large dataset.
+    A caller that drops the document before the pause ends spares the collector those lists entirely."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # json.loads reads them, as JSON does not
+
+
+def load_json(path: Path, what: str = "JSON", constants: set[str] | None = None) -> object:
     """A JSON file parsed, or SubError naming the file: unreadable, not UTF-8, not JSON, or nested
-    too deep for Python's parser (it raises RecursionError; no real dataset nests beyond a few levels)."""
+    too deep for Python's parser (it raises RecursionError; no real dataset nests beyond a few levels).
+    `constants`, when given, receives the names of the constants outside JSON that the text used
+    (NaN, Infinity, -Infinity: Python's parser reads them as floats)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -281,7 +328,10 @@ def load_json(path: Path, what: str = "JSON") -> object:
         raise SubError(Problem(str(path), None, None, None, f"not readable as {what}: not UTF-8 ({exc.reason} "
                                                             f"at byte {exc.start})")) from None
     try:
-        return json.loads(text)
+        with collector_paused():
+            if constants is None:
+                return json.loads(text)
+            return json.loads(text, parse_constant=lambda name: constants.add(name) or _CONSTANTS[name])
     except json.JSONDecodeError as exc:
         raise SubError(Problem(str(path), exc.lineno, None, None, f"not readable as {what}: {exc.msg} "
                                                                   f"(line {exc.lineno}, column {exc.colno})")) from None
@@ -293,8 +343,9 @@ _KINDS = {"string": "text", "integer": "integer", "double": "float", "float": "f
           "date": "date", "datetime": "datetime", "time": "time", "boolean": "integer", "URI": "text"}
 
 
-def _table_problems(obj: object, file: str) -> list[Problem]:
-    """What read_dataset_json cannot read past: each naming the attribute, column or row."""
+def _table_problems(obj: object, file: str, regular: bool = False) -> list[Problem]:
+    """What read_dataset_json cannot read past: each naming the attribute, column or row (`regular`:
+    the rows are known to be arrays of one value per column)."""
     def bad(where: str | None, message: str) -> Problem:
         return Problem(file, None, where, None, message)
 
@@ -333,7 +384,7 @@ def _table_problems(obj: object, file: str) -> list[Problem]:
         twice = sorted({n for n in names if names.count(n) > 1})
         out.append(bad("columns", f"column names appear twice: {', '.join(twice[:5])}"))
     width = len(obj["columns"])
-    for r, row in enumerate(obj["rows"]):
+    for r, row in enumerate([] if regular else obj["rows"]):
         if not isinstance(row, list) or len(row) != width:
             found = f"{len(row)} values" if isinstance(row, list) else f"a JSON {_json_kind(row)}"
             out.append(bad(f"rows[{r}]", f"expected an array of {width} values, found {found}"))
@@ -356,16 +407,20 @@ def read_dataset_json(path: Path) -> Dataset:
     return dataset_from_json(load_json(path, "Dataset-JSON"), path)
 
 
-def dataset_from_json(obj: object, path: Path) -> Dataset:
-    """`read_dataset_json` of a document already parsed (`path` names it in messages)."""
+def dataset_from_json(obj: object, path: Path, table: pd.DataFrame | None = None) -> Dataset:
+    """`read_dataset_json` of a document already parsed (`path` names it in messages; `table`: its
+    `rows_frame`, when the caller has it already)."""
     # Read leniently (files from elsewhere bend the rules; `structure_problems` reports that),
     # but not without the parts that make a table.
-    problems = _table_problems(obj, str(path))
+    if table is None:
+        table = rows_frame(obj)
+    problems = _table_problems(obj, str(path), regular=table is not None)
     if problems:
         raise SubError(problems, f"{path}: not readable as Dataset-JSON")
     columns = [Column(c["name"], c.get("label") or "", _KINDS[c["dataType"]], c.get("displayFormat")
                       if isinstance(c.get("displayFormat"), str) else None) for c in obj["columns"]]
-    frame = pd.DataFrame(obj["rows"], columns=[c.name for c in columns], dtype=object)
+    names = [c.name for c in columns]
+    frame = pd.DataFrame(obj["rows"], columns=names, dtype=object) if table is None else table.set_axis(names, axis=1)
     for i, col in enumerate(columns):
         values = frame[col.name]
         try:

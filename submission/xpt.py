@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .columns import Distinct, small_codes
 from .dataset import Column, Dataset, byte_lengths
 from .errors import Problem, SubError
 from .io import publish
@@ -328,11 +329,22 @@ class XptMember:
         Raises UnicodeDecodeError when the file is Windows-1252 and a value holds a byte that is not
         (pyreadstat fails on such a file too). Each distinct value is decoded once.
         """
+        codes, values = self.text_codes(name)
+        table = np.empty(len(values) + 1, dtype=object)
+        table[:-1] = values
+        table[-1] = None  # code -1
+        return table[codes]
+
+    def text_codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """`text` factorized: per record a code into the distinct str values (in order of first
+        appearance; stored values that differ only in trailing blanks or NULs read as one), -1 for a
+        blank value. Each distinct value is decoded once."""
         codes, distinct = self._distinct(name)
         encoding = self.encoding
         decoded = np.empty(len(distinct), dtype=object)
         decoded[:] = [value.decode(encoding) if value else None for value in distinct]
-        return decoded[codes]
+        remap, values = pd.factorize(decoded)  # None (a blank value): -1
+        return remap[codes], values.tolist()
 
     def _distinct(self, name: str) -> tuple[np.ndarray, list[bytes]]:
         """Codes of a Char variable's values and each distinct value as ReadStat reads it (bytes)."""
@@ -651,8 +663,9 @@ def _sas_values(values: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
-def _dataset_from_member(member: XptMember) -> Dataset:
-    columns, out = [], {}
+def _dataset_from_member(member: XptMember, distinct: dict | None = None) -> Dataset:
+    """The Dataset of a member; `distinct`, when given, receives each text column's columns.Distinct."""
+    columns, out, found = [], {}, {}
     for var in member.variables:
         fmt = var.format
         if var.numeric:
@@ -664,13 +677,17 @@ def _dataset_from_member(member: XptMember) -> Dataset:
                 fmt = None
         else:
             kind, fmt = "text", None
-            out[var.name] = pd.Series(member.text(var.name), dtype=object)
+            codes, values = member.text_codes(var.name)
+            found[var.name] = Distinct(small_codes(codes, len(values)), values)
+            out[var.name] = pd.Series(found[var.name].lookup(np.array(values, dtype=object), None)[codes], dtype=object)
         columns.append(Column(var.name, var.label, kind, fmt))
     frame = pd.DataFrame(out, columns=[c.name for c in columns], index=pd.RangeIndex(member.nrows), copy=False)
+    if distinct is not None:
+        distinct.update(found)
     return Dataset(member.name or member.path.stem.upper(), member.label, frame, columns)
 
 
-def read_xpt(path: Path) -> Dataset:
+def read_xpt(path: Path, distinct: dict | None = None) -> Dataset:
     """Read any XPT file (v5, as SAS or this project writes them) into a Dataset.
 
     Text comes back as str without trailing blanks (None for a blank value), decoded as UTF-8, else,
@@ -680,13 +697,15 @@ def read_xpt(path: Path) -> Dataset:
     variable's $w. format is dropped; other formats as ReadStat spells them (DATE9, 8.2).
 
     One-member v5 files are read through a memory map (`read_xpt_records`); anything else, and any
-    file the fast reader would read differently, through pyreadstat, with the same result.
+    file the fast reader would read differently, through pyreadstat, with the same result. `distinct`,
+    when given, receives the text columns the fast reader factorized while decoding them (name ->
+    columns.Distinct, as `columns.factorize` gives it), for a columns.DistinctValues of the dataset.
     """
     path = Path(path)
     try:
         member = read_xpt_records(path)
         if member is not None:
-            return _dataset_from_member(member)
+            return _dataset_from_member(member, distinct)
     except (OSError, UnicodeDecodeError, _NotFast):
         pass  # pyreadstat reads it, or says why not
     return _read_xpt_pyreadstat(path)

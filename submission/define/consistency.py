@@ -28,13 +28,16 @@ def _xpt_files(folder: Path) -> dict[str, Path]:
 
 def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
                       datasets: Mapping[str, Dataset] | None = None,
-                      values: Mapping[str, FrameTexts] | None = None) -> list[Problem]:
+                      values: Mapping[str, FrameTexts] | None = None,
+                      read: Mapping[str, tuple[Dataset, Mapping[str, int]]] | None = None) -> list[Problem]:
     """Every disagreement between the XPT files of `folder` and `define` (default folder/define.xml).
 
     `datasets` (by name) are the datasets just written to those files: then only each file's headers
     are read (its size against them, names, labels, types, lengths, the number of records, which
     must be the dataset's) and the values are checked in memory, where they are the bytes written
-    (the writer is tested byte for byte). Other files are read whole. `values`: those datasets'
+    (the writer is tested byte for byte). `read` (by file name stem, upper case) holds files already
+    read whole (read_xpt) with the storage lengths of their character variables, as `sub validate`
+    has them: those are not read again. Other files are read whole. `values`: the datasets'
     columns as texts (`FrameTexts` by dataset name) when the define was just built from them, so
     that no column is converted twice; each column is converted at most once either way.
     """
@@ -79,6 +82,8 @@ def check_consistency(folder: Path, define: Path | bytes | Define | None = None,
                     problems.append(Problem(name, None, None, f"{path.stat().st_size:,} bytes",
                                             f"the file does not hold the {len(data.frame):,} records written: "
                                             f"{size:,} bytes expected"))
+            elif read is not None and stem in read:
+                data, widths = read[stem]
             else:
                 data = read_xpt(path)
                 _, meta = pyreadstat.read_xport(str(path), metadataonly=True)

@@ -155,9 +155,15 @@ def show(value: object) -> str | None:
 
 def texts(series: pd.Series) -> pd.Series:
     """Values as text (None for missing or blank), whole numbers without '.0', dates as ISO: the one
-    text form define.xml checks use too."""
+    text form define.xml checks use too (define._values.texts). A column of numbers is factorized as
+    numbers, not as Python objects: the same distinct values, each converted once."""
+    from ..define._values import as_text
     from ..define._values import texts as define_texts
 
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":
+        codes, uniques = pd.factorize(series.to_numpy())  # NaN: -1
+        lookup = np.array([*map(as_text, uniques.tolist()), None], dtype=object)
+        return pd.Series(lookup[codes], index=series.index, dtype=object)
     return define_texts(series)
 
 
@@ -214,7 +220,7 @@ def xpt_rules(pkg: Package) -> Iterator[Finding]:
         if m.xpt_data is None:
             continue
         groups: dict[tuple[str, str | None], dict] = {}
-        for p in xpt_problems(m.xpt_data, str(m.xpt)):
+        for p in xpt_problems(m.xpt_data, str(m.xpt), distinct=m.distinct):
             rule_id = next((r for text, r in _XPT_CLASSES if text in p.message), "SUB-XPT-005")
             group = groups.setdefault((rule_id, p.column), {"count": 0, "examples": [], "message": None})
             more = _MORE.match(p.message)
@@ -240,7 +246,7 @@ def xpt_rules(pkg: Package) -> Iterator[Finding]:
                 width = m.widths.get(col.name)
                 if col.kind != "text" or width is None:
                     continue
-                longest = m.xpt_data.text_length(col.name)
+                longest = m.text_length(col.name)
                 if width > longest:
                     yield finding("SUB-XPT-006", m, col.name, 1, f"length {width}, longest value {longest}")
 
@@ -293,7 +299,7 @@ def spec_rules(pkg: Package) -> Iterator[Finding]:
                                   "spec integer, value is not a whole number")
             if col.kind == "text" and not spec_numeric:
                 actual = m.widths.get(col.name)
-                longest = data.text_length(col.name)
+                longest = m.text_length(col.name)
                 expected = v.length if v.length else longest
                 if actual is not None and actual != expected:
                     why = f"spec Length {v.length}" if v.length else f"longest value {longest} (spec Length blank)"
@@ -303,7 +309,7 @@ def spec_rules(pkg: Package) -> Iterator[Finding]:
                 yield finding("SUB-SPEC-006", m, col.name, 1, f"label {col.label!r}, spec {v.label!r}",
                               [Example(None, col.label)])
             if v.mandatory:
-                yield from masked("SUB-SPEC-008", m, col.name, values.isna() | m.text(col.name).isna(),
+                yield from masked("SUB-SPEC-008", m, col.name, m.missing(col.name),  # text: NaN, NaT, "" missing
                                   f"{col.name} is Mandatory in the spec but null")
         keys = [k for k in ds_spec.key_variables if k in frame.columns]
         if keys and len(keys) == len(ds_spec.key_variables):
@@ -338,7 +344,7 @@ def _outside(m: Member, variable: str, scope: pd.Series, codelist, where: str | 
     if codelist.data_type in ("integer", "float"):
         allowed |= {show(float(t)) for t in codelist.values if _is_number(t)}
     values = m.text(variable)
-    bad = scope & values.notna() & ~values.isin(allowed)
+    bad = scope & m.where_text(variable, lambda v: v is not None and v not in allowed)
     scope_text = f" where {where}" if where else ""
     yield from masked("SUB-CT-001", m, variable, bad, f"not in codelist {codelist.id}{scope_text}", values)
 
@@ -428,7 +434,7 @@ def ig_rules(pkg: Package) -> Iterator[Finding]:
                     continue
                 null = pd.Series(True, index=frame.index)
                 for n in present:
-                    null &= m.text(n).isna()
+                    null &= m.missing(n)
                 yield from masked("SUB-IG-003", m, _label(names), null, f"{ig} {which}: required, but null",
                                   frame[present[0]])
             for names in core["exp"]:
@@ -438,8 +444,8 @@ def ig_rules(pkg: Package) -> Iterator[Finding]:
             column, wanted = ("RDOMAIN", m.name[4:]) if m.name.startswith("SUPP") else ("DOMAIN", m.name[:2])
             if column in frame.columns and not (m.name.startswith("SUPP") and not wanted):
                 values = m.text(column)
-                yield from masked("SUB-IG-004", m, column, values.notna() & (values != wanted),
-                                  f"{column} should be {wanted}", values)
+                other = m.where_text(column, lambda v, wanted=wanted: v is not None and v != wanted)
+                yield from masked("SUB-IG-004", m, column, other, f"{column} should be {wanted}", values)
 
 
 # --- sequence numbers and subjects -----------------------------------------------------------
@@ -475,8 +481,8 @@ def subject_rules(pkg: Package) -> Iterator[Finding]:
             continue
         for m in members:
             values = m.text("USUBJID")
-            yield from masked(rule_id, m, "USUBJID", values.notna() & ~values.isin(known),
-                              f"USUBJID is not in {parent}", values)
+            unknown = m.where_text("USUBJID", lambda v, known=known: v is not None and v not in known)
+            yield from masked(rule_id, m, "USUBJID", unknown, f"USUBJID is not in {parent}", values)
 
 
 @check
@@ -527,8 +533,16 @@ _DURATION = re.compile(r"^P(?=\d|T\d)(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(
                        r"(?:T(?=\d)(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?S)?)?$")
 
 
+# The usual values, valid whatever the calendar says (days 1 to 28 are in every month): YYYY, YYYY-MM,
+# YYYY-MM-DD, then Thh:mm and :ss. Everything else, valid or not, goes through the whole check.
+_USUAL = re.compile(r"[0-9]{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|1[0-9]|2[0-8])"
+                    r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?)?)?")
+
+
 def iso8601_problem(text: str) -> str | None:
     """Why `text` is not an SDTM ISO 8601 date/time (or interval), or None when it is one."""
+    if _USUAL.fullmatch(text):
+        return None
     if "/" in text:
         parts = text.split("/")
         if len(parts) != 2 or not all(parts):
@@ -596,7 +610,7 @@ def dtc_rules(pkg: Package) -> Iterator[Finding]:
         frame = m.frame
         for name in _dtc_columns(m):
             values = m.text(name)
-            why = map_distinct(values, lambda v: iso8601_problem(v) if isinstance(v, str) else None)
+            why = m.map_text(name, lambda v: iso8601_problem(v) if isinstance(v, str) else None)
             reasons = list(dict.fromkeys(why.dropna()))
             shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
             yield from masked("SUB-DTC-001", m, name, why.notna(), f"not a valid ISO 8601 date/time: {shown}", values)
@@ -613,8 +627,8 @@ def _start_after_end(m: Member) -> Iterator[Finding]:
     kinds = {c.name: c.kind for c in m.data.columns}
     for name, kind in kinds.items():
         if kind == "text" and name.endswith("STDTC") and (end := name[:-5] + "ENDTC") in kinds:
-            later = _later(map_distinct(m.text(name), _moment), map_distinct(m.text(end), _moment))
-            shown = m.text(name).fillna("") + " > " + m.text(end).fillna("")
+            later = pd.Series(_later(_moment_parts(m, name), _moment_parts(m, end)), index=frame.index)
+            shown = m.text(name).fillna("") + " > " + m.text(end).fillna("") if later.any() else None
             yield from masked("SUB-DTC-002", m, name, later, f"{name} is after {end}", shown)
         elif kind in ("date", "datetime"):
             end = None
@@ -630,15 +644,21 @@ def _start_after_end(m: Member) -> Iterator[Finding]:
             yield from masked("SUB-DTC-002", m, name, later, f"{name} is after {end}", shown)
 
 
-def _later(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Whether each start (a `_moment`: date, time or None) is after its end: the dates compared, then,
-    on the same date, the times when both have one; a missing moment is never after."""
-    def part(series: pd.Series, i: int) -> np.ndarray:
-        return np.array([None if v is None else v[i] for v in series], dtype=object)
+def _moment_parts(m: Member, variable: str) -> tuple[np.ndarray, np.ndarray]:
+    """The dates and the times of `_moment` of each value of a --DTC column (None where there is none),
+    each found once per distinct value."""
+    def part(i: int) -> Callable[[str | None], str | None]:
+        return lambda text: None if (moment := _moment(text)) is None else moment[i]
 
-    sd, ed, st, et = part(start, 0), part(end, 0), part(start, 1), part(end, 1)
+    return m.map_text(variable, part(0)).to_numpy(), m.map_text(variable, part(1)).to_numpy()
+
+
+def _later(start: tuple[np.ndarray, np.ndarray], end: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Whether each start (the date and time arrays of `_moment_parts`) is after its end: the dates
+    compared, then, on the same date, the times when both have one; a missing moment is never after."""
+    (sd, st), (ed, et) = start, end
     both = pd.notna(sd) & pd.notna(ed)
-    out = np.zeros(len(start), dtype=bool)
+    out = np.zeros(len(sd), dtype=bool)
     idx = np.flatnonzero(both)
     if len(idx):
         a, b = sd[idx].astype(str), ed[idx].astype(str)
@@ -649,7 +669,7 @@ def _later(start: pd.Series, end: pd.Series) -> pd.Series:
             t = np.flatnonzero(timed)
             later[t] = st[idx][t].astype(str) > et[idx][t].astype(str)
         out[idx] = later
-    return pd.Series(out, index=start.index, dtype=bool)
+    return out
 
 
 def study_days(dates: pd.Series, references: pd.Series) -> pd.Series:
@@ -680,8 +700,7 @@ def dy_rules(pkg: Package) -> Iterator[Finding]:
             continue
         if "USUBJID" not in m.frame.columns:
             continue
-        expected = study_days(map_distinct(m.text(dtc), complete_date),
-                              map_distinct(m.text("USUBJID"), lambda s: reference.get(s)))
+        expected = study_days(m.map_text(dtc, complete_date), m.map_text("USUBJID", lambda s: reference.get(s)))
         wrong = expected.notna() & (values.isna() | (values != expected).fillna(True)) & (values != 0).fillna(True)
         shown = pd.Series(None, index=m.frame.index, dtype=object)  # only the records shown need the text
         for i in wrong[wrong.fillna(False).astype(bool)].index[:EXAMPLES]:
@@ -825,7 +844,8 @@ def define_rules(pkg: Package) -> Iterator[Finding]:
         else:  # only the Define-XML 2.1 schema ships with sub; the data are still compared below
             yield skipped("SUB-DEF-001 (schema)", f"{define_path} is Define-XML {define.define_version or '?'}, not 2.1")
         by_rule: dict[str, list] = {}
-        for p in check_consistency(folder, define):
+        read = {m.xpt.stem.upper(): (m.xpt_data, m.widths) for m in xpts if m.xpt_data is not None}
+        for p in check_consistency(folder, define, read=read):  # the files as read already, not read again
             if any(text in p.message for text in _DEF_PRESENCE):
                 rule_id = "SUB-DEF-002"
             elif "codelist" in p.message:
@@ -938,8 +958,12 @@ def _twins(m: Member) -> Iterator[Finding]:
                       f"{len(x.frame)} records in the XPT file, {len(j.frame)} in the Dataset-JSON file", file=file)
         return
     xf, jf = x.frame.reset_index(drop=True), j.frame.reset_index(drop=True)
-    subject = texts(xf["USUBJID"]) if "USUBJID" in xf.columns else None
+    subject = None
     for name in common:
+        if _equal_values(xf[name], jf[name]):
+            continue  # equal values have equal comparable forms: nothing differs
+        if subject is None and "USUBJID" in xf.columns:
+            subject = texts(xf["USUBJID"])
         a, b = _comparable(xf[name]), _comparable(jf[name])
         differ = pd.Series(_differ(a, b), index=xf.index, dtype=bool)
         n = int(differ.sum())
@@ -949,6 +973,18 @@ def _twins(m: Member) -> Iterator[Finding]:
                         for i in rows]
             yield finding("SUB-JSON-002", m, name, n, "values differ between the XPT and Dataset-JSON files",
                           examples, file=file)
+
+
+def _equal_values(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two columns hold equal values row by row (missing where the other is missing), checked
+    in C; then their `_comparable` forms are equal too (values that are equal have one text form:
+    1 == 1.0 == True all read "1"). Only for two text (object) columns or two datetime64 columns, the
+    ones whose comparable form costs a conversion; False means "not shown equal", not "different"."""
+    if a.dtype == object and b.dtype == object:
+        return a.tolist() == b.tolist()
+    if isinstance(a.dtype, np.dtype) and isinstance(b.dtype, np.dtype) and a.dtype.kind == b.dtype.kind == "M":
+        return bool(np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True))
+    return False
 
 
 def _comparable(series: pd.Series) -> np.ndarray:

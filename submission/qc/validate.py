@@ -16,12 +16,18 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from ..columns import Distinct, DistinctValues, map_distinct
 from ..dataset import Dataset
 from ..errors import Problem, SubError
 from .rules import CHECKS, RULES, SEVERITIES, Example, Finding, finding
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 STANDARD_FOLDERS = {"sdtm": "SDTM", "adam": "ADaM"}
 SHOWN_EXAMPLES = 3
@@ -54,6 +60,7 @@ class Member:
     spec: object | None = None  # the study Spec when it describes this dataset, else None
     spec_note: str | None = None  # why the spec does not describe it
     _texts: dict = field(default_factory=dict, repr=False)
+    _distinct: DistinctValues | None = field(default=None, repr=False)
 
     @property
     def data(self) -> Dataset | None:
@@ -71,13 +78,74 @@ class Member:
     def records(self) -> int:
         return len(self.frame) if self.data is not None else 0
 
+    @property
+    def distinct(self) -> DistinctValues:
+        """The factorized text columns of `data` (columns.DistinctValues), found once and shared by
+        `text`, `map_text`, `where_text`, `text_length` and the XPT v5 checks."""
+        if self._distinct is None or self._distinct.ds is not self.data:
+            self._distinct = DistinctValues(self.data)
+        return self._distinct
+
+    def _plain_text(self, variable: str) -> Distinct | None:
+        """A column of str as codes into its distinct values; None for any other column."""
+        return self.distinct.text(variable)
+
     def text(self, variable: str) -> pd.Series:
-        """A column as text (None when missing), computed once: most rules look at the same few."""
+        """A column as text (None when missing), computed once: most rules look at the same few.
+        A column of str is converted on its distinct values (only "" changes: it is missing)."""
         from .rules import texts
 
         if variable not in self._texts:
-            self._texts[variable] = texts(self.frame[variable])
+            found = self._plain_text(variable)
+            if found is None:
+                self._texts[variable] = texts(self.frame[variable])
+            else:
+                table = found.lookup(_as_texts(found.values), None)
+                self._texts[variable] = pd.Series(table[found.codes], index=self.frame.index, dtype=object)
         return self._texts[variable]
+
+    def map_text(self, variable: str, fn: Callable) -> pd.Series:
+        """`fn` of each value of `text(variable)` (object results; fn(None) where missing), called once
+        per distinct value: `columns.map_distinct` without factorizing the column again."""
+        found = self._plain_text(variable)
+        if found is None:
+            return map_distinct(self.text(variable), fn)
+        table = np.empty(len(found.values), dtype=object)
+        for i, value in enumerate(_as_texts(found.values)):
+            table[i] = fn(value)
+        return pd.Series(found.lookup(table, fn(None))[found.codes], index=self.frame.index, dtype=object)
+
+    def where_text(self, variable: str, predicate: Callable[[str | None], bool]) -> pd.Series:
+        """`predicate` of each value of `text(variable)` (None where missing) as a bool Series, decided
+        once per distinct value (no pass of pandas' isna or isin over the records)."""
+        found = self._plain_text(variable)
+        if found is None:
+            return self.map_text(variable, predicate).astype(bool)
+        table = np.array([bool(predicate(v)) for v in _as_texts(found.values)], dtype=bool)
+        return pd.Series(found.lookup(table, bool(predicate(None)))[found.codes], index=self.frame.index, dtype=bool)
+
+    def missing(self, variable: str) -> pd.Series:
+        """`text(variable).isna()`: missing, blank or NaN (a number or a date only as NaN or NaT)."""
+        values = self.frame[variable]
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiubM":
+            return values.isna()
+        return self.where_text(variable, lambda v: v is None)
+
+    def text_length(self, variable: str) -> int:
+        """`Dataset.text_length` (the longest value in bytes, at least 1) on the shared distinct values."""
+        found = self._plain_text(variable)
+        if found is None:
+            return self.data.text_length(variable)
+        if "".join(found.values).isascii():
+            return max(1, max(map(len, found.values), default=0))
+        return max(1, max((len(v.encode("utf-8")) for v in found.values), default=0))
+
+
+def _as_texts(values: list[str]) -> np.ndarray:
+    """Distinct str values in their text form (rules.texts): themselves, "" as None (missing)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [v if v != "" else None for v in values]
+    return out
 
 
 @dataclass
@@ -160,7 +228,9 @@ def _read_xpt_member(member: Member, findings: list[Finding]) -> None:
 
     try:
         member.xpt_version = _xpt_version(member.xpt)
-        member.xpt_data = read_xpt(member.xpt)
+        known: dict = {}  # the text columns the reader factorized: the rules' DistinctValues start from them
+        member.xpt_data = read_xpt(member.xpt, distinct=known)
+        member._distinct = DistinctValues(member.xpt_data, known)
         _, meta = pyreadstat.read_xport(str(member.xpt), metadataonly=True)
         member.widths = {k: int(v) for k, v in (meta.variable_storage_width or {}).items()
                          if member.xpt_data is not None and k in member.xpt_data.frame.columns
@@ -183,11 +253,25 @@ def _problems_text(problems: list[Problem]) -> str:
 def _read_json_member(member: Member, findings: list[Finding]) -> None:
     """Parse the Dataset-JSON file once: its structure is checked and its table built while the
     parsed rows are in memory, then only the document's other attributes are kept (a million rows
-    as Python lists take several times the memory of the table)."""
-    from ..datasetjson import dataset_from_json, load_json, structure_problems
+    as Python lists take several times the memory of the table). The parsed rows are gone before
+    Python's cyclic collector runs again (`collector_paused`): it never walks them."""
+    from ..datasetjson import collector_paused
+
+    with collector_paused():
+        _read_json_document(member, findings)
+
+
+def _read_json_document(member: Member, findings: list[Finding]) -> None:
+    from ..datasetjson import (
+        dataset_from_json,
+        load_json,
+        rows_frame,
+        structure_problems,
+    )
 
     try:
-        obj = load_json(member.json)
+        constants: set[str] = set()
+        obj = load_json(member.json, constants=constants)
     except SubError as exc:
         findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
         return
@@ -195,10 +279,11 @@ def _read_json_member(member: Member, findings: list[Finding]) -> None:
         findings.append(finding("SUB-SYS-002", member, None, 1, "not Dataset-JSON: the top level is not a JSON object",
                                 file=str(member.json)))
         return
-    member.json_problems = structure_problems(obj, str(member.json))
+    table = rows_frame(obj)  # the rows as one table, shared by the structure check and the dataset
+    member.json_problems = structure_problems(obj, str(member.json), table, nan="NaN" in constants)
     member.json_obj = {k: v for k, v in obj.items() if k != "rows"}
     try:
-        member.json_data = dataset_from_json(obj, member.json)
+        member.json_data = dataset_from_json(obj, member.json, table)
     except SubError as exc:
         findings.append(finding("SUB-SYS-002", member, None, 1, _problems_text(exc.problems), file=str(member.json)))
         return
