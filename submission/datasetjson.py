@@ -407,6 +407,17 @@ def read_dataset_json(path: Path) -> Dataset:
     return dataset_from_json(load_json(path, "Dataset-JSON"), path)
 
 
+def _first_nested(values: pd.Series) -> int | None:
+    """The position of the first array or object among a column's parsed values, None when there is
+    none (decided in C by infer_dtype for a column of one kind; value by value only when mixed)."""
+    if pd.api.types.infer_dtype(values.to_numpy(), skipna=True) not in ("mixed", "unknown-array"):
+        return None
+    for position, value in enumerate(values):
+        if isinstance(value, (list, dict)):
+            return position
+    return None
+
+
 def dataset_from_json(obj: object, path: Path, table: pd.DataFrame | None = None) -> Dataset:
     """`read_dataset_json` of a document already parsed (`path` names it in messages; `table`: its
     `rows_frame`, when the caller has it already)."""
@@ -423,6 +434,11 @@ def dataset_from_json(obj: object, path: Path, table: pd.DataFrame | None = None
     frame = pd.DataFrame(obj["rows"], columns=names, dtype=object) if table is None else table.set_axis(names, axis=1)
     for i, col in enumerate(columns):
         values = frame[col.name]
+        nested = _first_nested(values)
+        if nested is not None:
+            shown = json.dumps(values.iloc[nested])[:80]
+            raise SubError(Problem(str(path), nested + 1, col.name, shown,
+                                   f"row {nested + 1}: {shown} is an array or object, not a value of a column"))
         try:
             if col.kind in ("integer", "float"):
                 try:

@@ -7,6 +7,7 @@ values are not converted to text; the usual ISO 8601 values skip the calendar ch
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -164,3 +165,31 @@ def test_texts_of_numbers_as_define_texts(values):
     assert texts(series).index.equals(series.index)
     m = member(pd.DataFrame({"X": series.reset_index(drop=True)}), {"X": "float"})
     assert m.missing("X").tolist() == define_texts(series).isna().tolist()
+
+
+@pytest.mark.parametrize("cell", [[1, 2], {"a": 1}])
+def test_an_array_or_object_in_a_cell_is_a_finding_naming_row_and_column_not_a_crash(tmp_path, cell):
+    """A Dataset-JSON cell holding an array or object once stopped `sub validate` with an internal
+    error (unhashable type) when the XPT and JSON twins were compared; the reader now refuses it, so
+    the file is a finding and no twin comparison sees it."""
+    from submission.errors import SubError
+    from submission.paths import bundled_specs
+    from submission.qc.validate import validate
+    from submission.xpt import write_xpt
+
+    doc = {"datasetJSONVersion": "1.1.0", "name": "AE", "label": "Adverse Events", "records": 2,
+           "columns": [{"itemOID": "IT.AE.AETERM", "name": "AETERM", "label": "Reported Term",
+                        "dataType": "string", "length": 8}],
+           "rows": [["HEADACHE"], [cell]]}
+    with pytest.raises(SubError) as err:
+        dataset_from_json(doc, tmp_path / "ae.json")
+    problem = err.value.problems[0]
+    assert (problem.row, problem.column) == (2, "AETERM")
+    assert json.dumps(cell) in problem.message
+    (tmp_path / "ae.json").write_text(json.dumps(doc))
+    frame = pd.DataFrame({"AETERM": ["HEADACHE", "NAUSEA"]}, dtype=object)
+    write_xpt(Dataset("AE", "Adverse Events", frame, [Column("AETERM", "Reported Term", "text")]),
+              tmp_path / "ae.xpt", dt.datetime(2026, 1, 1))
+    report = validate(tmp_path, bundled_specs())
+    assert [f.message for f in report.findings if f.rule == "SUB-SYS-002"] == \
+        [f"AETERM: row 2: {json.dumps(cell)} is an array or object, not a value of a column"]
