@@ -503,16 +503,23 @@ class Evaluator:
 
     def select(self, dataset: str, where: str | None, subjects: set | None = None) -> pd.DataFrame:
         """The records of `dataset` the filter keeps (of `subjects` only, when given), subject clauses included."""
+        return self.frame(dataset)[self.kept(dataset, where, subjects)]
+
+    def kept(self, dataset: str, where: str | None, subjects: set | None = None) -> np.ndarray:
+        """Boolean mask of the records `select` returns."""
         record_node, worsts = split_subject_clauses(self.parsed(where))
-        frame = self.frame(dataset)
         keep = self.mask(dataset, record_node)
         if subjects is not None:
             ids = self._text(dataset, self.id_var)
             keep = keep & np.array([v in subjects for v in ids], dtype=bool)
-        records = frame[keep]
-        for clause in worsts:
-            records = _apply_worst(records, clause, self.id_var)
-        return records
+        if worsts:
+            frame = self.frame(dataset)
+            records = frame.set_axis(pd.RangeIndex(len(frame)))[keep]  # labelled by position
+            for clause in worsts:
+                records = _apply_worst(records, clause, self.id_var)
+            keep = np.zeros(len(frame), dtype=bool)
+            keep[records.index.to_numpy()] = True
+        return keep
 
 
 def _apply_worst(records: pd.DataFrame, clause: Worst, id_var: str) -> pd.DataFrame:
