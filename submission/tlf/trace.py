@@ -238,29 +238,37 @@ class Tracer:
         key = (source, clause.column, clause.order)
         if key not in self._ranks:
             order = {_text_form(v): i for i, v in enumerate(clause.order)}
-            texts = self.evaluator._text(source, clause.column)
-            self._ranks[key] = (np.array([order.get(v, -1) for v in texts], dtype=int), order)
+            values, _ = self.evaluator.distinct(source, clause.column)
+            table = np.array([order.get(v, -1) for v in values.values], dtype=int)
+            self._ranks[key] = (values.lookup(table, order.get(None, -1))[values.codes], order)
         ranks, order = self._ranks[key]
         if not len(positions):
             return positions
         mine = ranks[positions]
         if (mine < 0).any():
             raise FilterError(f"worst({clause.column}): a value is not in the order given")
-        codes, _ = pd.factorize(self.evaluator._text(source, ID)[positions])
-        best = np.full(codes.max() + 1, -1)
-        np.maximum.at(best, codes, mine)
+        subjects = self._subject_ranks(source)[0][positions]
+        if (subjects < 0).any():  # a record without a subject id: grouped as always (pd.factorize codes it -1,
+            subjects, _ = pd.factorize(self.evaluator._text(source, ID)[positions])  # which `best` reads as the last)
+        best = np.full(subjects.max() + 1, -1)
+        np.maximum.at(best, subjects, mine)
         target = order.get(_text_form(clause.value), -2)
-        return positions[best[codes] == target]
+        return positions[best[subjects] == target]
 
-    def _sorted_subjects(self, source: str, positions: np.ndarray) -> list[str]:
-        """The distinct subject ids of these records, sorted (a record without one is left out)."""
+    def _subject_ranks(self, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's subject as its rank among the dataset's distinct subject ids (-1: none), and
+        those ids in sorted order."""
         if source not in self._sorted_ids:
             ids, _ = self.evaluator.distinct(source, ID)
             ordered = sorted(ids.values)
             rank = {v: i for i, v in enumerate(ordered)}
             ranks = ids.lookup(np.array([rank[v] for v in ids.values], dtype=np.int64), -1)[ids.codes]
             self._sorted_ids[source] = (ranks, np.array(ordered, dtype=object))
-        ranks, ordered = self._sorted_ids[source]
+        return self._sorted_ids[source]
+
+    def _sorted_subjects(self, source: str, positions: np.ndarray) -> list[str]:
+        """The distinct subject ids of these records, sorted (a record without one is left out)."""
+        ranks, ordered = self._subject_ranks(source)
         seen = np.zeros(len(ordered) + 1, dtype=bool)
         seen[ranks[positions]] = True  # rank -1 (no id) marks the extra last entry
         return ordered[np.flatnonzero(seen[:-1])].tolist()

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..columns import Distinct, factorize, map_distinct
+from ..columns import Distinct, factorize, map_distinct, plain_text
 
 MISSING = "missing"
 KEYWORDS = {"and", "or", "not", "in", "is", "missing", "worst"}
@@ -428,7 +428,12 @@ class Evaluator:
         an equality is then one comparison of small integers, whatever the number of values."""
         key = (dataset, column)
         if key not in self._distinct:
-            codes = factorize(self._text(dataset, column))
+            frame = self.frame(dataset)
+            if key not in self._texts and column in frame.columns and plain_text(frame[column]):
+                codes = factorize(frame[column])  # text already: the text form of each distinct value is str(value)
+                codes = Distinct(codes.codes, [_text_of(v) for v in codes.values])
+            else:
+                codes = factorize(self._text(dataset, column))
             self._distinct[key] = (codes, {v: i for i, v in enumerate(codes.values)})
         return self._distinct[key]
 
