@@ -97,6 +97,8 @@ class RowTrace:
 def _plain(value):
     if value is None:
         return None
+    if type(value) is str:  # most values (the review page ships every cell of its records through here)
+        return value
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):

@@ -38,6 +38,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,7 @@ def all_of(*parts: str | None) -> str:
     return " and ".join(dict.fromkeys(kept))
 
 
+@lru_cache(maxsize=1 << 14)  # the builders join the same few clauses (flags, a SOC) into thousands of filters
 def _has_top_level_or(text: str) -> bool:
     depth = 0
     for token in _tokens(text):
@@ -335,6 +337,7 @@ class _Parser:
         return Cmp(column, tok, self.literal())
 
 
+@lru_cache(maxsize=1 << 14)  # a pure function of the text, its tree immutable: a build's two traces share it
 def parse(text: str | None):
     """The filter as a tree (None for an empty filter: every record)."""
     return _Parser(text or "").parse()
