@@ -434,7 +434,7 @@ class Evaluator:
             frame = self.frame(dataset)
             if key not in self._texts and column in frame.columns and plain_text(frame[column]):
                 codes = factorize(frame[column])  # text already: the text form of each distinct value is str(value)
-                codes = Distinct(codes.codes, [_text_of(v) for v in codes.values])
+                codes = Distinct(codes.codes, [v if type(v) is str else _text_of(v) for v in codes.values])
             else:
                 codes = factorize(self._text(dataset, column))
             self._distinct[key] = (codes, {v: i for i, v in enumerate(codes.values)})
