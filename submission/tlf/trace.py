@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..columns import Distinct, factorize
 from ..errors import Problem, SubError
 from .where import Evaluator, FilterError, columns_of, split_subject_clauses
 from .where import _text_of as _text_form
@@ -41,6 +42,7 @@ SHOWN = {
     "ADPREG": ["USUBJID", "RPSEQ", "PREGWHO", "PREGOUT", "ASTDT"],
 }
 RELATIVE_TOLERANCE = 1e-9
+_PLAIN = frozenset({str, float, int, bool, type(None)})
 
 
 @dataclass
@@ -58,7 +60,7 @@ class RowTrace:
     agrees: bool | None = None    # recomputed == the ARD's value (None: nothing to compare)
     note: str = ""
 
-    _lazy: tuple | None = field(default=None, repr=False)
+    _lazy: tuple | None = field(default=None, repr=False)  # (the Tracer, the positions of the records counted)
     _subjects: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -70,9 +72,9 @@ class RowTrace:
     @property
     def records(self) -> pd.DataFrame | None:
         if self._records is None and self._lazy is not None:
-            frame, positions, columns = self._lazy
-            columns = columns()
-            self._records = frame[columns].iloc[positions].reset_index(drop=True)
+            tracer, positions = self._lazy
+            frame = tracer.evaluator.frame(self.source)
+            self._records = frame[tracer.shown_columns(self.source, self.row)].iloc[positions].reset_index(drop=True)
         return self._records
 
     @property
@@ -95,6 +97,8 @@ class RowTrace:
 def _plain(value):
     if value is None:
         return None
+    if type(value) is str:  # most values (the review page ships every cell of its records through here)
+        return value
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -138,7 +142,9 @@ class Tracer:
         self._ranks: dict = {}
         self._sorted_ids: dict = {}  # source -> (each record's subject as its rank among the sorted ids, the ids)
         self._summaries: dict = {}  # ((source, where, population), column) -> continuous_stats of those values
-        self._adsl_ids: np.ndarray | None = None
+        self._adsl: tuple | None = None  # ADSL's subject ids as populations hold them, and as codes
+        self._members: dict = {}  # population -> a mark per slot (see _slots)
+        self._slots: dict = {}  # source -> each record's slot
 
     @classmethod
     def of_package(cls, out_dir: Path) -> Tracer:
@@ -180,24 +186,39 @@ class Tracer:
     def population(self, text: str | None) -> frozenset:
         """The ADSL subjects of a population filter (every ADSL subject when empty)."""
         if text not in self._populations:
-            ev = self.evaluator
-            record_node, worsts = split_subject_clauses(ev.parsed(text))
-            if worsts:  # a subject clause needs the records
-                kept = ev.select("ADSL", text)[ID].astype(str)
-            else:
-                if self._adsl_ids is None:
-                    self._adsl_ids = ev.frame("ADSL")[ID].astype(str).to_numpy()
-                kept = self._adsl_ids[ev.mask("ADSL", record_node)]
-            self._populations[text] = frozenset(kept)
+            ids, adsl = self._adsl_ids()
+            keep = self.evaluator.kept("ADSL", text)
+            self._populations[text] = frozenset(ids[keep])
+            members = np.zeros(len(adsl.values) + 2, dtype=bool)  # slots: see _in
+            kept = adsl.codes[keep]
+            members[np.where(kept < 0, len(adsl.values), kept)] = True
+            self._members[text] = members
         return self._populations[text]
 
+    def _adsl_ids(self) -> tuple[np.ndarray, Distinct]:
+        """ADSL's subject ids as `population` holds them (`astype(str)`: a missing id stays missing), and
+        as codes (-1: missing) into their distinct values."""
+        if self._adsl is None:
+            ids = self.evaluator.frame("ADSL")[ID].astype(str).to_numpy()
+            self._adsl = (ids, factorize(ids))
+        return self._adsl
+
     def _in(self, source: str, population: str | None) -> np.ndarray:
-        """Which records of `source` belong to a subject of the population (`isin` of the population on
-        each distinct subject id, then spread to the records by their codes)."""
+        """Which records of `source` belong to a subject of the population.
+
+        Each record has a slot: its subject's place among ADSL's distinct ids, then one slot for a record
+        without an id and one for an id ADSL does not have. A population marks the slots of its subjects,
+        the missing-id slot when it keeps an ADSL record without an id (as `isin` matches missing to
+        missing), never the last."""
         if (source, population) not in self._in_population:
-            ids, _ = self.evaluator.distinct(source, ID)
-            member = pd.Series([*ids.values, None], dtype=object).isin(self.population(population)).to_numpy()
-            self._in_population[(source, population)] = member[ids.codes]  # code -1 (no id) takes the None entry
+            if source not in self._slots:
+                _, adsl = self._adsl_ids()
+                ids, _ = self.evaluator.distinct(source, ID)
+                slot = pd.Index(adsl.values, dtype=object).get_indexer(pd.Index(ids.values, dtype=object))
+                slot[slot < 0] = len(adsl.values) + 1
+                self._slots[source] = np.append(slot, len(adsl.values))[ids.codes]  # code -1: no id
+            self.population(population)
+            self._in_population[(source, population)] = self._members[population][self._slots[source]]
         return self._in_population[(source, population)]
 
     def positions(self, source: str, where: str | None, population: str | None) -> np.ndarray:
@@ -219,29 +240,37 @@ class Tracer:
         key = (source, clause.column, clause.order)
         if key not in self._ranks:
             order = {_text_form(v): i for i, v in enumerate(clause.order)}
-            texts = self.evaluator._text(source, clause.column)
-            self._ranks[key] = (np.array([order.get(v, -1) for v in texts], dtype=int), order)
+            values, _ = self.evaluator.distinct(source, clause.column)
+            table = np.array([order.get(v, -1) for v in values.values], dtype=int)
+            self._ranks[key] = (values.lookup(table, order.get(None, -1))[values.codes], order)
         ranks, order = self._ranks[key]
         if not len(positions):
             return positions
         mine = ranks[positions]
         if (mine < 0).any():
             raise FilterError(f"worst({clause.column}): a value is not in the order given")
-        codes, _ = pd.factorize(self.evaluator._text(source, ID)[positions])
-        best = np.full(codes.max() + 1, -1)
-        np.maximum.at(best, codes, mine)
+        subjects = self._subject_ranks(source)[0][positions]
+        if (subjects < 0).any():  # a record without a subject id: grouped as always (pd.factorize codes it -1,
+            subjects, _ = pd.factorize(self.evaluator._text(source, ID)[positions])  # which `best` reads as the last)
+        best = np.full(subjects.max() + 1, -1)
+        np.maximum.at(best, subjects, mine)
         target = order.get(_text_form(clause.value), -2)
-        return positions[best[codes] == target]
+        return positions[best[subjects] == target]
 
-    def _sorted_subjects(self, source: str, positions: np.ndarray) -> list[str]:
-        """The distinct subject ids of these records, sorted (a record without one is left out)."""
+    def _subject_ranks(self, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's subject as its rank among the dataset's distinct subject ids (-1: none), and
+        those ids in sorted order."""
         if source not in self._sorted_ids:
             ids, _ = self.evaluator.distinct(source, ID)
             ordered = sorted(ids.values)
             rank = {v: i for i, v in enumerate(ordered)}
             ranks = ids.lookup(np.array([rank[v] for v in ids.values], dtype=np.int64), -1)[ids.codes]
             self._sorted_ids[source] = (ranks, np.array(ordered, dtype=object))
-        ranks, ordered = self._sorted_ids[source]
+        return self._sorted_ids[source]
+
+    def _sorted_subjects(self, source: str, positions: np.ndarray) -> list[str]:
+        """The distinct subject ids of these records, sorted (a record without one is left out)."""
+        ranks, ordered = self._subject_ranks(source)
         seen = np.zeros(len(ordered) + 1, dtype=bool)
         seen[ranks[positions]] = True  # rank -1 (no id) marks the extra last entry
         return ordered[np.flatnonzero(seen[:-1])].tolist()
@@ -268,7 +297,10 @@ class Tracer:
         return self.trace_row(self.row(ard_id))
 
     def trace_row(self, row: Mapping) -> RowTrace:
-        row = dict(row)
+        return self._trace(dict(row))
+
+    def _trace(self, row: dict) -> RowTrace:
+        """The trace of a row the trace keeps (not copied)."""
         counts = _text(row.get("counts"))
         source = _text(row.get("source"))
         if _text(row.get("period")) == "interval":
@@ -297,7 +329,7 @@ class Tracer:
         subjects = self._subjects[key]
         frame = self.evaluator.frame(source)
         out = RowTrace(row, kind, subjects, None, source)
-        out._lazy = (frame, positions, lambda: self.shown_columns(source, row))
+        out._lazy = (self, positions)
         stat = row.get("stat")
         if kind == "subjects":
             out.count = len(subjects)
@@ -334,7 +366,16 @@ class Tracer:
     # ------------------------------------------------------------------ every row, one subject
 
     def trace_all(self) -> list[RowTrace]:
-        return [self.trace_row(r) for r in self.ard.to_dict("records")]
+        return [self._trace(r) for r in self._rows()]  # each row a new dict
+
+    def _rows(self) -> list[dict]:
+        """The ARD's rows as dicts, as `to_dict("records")` gives them: built from the columns when every
+        cell is already a plain Python value (which to_dict would leave as it is)."""
+        columns = self.ard.columns.tolist()
+        cells = [self.ard[c].tolist() for c in columns]
+        if not all(type(v) in _PLAIN for column in cells for v in column):
+            return self.ard.to_dict("records")
+        return [dict(zip(columns, values)) for values in zip(*cells)]
 
     def rows_of_subject(self, usubjid: str, *, denominators: bool = False) -> list[tuple[dict, int]]:
         """Every count row (subjects, records; with `denominators` also population N) that counts
@@ -350,7 +391,7 @@ class Tracer:
         sub = Tracer(self.ard, one)
         out = []
         kinds = ("subjects", "records", "population") if denominators else ("subjects", "records")
-        for row in self.ard.to_dict("records"):
+        for row in self._rows():
             if _text(row.get("counts")) not in kinds:
                 continue
             try:

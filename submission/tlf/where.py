@@ -38,11 +38,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from ..columns import Distinct, factorize, map_distinct
+from ..columns import Distinct, factorize, map_distinct, plain_text
 
 MISSING = "missing"
 KEYWORDS = {"and", "or", "not", "in", "is", "missing", "worst"}
@@ -85,6 +86,7 @@ def all_of(*parts: str | None) -> str:
     return " and ".join(dict.fromkeys(kept))
 
 
+@lru_cache(maxsize=1 << 14)  # the builders join the same few clauses (flags, a SOC) into thousands of filters
 def _has_top_level_or(text: str) -> bool:
     depth = 0
     for token in _tokens(text):
@@ -335,6 +337,7 @@ class _Parser:
         return Cmp(column, tok, self.literal())
 
 
+@lru_cache(maxsize=1 << 14)  # a pure function of the text, its tree immutable: a build's two traces share it
 def parse(text: str | None):
     """The filter as a tree (None for an empty filter: every record)."""
     return _Parser(text or "").parse()
@@ -428,7 +431,12 @@ class Evaluator:
         an equality is then one comparison of small integers, whatever the number of values."""
         key = (dataset, column)
         if key not in self._distinct:
-            codes = factorize(self._text(dataset, column))
+            frame = self.frame(dataset)
+            if key not in self._texts and column in frame.columns and plain_text(frame[column]):
+                codes = factorize(frame[column])  # text already: the text form of each distinct value is str(value)
+                codes = Distinct(codes.codes, [v if type(v) is str else _text_of(v) for v in codes.values])
+            else:
+                codes = factorize(self._text(dataset, column))
             self._distinct[key] = (codes, {v: i for i, v in enumerate(codes.values)})
         return self._distinct[key]
 
@@ -503,16 +511,23 @@ class Evaluator:
 
     def select(self, dataset: str, where: str | None, subjects: set | None = None) -> pd.DataFrame:
         """The records of `dataset` the filter keeps (of `subjects` only, when given), subject clauses included."""
+        return self.frame(dataset)[self.kept(dataset, where, subjects)]
+
+    def kept(self, dataset: str, where: str | None, subjects: set | None = None) -> np.ndarray:
+        """Boolean mask of the records `select` returns."""
         record_node, worsts = split_subject_clauses(self.parsed(where))
-        frame = self.frame(dataset)
         keep = self.mask(dataset, record_node)
         if subjects is not None:
             ids = self._text(dataset, self.id_var)
             keep = keep & np.array([v in subjects for v in ids], dtype=bool)
-        records = frame[keep]
-        for clause in worsts:
-            records = _apply_worst(records, clause, self.id_var)
-        return records
+        if worsts:
+            frame = self.frame(dataset)
+            records = frame.set_axis(pd.RangeIndex(len(frame)))[keep]  # labelled by position
+            for clause in worsts:
+                records = _apply_worst(records, clause, self.id_var)
+            keep = np.zeros(len(frame), dtype=bool)
+            keep[records.index.to_numpy()] = True
+        return keep
 
 
 def _apply_worst(records: pd.DataFrame, clause: Worst, id_var: str) -> pd.DataFrame:
