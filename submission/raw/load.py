@@ -241,11 +241,16 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
             data = data.assign(**{column: ""})
             out.warnings.append(Problem(name, None, column, None, "column absent from the file (the layout lets an "
                                                                   "extract lack it): blank in every row"))
-    stripped = {column: DistinctColumn(data[column]).apply(lambda v: v.str.strip()) for column in expected}
+    stripped, blank = {}, {}  # each column's values stripped, and where they are blank
+    for column in expected:
+        distinct = DistinctColumn(data[column])
+        values = distinct.values.str.strip()
+        stripped[column] = distinct.rows(values)
+        blank[column] = distinct.rows(values.eq("")).to_numpy()
     data = pd.DataFrame(stripped, index=data.index)
     cells = pd.Series(counts[1:], index=data.index)
-    blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))
-    all_blank = data.eq("").all(axis=1)
+    blank_line = cells.eq(0) | (cells.eq(1) & blank[expected[0]])
+    all_blank = pd.Series(np.logical_and.reduce([blank[column] for column in expected]), index=data.index)
     for row in all_blank[all_blank & ~blank_line].index:
         out.add(Problem(name, int(row), expected[0], None,
                         f"empty row: {expected[0]} and every other cell are blank (delete the row)"))
