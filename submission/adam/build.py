@@ -80,11 +80,12 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, settings: StudySetting
         "ADMH": build_admh(sdtm, adsl, settings),
         "ADPREG": build_adpreg(sdtm, adsl),
     }
+    del adsl  # each derived frame is let go once its dataset is made
     datasets = {}
     log = [f"label terms: {label_terms.describe()}"]
     for name in spec.datasets:
         if name not in frames:
             raise RuntimeError(f"the ADaM spec has {name} but no derivation produces it")
-        datasets[name] = apply_spec(frames[name], spec, name)
+        datasets[name] = apply_spec(frames.pop(name), spec, name)
         log.append(f"  {name:<7} {len(datasets[name].frame):>8} records {len(datasets[name].columns):>3} variables")
     return AdamResult(datasets, log)

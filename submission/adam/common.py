@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..raw.checks import DistinctColumn
+from ..raw.checks import per_distinct as _per_distinct
 
 _ISO = r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?"
 
@@ -24,21 +25,26 @@ def require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
 def numeric_date(dtc: pd.Series) -> pd.Series:
     """Complete ISO dates (a time part is ignored) as datetime64; NaT when partial or missing.
     Each distinct text is parsed once."""
-    return DistinctColumn(dtc.astype(object).where(dtc.notna(), "").astype(str)).apply(_complete_dates)
+    return _per_distinct(dtc, _complete_dates)
 
 
-def _complete_dates(text: pd.Series) -> pd.Series:
-    text = text.str.slice(0, 10)
+def _complete_dates(dtc: pd.Series) -> pd.Series:
+    text = _text(dtc).str.slice(0, 10)
     complete = text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None)
     return pd.to_datetime(complete, format="%Y-%m-%d", errors="coerce")
 
 
 def _parts(dtc: pd.Series) -> pd.DataFrame:
     """Year, month and day of ISO dates (text; missing where absent), each distinct text read once."""
-    text = DistinctColumn(dtc.astype(object).where(dtc.notna(), "").astype(str))
+    text = DistinctColumn(_text(dtc))
     parts = text.values.str.extract(_ISO)
     parts.columns = ["year", "month", "day"]
     return parts.take(text.codes).set_axis(text.index)
+
+
+def _text(dtc: pd.Series) -> pd.Series:
+    """Dates as text, blank where missing."""
+    return dtc.astype(object).where(dtc.notna(), "").astype(str)
 
 
 def _earliest(parts: pd.DataFrame) -> pd.Series:

@@ -96,7 +96,33 @@ def _show(value: object) -> str | None:
 
 
 def _cell_counts(text: str) -> list[int]:
-    """The number of cells of each record (0 for a blank line), as the csv module splits them."""
+    """The number of cells of each record (0 for a blank line), as the csv module splits them.
+
+    A line without a quote is a record of its commas plus one cells; only a line with a quote (a
+    quoted value may hold commas and line breaks) goes through the csv module, with the lines its
+    record takes. Text with a carriage return or a NUL goes through the csv module whole."""
+    if "\r" in text or "\x00" in text:
+        return _csv_cell_counts(text)
+    lines = text.split("\n")
+    ended = lines[-1] == ""
+    if ended:
+        lines.pop()  # the line break that ends the last record
+    last = len(lines) - 1
+    counts: list[int] = []
+    done = 0  # lines before this one are counted
+    with no_field_limit():
+        for start in [i for i, line in enumerate(lines) if '"' in line]:
+            if start < done:
+                continue  # inside a quoted value of the record before
+            counts += [line.count(",") + 1 if line else 0 for line in lines[done:start]]
+            reader = csv.reader(lines[i] + ("\n" if ended or i < last else "") for i in range(start, last + 1))
+            counts.append(len(next(reader)))
+            done = start + reader.line_num
+    counts += [line.count(",") + 1 if line else 0 for line in lines[done:]]
+    return counts
+
+
+def _csv_cell_counts(text: str) -> list[int]:
     with no_field_limit():
         return [len(cells) for cells in csv.reader(io.StringIO(text, newline=""))]
 
@@ -215,11 +241,16 @@ def _read_form(path: Path, fields: list[Field], encoding: str, out: _Collector) 
             data = data.assign(**{column: ""})
             out.warnings.append(Problem(name, None, column, None, "column absent from the file (the layout lets an "
                                                                   "extract lack it): blank in every row"))
-    stripped = {column: DistinctColumn(data[column]).apply(lambda v: v.str.strip()) for column in expected}
+    stripped, blank = {}, {}  # each column's values stripped, and where they are blank
+    for column in expected:
+        distinct = DistinctColumn(data[column])
+        values = distinct.values.str.strip()
+        stripped[column] = distinct.rows(values)
+        blank[column] = distinct.rows(values.eq("")).to_numpy()
     data = pd.DataFrame(stripped, index=data.index)
     cells = pd.Series(counts[1:], index=data.index)
-    blank_line = cells.eq(0) | (cells.eq(1) & data[expected[0]].eq(""))
-    all_blank = data.eq("").all(axis=1)
+    blank_line = cells.eq(0) | (cells.eq(1) & blank[expected[0]])
+    all_blank = pd.Series(np.logical_and.reduce([blank[column] for column in expected]), index=data.index)
     for row in all_blank[all_blank & ~blank_line].index:
         out.add(Problem(name, int(row), expected[0], None,
                         f"empty row: {expected[0]} and every other cell are blank (delete the row)"))

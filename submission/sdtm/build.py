@@ -70,10 +70,12 @@ def build_sdtm(raw: RawExtract, spec: Spec, settings: StudySettings, translation
     frames["DS"] = build_ds(ctx, ref)
     frames["TS"] = (build_ts(ctx, dm, _study_dm(whole, settings, spec, translations)), None)
     ctx.raise_problems()
+    del dm, dm_where, ae, ae_where, translated  # each mapped frame is let go once its dataset is made
     datasets = {}
     for name in spec.datasets:
         if name not in frames:
             raise RuntimeError(f"the SDTM spec has {name} but no mapping produces it")
-        frame, where = frames[name]
+        frame, where = frames.pop(name)
         datasets[name] = apply_spec(frame, spec, name, provenance=where)
+        del frame, where
     return SdtmResult(datasets, ctx.reconciliation)

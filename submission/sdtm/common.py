@@ -98,9 +98,10 @@ def study_day(dtc: pd.Series, reference: pd.Series) -> pd.Series:
 
 def sequence(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     """--SEQ: 1, 2, ... within USUBJID after sorting on `by` (stable, so reruns number alike)."""
-    order = frame.sort_values(["USUBJID", *by], kind="mergesort").index
+    order = frame[["USUBJID", *by]].sort_values(["USUBJID", *by], kind="mergesort").index
     seq = pd.Series(np.zeros(len(frame), dtype="int64"), index=frame.index)
-    seq.loc[order] = frame.loc[order].groupby("USUBJID", sort=False).cumcount().to_numpy() + 1
+    subjects = frame["USUBJID"].loc[order]
+    seq.loc[order] = subjects.groupby(subjects, sort=False).cumcount().to_numpy() + 1
     return seq.astype("Int64")
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..csvio import read_table
 from ..errors import Problem, SubError
+from ..raw.checks import per_distinct
 from ..raw.load import RawExtract
 from ..spec import Spec
 from ..study import StudySettings
@@ -106,7 +107,7 @@ class Context:
         is logged (file, row, column, value) and stays as it is.
         """
         values = frame[column]
-        foreign = values.notna() & ~values.fillna("").map(str.isascii)
+        foreign = values.notna() & ~per_distinct(values.fillna(""), lambda v: v.map(str.isascii))
         rendered = values.where(~foreign, values.map(self.translations.english))
         missing = foreign & rendered.isna()
         for text, rows in values[missing].groupby(values[missing], sort=True).groups.items():

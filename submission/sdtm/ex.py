@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..raw.checks import DistinctColumn
 from .common import sequence, study_day
 from .context import Context
 
@@ -13,8 +14,10 @@ _REGIMEN = {("LENALIDOMIDE", 21): "DAYS 1-21 OF 28-DAY CYCLE",
 
 
 def dosing_regimen(treatment: str, days: pd.Series) -> pd.Series:
-    """EXDOSRGM text from the dosing days per 28-day cycle (spec method MT.EX.EXDOSRGM)."""
-    return days.map(lambda n: _REGIMEN.get((treatment, int(n)), f"{int(n)} DAYS OF 28-DAY CYCLE"))
+    """EXDOSRGM text from the dosing days per 28-day cycle (spec method MT.EX.EXDOSRGM), once per
+    distinct number of days."""
+    return DistinctColumn(days).apply(
+        lambda distinct: distinct.map(lambda n: _REGIMEN.get((treatment, int(n)), f"{int(n)} DAYS OF 28-DAY CYCLE")))
 
 
 def _value_level(ctx: Context, variable: str, treatment: str) -> str | None:

@@ -46,8 +46,8 @@ def last_before_exposure(frame: pd.DataFrame, prefix: str, ref_start: pd.Series)
     when = full_dates(frame[f"{prefix}DTC"])
     eligible = when.notna() & full_dates(ref_start).notna() & (when <= full_dates(ref_start)) \
         & frame[f"{prefix}ORRES"].notna()
-    ranked = frame[eligible].assign(_when=when[eligible]).sort_values(["USUBJID", f"{prefix}TESTCD", "_when"],
-                                                                      kind="mergesort")
+    ranked = frame.loc[eligible, ["USUBJID", f"{prefix}TESTCD"]].assign(_when=when[eligible]).sort_values(
+        ["USUBJID", f"{prefix}TESTCD", "_when"], kind="mergesort")
     last = ranked.groupby(["USUBJID", f"{prefix}TESTCD"]).tail(1).index
     flag = pd.Series(None, index=frame.index, dtype=object)
     flag[last] = "Y"
