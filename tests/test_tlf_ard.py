@@ -18,6 +18,7 @@ from submission.tlf.ard import (
     ard_json_text,
     ard_to_frame,
     ard_value,
+    denominators,
     read_ard_csv,
     write_ard_csv,
     write_ard_files,
@@ -249,6 +250,30 @@ def test_incidence_of_any_event_with_total():
     assert _value(ard, "n", group1_level="Total") == 3
     assert _value(ard, "N", group1_level="Total") == 6
     assert _value(ard, "events", group1_level="Total") == 6
+
+
+def test_a_shared_population_gives_the_same_ard_as_one_built_per_call():
+    adsl = _adsl()
+    shared = denominators(adsl, "SAFFL", "TRT01A", by_levels=None, total="Total")
+    for build in (lambda **k: ard_categorical(adsl, "SEX", by="TRT01A", total="Total", **k),
+                  lambda **k: ard_continuous(adsl, "AGE", by="TRT01A", total="Total", **k),
+                  lambda **k: ard_incidence(_adae(), adsl, by="TRTA", denom_by="TRT01A", total="Total", **k),
+                  lambda **k: ard_hierarchical(_adae(), adsl, by="TRTA", denom_by="TRT01A", total="Total", **k)):
+        pd.testing.assert_frame_equal(build(population=shared), build())
+    with pytest.raises(ValueError, match="SAFFL by TRT01A"):
+        ard_categorical(adsl, "SEX", by="TRT01A", population=shared)  # made with a total; this call has none
+    with pytest.raises(ValueError):
+        ard_categorical(adsl, "SEX", by="TRT01A", pop_flag=None, total="Total", population=shared)
+
+
+def test_grouped_by_the_denominator_only_each_group_counts_its_own_subjects():
+    # No grouping variable in the data (by=None) but denominators by TRT01A: each column counts only
+    # the events of its own subjects.
+    ard = ard_incidence(_adae(), _adsl(), denom_by="TRT01A", flag="AESER")
+    assert _value(ard, "n", group1_level="A") == 1 and _value(ard, "events", group1_level="A") == 1
+    assert _value(ard, "N", group1_level="A") == 3
+    assert _value(ard, "n", group1_level="B") == 1 and _value(ard, "N", group1_level="B") == 2
+    assert _value(ard, "n", group1_level="C") == 0 and _value(ard, "events", group1_level="C") == 0
 
 
 # --------------------------------------------------------------------------- writing

@@ -40,6 +40,7 @@ from .ard import (
     ard_hierarchical,
     ard_incidence,
     ard_to_frame,
+    denominators,
     rows_frame,
     stat_row,
 )
@@ -304,6 +305,8 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
     bold: list[int] = []
     # Only the columns each summary needs: the ARD builders filter whole frames many times.
     keys_only = adsl[list(dict.fromkeys(c for c in (ID, pop, by, denom_by) if c is not None))]
+    # The same denominators for every summary: computed once.
+    shared = denominators(keys_only, pop, denom_by, id_var=ID, by_levels=by_levels, total=total_label) if items else None
     for item in items:
         if item.data is None:
             data = adsl[list(dict.fromkeys([*keys_only.columns, item.var, *(
@@ -313,7 +316,7 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
             if by is not None and by not in data.columns:
                 data = data.merge(adsl[[ID, by]], on=ID, how="left")
         common = dict(by=by, pop_flag=pop, adsl=keys_only, denom_by=denom_by, by_levels=by_levels, total=total_label,
-                      output_id=output_id, source=item.source or Source("ADSL"))
+                      output_id=output_id, source=item.source or Source("ADSL"), population=shared)
         if item.kind == "cont":
             ard = ard_continuous(data, item.var, **common)
         else:
@@ -882,16 +885,17 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
 
     bor = adrs[adrs["PARAMCD"].eq("BOR")]
     subjects = only_columns(adsl, ID, "EFFFL")
+    efficacy_set = denominators(subjects, "EFFFL", None, id_var=ID)  # the one denominator of every row below
     ard_bor = ard_categorical(only_columns(bor, ID, "EFFFL", "AVALC"), "AVALC", adsl=subjects, pop_flag="EFFFL", levels=order + sorted(
         set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0],
-        source=Source("ADRS", eq("PARAMCD", "BOR")))
+        source=Source("ADRS", eq("PARAMCD", "BOR")), population=efficacy_set)
     ard_bor["variable"] = "BOR"
     rates = []
     for code, _, _ in RESPONSE_PARAMS:
         part = only_columns(adrs, ID, "EFFFL")[adrs["PARAMCD"].eq(code)]
         part = part.assign(RESPFL=adrs["AVALC"])
         rates.append(ard_incidence(part, subjects, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
-                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0],
+                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0], population=efficacy_set,
                                    source=Source("ADRS", eq("PARAMCD", code),
                                                  levels={"RESPFL": {"Y": eq("AVALC", "Y")}})))
     ard1 = ard_to_frame(ard_bor, *rates)
