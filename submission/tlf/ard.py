@@ -125,9 +125,10 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
     if len(duplicated):
         raise SubError([Problem(what, None, id_var, str(v), "subject appears more than once in the subject-level data")
                         for v in duplicated.unique()[:5]], f"{what} is not one record per subject")
+    everyone = frozenset(pop[id_var])
     groups: list[_Group] = []
     if denom_by is None:
-        groups.append(_Group(None, frozenset(pop[id_var])))
+        groups.append(_Group(None, everyone))
     else:
         blank = pop[pop[denom_by].isna()]
         if len(blank):
@@ -136,8 +137,8 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
         for level in levels_of(pop[denom_by], by_levels):
             groups.append(_Group(level, frozenset(pop.loc[pop[denom_by].eq(level), id_var])))
     if total is not None:
-        groups.append(_Group(_TOTAL, frozenset(pop[id_var])))
-    return _Population(denom_by, tuple(groups), frozenset(pop[id_var]), pop_flag)
+        groups.append(_Group(_TOTAL, everyone))
+    return _Population(denom_by, tuple(groups), everyone, pop_flag)
 
 
 def denominators(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str = "USUBJID",

@@ -387,19 +387,22 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
     digits = _digits(settings)
     total = TOTAL_KO if by else None
     by_levels = _levels(adsl[flagged(adsl["ENRLFL"])], by, settings) if by else None
-    common = dict(by=by, by_levels=by_levels, total=total, output_id=output_id, source=Source("ADSL"))
+    common = dict(by=by, by_levels=by_levels, total=total, missing=False, output_id=output_id, source=Source("ADSL"))
+    # The denominators of each set, built once for the rows that share them.
+    every, of_enrolled, of_safety = (denominators(adsl, flag, by, id_var=ID, by_levels=by_levels, total=total)
+                                     for flag in (None, "ENRLFL", "SAFFL"))
     enrolled = adsl[flagged(adsl["ENRLFL"])]
     in_safety = enrolled[flagged(enrolled["SAFFL"])]
     saf_reasons = _reason_levels(enrolled.loc[~flagged(enrolled["SAFFL"]), "SAFEXRS"], SAFEXRS_KO)
     eff_reasons = _reason_levels(in_safety.loc[~flagged(in_safety["EFFFL"]), "EFFEXRS"], EFFEXRS_KO)
     parts = {
-        "enrolled": ard_categorical(adsl, "ENRLFL", pop_flag=None, levels=["Y"], missing=False, **common),
-        "saf_excluded": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["N"], missing=False, **common),
-        "saf_reasons": ard_categorical(adsl, "SAFEXRS", pop_flag="ENRLFL", levels=saf_reasons, missing=False, **common),
-        "safety": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["Y"], missing=False, **common),
-        "eff_excluded": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["N"], missing=False, **common),
-        "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, missing=False, **common),
-        "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], missing=False, **common),
+        "enrolled": ard_categorical(adsl, "ENRLFL", pop_flag=None, levels=["Y"], population=every, **common),
+        "saf_excluded": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["N"], population=of_enrolled, **common),
+        "saf_reasons": ard_categorical(adsl, "SAFEXRS", pop_flag="ENRLFL", levels=saf_reasons, population=of_enrolled, **common),
+        "safety": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["Y"], population=of_enrolled, **common),
+        "eff_excluded": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["N"], population=of_safety, **common),
+        "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, population=of_safety, **common),
+        "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], population=of_safety, **common),
     }
     sites = []
     if "SITEID" in adsl.columns:  # the number of institutions that enrolled a subject (the methods state it)
