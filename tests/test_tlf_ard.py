@@ -252,6 +252,19 @@ def test_incidence_of_any_event_with_total():
     assert _value(ard, "events", group1_level="Total") == 6
 
 
+def test_categorical_counts_a_level_as_series_eq_does():
+    # An integer level counts the float values equal to it; a level given twice gets the same count twice;
+    # a subject with two records at one level counts once.
+    adsl = _adsl()
+    data = pd.DataFrame({"USUBJID": ["01", "01", "02", "04", "05"], "TRT01A": ["A", "A", "A", "B", "B"],
+                         "SCORE": [1.0, 1.0, 2.0, 1.0, None]})
+    ard = ard_categorical(data, "SCORE", by="TRT01A", adsl=adsl, levels=[1, 2, 1, 3])
+    a = ard[(ard["group1_level"] == "A") & (ard["stat_name"] == "n")]
+    assert list(a["variable_level"]) == [1, 2, 1, 3, "Missing"] and list(a["stat"]) == [1, 1, 1, 0, 1]
+    b = ard[(ard["group1_level"] == "B") & (ard["stat_name"] == "n")]
+    assert list(b["stat"]) == [1, 0, 1, 0, 1]
+
+
 def test_a_shared_population_gives_the_same_ard_as_one_built_per_call():
     adsl = _adsl()
     shared = denominators(adsl, "SAFFL", "TRT01A", by_levels=None, total="Total")

@@ -301,18 +301,27 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
     require_columns(data, [id_var, var, by], "analysis data")
     population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
     data = _restrict(only_columns(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
+    data = data.reset_index(drop=True)  # positions as the index: the codes below are by position
     order = levels_of(data[var], levels)
+    # Per record, the position of its value among the distinct levels (a level given twice, or two levels
+    # that are equal, count the same records), and its subject's code: each group's counts in one pass.
+    distinct = list(dict.fromkeys(order))
+    slot = {level: i for i, level in enumerate(distinct)}
+    level_of = _level_codes(data[var], distinct)
+    subject_of = factorize(data[id_var]).codes
     parts = []
     for group, part in population.of(data, id_var, by, "analysis data"):
         with_value = set(part.loc[~part[var].isna(), id_var])
-        parts.append((group, part, len(group.subjects - with_value)))
+        mine = part.index.to_numpy()
+        subjects = [n for n, _ in _tally(level_of[mine], subject_of[mine], len(distinct))]
+        parts.append((group, subjects, len(group.subjects - with_value)))
     show_missing = missing and any(n_missing for _, _, n_missing in parts)
     rows = _Rows(output_id, pop_flag, by, "categorical", total, source)
     defs = _Defs(source, data, pop_flag=pop_flag, by=by, denom_by=denom_by)
-    for group, part, n_missing in parts:
+    for group, subjects, n_missing in parts:
         N = len(group.subjects)
         for level in order:
-            rows.add(group, var, level, _n_N_p(_count(part[part[var].eq(level)], id_var), N),
+            rows.add(group, var, level, _n_N_p(subjects[slot[level]], N),
                      defs=defs.counts(group, defs.records(group, defs.level(var, level)) if source else None,
                                       _COUNT_KINDS))
         if show_missing:
