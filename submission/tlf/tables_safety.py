@@ -46,6 +46,7 @@ from .ard import (
     ard_incidence,
     ard_to_frame,
     ard_value,
+    denominators,
     plain_value,
     rows_frame,
 )
@@ -1203,6 +1204,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
                              var)
     group1 = sp.group1 or var
     level_where = _special_level_where(sp, levels)
+    per_level = denominators(work_adsl, pop, var, id_var=id_var, by_levels=levels)  # every row's denominators
     parts = []
     for key in ("AE", "ADR"):
         subset = SUBSETS[key]
@@ -1212,7 +1214,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         work_ae[column] = np.where(_subset_mask(work_ae, subset), "Y", "N")
         parts.append(ard_incidence(work_ae, work_adsl, var, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    by_levels=levels, ci_level=conv.ci_level, variable=key, id_var=id_var,
-                                   output_id=output_id,
+                                   output_id=output_id, population=per_level,
                                    source=Source("ADAE", _subset_where(subset), levels={column: None, var: level_where})))
     adr_ok = not _missing_flags(adae, SUBSETS["ADR"])
     test = None
@@ -1232,7 +1234,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
                                                "min_expected": test.min_expected})))
         pt_events = work_ae[_subset_mask(work_ae, SUBSETS["ADR"])]
         pt_ard = ard_hierarchical(pt_events, work_adsl, var, (pt_var,), subject_flag, pop, by_levels=levels,
-                                  id_var=id_var, output_id=output_id,
+                                  id_var=id_var, output_id=output_id, population=per_level,
                                   source=Source("ADAE", _subset_where(SUBSETS["ADR"]), levels={var: level_where}))
         parts.append(pt_ard[~pt_ard["variable"].eq(ANY_EVENT)])
     ard = ard_to_frame(*parts)
