@@ -18,6 +18,7 @@ from submission.tlf.ard import (
     ard_json_text,
     ard_to_frame,
     ard_value,
+    denominators,
     read_ard_csv,
     write_ard_csv,
     write_ard_files,
@@ -249,6 +250,43 @@ def test_incidence_of_any_event_with_total():
     assert _value(ard, "n", group1_level="Total") == 3
     assert _value(ard, "N", group1_level="Total") == 6
     assert _value(ard, "events", group1_level="Total") == 6
+
+
+def test_categorical_counts_a_level_as_series_eq_does():
+    # An integer level counts the float values equal to it; a level given twice gets the same count twice;
+    # a subject with two records at one level counts once.
+    adsl = _adsl()
+    data = pd.DataFrame({"USUBJID": ["01", "01", "02", "04", "05"], "TRT01A": ["A", "A", "A", "B", "B"],
+                         "SCORE": [1.0, 1.0, 2.0, 1.0, None]})
+    ard = ard_categorical(data, "SCORE", by="TRT01A", adsl=adsl, levels=[1, 2, 1, 3])
+    a = ard[(ard["group1_level"] == "A") & (ard["stat_name"] == "n")]
+    assert list(a["variable_level"]) == [1, 2, 1, 3, "Missing"] and list(a["stat"]) == [1, 1, 1, 0, 1]
+    b = ard[(ard["group1_level"] == "B") & (ard["stat_name"] == "n")]
+    assert list(b["stat"]) == [1, 0, 1, 0, 1]
+
+
+def test_a_shared_population_gives_the_same_ard_as_one_built_per_call():
+    adsl = _adsl()
+    shared = denominators(adsl, "SAFFL", "TRT01A", by_levels=None, total="Total")
+    for build in (lambda **k: ard_categorical(adsl, "SEX", by="TRT01A", total="Total", **k),
+                  lambda **k: ard_continuous(adsl, "AGE", by="TRT01A", total="Total", **k),
+                  lambda **k: ard_incidence(_adae(), adsl, by="TRTA", denom_by="TRT01A", total="Total", **k),
+                  lambda **k: ard_hierarchical(_adae(), adsl, by="TRTA", denom_by="TRT01A", total="Total", **k)):
+        pd.testing.assert_frame_equal(build(population=shared), build())
+    with pytest.raises(ValueError, match="SAFFL by TRT01A"):
+        ard_categorical(adsl, "SEX", by="TRT01A", population=shared)  # made with a total; this call has none
+    with pytest.raises(ValueError):
+        ard_categorical(adsl, "SEX", by="TRT01A", pop_flag=None, total="Total", population=shared)
+
+
+def test_grouped_by_the_denominator_only_each_group_counts_its_own_subjects():
+    # No grouping variable in the data (by=None) but denominators by TRT01A: each column counts only
+    # the events of its own subjects.
+    ard = ard_incidence(_adae(), _adsl(), denom_by="TRT01A", flag="AESER")
+    assert _value(ard, "n", group1_level="A") == 1 and _value(ard, "events", group1_level="A") == 1
+    assert _value(ard, "N", group1_level="A") == 3
+    assert _value(ard, "n", group1_level="B") == 1 and _value(ard, "N", group1_level="B") == 2
+    assert _value(ard, "n", group1_level="C") == 0 and _value(ard, "events", group1_level="C") == 0
 
 
 # --------------------------------------------------------------------------- writing

@@ -70,9 +70,15 @@ class _Population:
     analysis_set: str | None
 
     def of(self, data: pd.DataFrame, id_var: str, data_by: str | None, what: str) -> list[tuple[_Group, pd.DataFrame]]:
-        """Split `data` (already restricted to the population) by group; unknown groups stop the build."""
+        """Split `data` (already restricted to the population) by group; unknown groups stop the build.
+
+        Each part holds only records of its group's subjects (the denominator), so a builder counts it as is.
+        """
         if data_by is None:
-            return [(g, data) for g in self.groups]
+            # Not grouped, or the pooled group: the whole population. Grouped by the denominator only
+            # (no grouping variable in the data): each group's own subjects.
+            return [(g, data if g.level is None or g.level is _TOTAL else data[data[id_var].isin(g.subjects)])
+                    for g in self.groups]
         known = [g.level for g in self.groups if g.level is not _TOTAL]
         unknown = data[~data[data_by].isin(known)]
         if len(unknown):
@@ -119,9 +125,10 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
     if len(duplicated):
         raise SubError([Problem(what, None, id_var, str(v), "subject appears more than once in the subject-level data")
                         for v in duplicated.unique()[:5]], f"{what} is not one record per subject")
+    everyone = frozenset(pop[id_var])
     groups: list[_Group] = []
     if denom_by is None:
-        groups.append(_Group(None, frozenset(pop[id_var])))
+        groups.append(_Group(None, everyone))
     else:
         blank = pop[pop[denom_by].isna()]
         if len(blank):
@@ -130,8 +137,27 @@ def _population(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, 
         for level in levels_of(pop[denom_by], by_levels):
             groups.append(_Group(level, frozenset(pop.loc[pop[denom_by].eq(level), id_var])))
     if total is not None:
-        groups.append(_Group(_TOTAL, frozenset(pop[id_var])))
-    return _Population(denom_by, tuple(groups), frozenset(pop[id_var]), pop_flag)
+        groups.append(_Group(_TOTAL, everyone))
+    return _Population(denom_by, tuple(groups), everyone, pop_flag)
+
+
+def denominators(adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None, *, id_var: str = "USUBJID",
+                 by_levels: Sequence | None = None, total: str | None = None) -> _Population:
+    """The population (denominator groups) the builders compute from these arguments, computed once: pass it
+    as `population=` to several builder calls on the same ADSL with the same pop_flag, denom_by, by_levels
+    and total (e.g. every row of a summary table), and each call skips building it again."""
+    return _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+
+
+def _given_or_new(population: _Population | None, adsl: pd.DataFrame, pop_flag: str | None, denom_by: str | None,
+                  *, id_var: str, by_levels: Sequence | None, total: str | None) -> _Population:
+    if population is None:
+        return _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    pooled = any(g.level is _TOTAL for g in population.groups)
+    if population.by != denom_by or population.analysis_set != pop_flag or pooled != (total is not None):
+        raise ValueError(f"the population given was made for {population.analysis_set} by {population.by}, "
+                         f"not {pop_flag} by {denom_by}{' with a total' if total is not None else ''}")
+    return population
 
 
 def _restrict(data: pd.DataFrame, population: _Population, id_var: str, pop_flag: str | None) -> pd.DataFrame:
@@ -257,7 +283,7 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
                     adsl: pd.DataFrame | None = None, denom_by: str | None = None, levels: Sequence | None = None,
                     by_levels: Sequence | None = None, missing: bool = True, missing_label: str = MISSING_LEVEL,
                     total: str | None = None, id_var: str = "USUBJID", output_id: str = "",
-                    source: Source | None = None) -> pd.DataFrame:
+                    source: Source | None = None, population: _Population | None = None) -> pd.DataFrame:
     """n, N and p (= n/N) of each level of `var`, per group of `by`.
 
     `data` is usually ADSL itself (then `adsl` may be omitted); for another one-record-per-subject
@@ -267,26 +293,35 @@ def ard_categorical(data: pd.DataFrame, var: str, by: str | None = None, pop_fla
     without a value are counted in a `missing_label` row (only when there are some, and with
     `missing=True`), so the percentages of a group add up to 100. `total` adds a pooled group.
     `source` (the ADaM dataset of `data` and what the caller kept of it) adds each row's analysis
-    definition (`TRACE_COLUMNS`, see where.py).
+    definition (`TRACE_COLUMNS`, see where.py). `population` (from `denominators`, made with the same
+    ADSL, pop_flag, denom_by, by_levels and total) saves building the denominators again; so in every builder.
     """
     adsl = data if adsl is None else adsl
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
-    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
     data = _restrict(only_columns(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
+    data = data.reset_index(drop=True)  # positions as the index: the codes below are by position
     order = levels_of(data[var], levels)
+    # Per record, the position of its value among the distinct levels (a level given twice, or two levels
+    # that are equal, count the same records), and its subject's code: each group's counts in one pass.
+    distinct = list(dict.fromkeys(order))
+    slot = {level: i for i, level in enumerate(distinct)}
+    level_of = _level_codes(data[var], distinct)
+    subject_of = factorize(data[id_var]).codes
     parts = []
     for group, part in population.of(data, id_var, by, "analysis data"):
-        part = part[part[id_var].isin(group.subjects)]
         with_value = set(part.loc[~part[var].isna(), id_var])
-        parts.append((group, part, len(group.subjects - with_value)))
+        mine = part.index.to_numpy()
+        subjects = [n for n, _ in _tally(level_of[mine], subject_of[mine], len(distinct))]
+        parts.append((group, subjects, len(group.subjects - with_value)))
     show_missing = missing and any(n_missing for _, _, n_missing in parts)
     rows = _Rows(output_id, pop_flag, by, "categorical", total, source)
     defs = _Defs(source, data, pop_flag=pop_flag, by=by, denom_by=denom_by)
-    for group, part, n_missing in parts:
+    for group, subjects, n_missing in parts:
         N = len(group.subjects)
         for level in order:
-            rows.add(group, var, level, _n_N_p(_count(part[part[var].eq(level)], id_var), N),
+            rows.add(group, var, level, _n_N_p(subjects[slot[level]], N),
                      defs=defs.counts(group, defs.records(group, defs.level(var, level)) if source else None,
                                       _COUNT_KINDS))
         if show_missing:
@@ -321,7 +356,7 @@ def continuous_stats(values: Sequence[float]) -> dict:
 def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag: str | None = "SAFFL", *,
                    adsl: pd.DataFrame | None = None, denom_by: str | None = None, by_levels: Sequence | None = None,
                    total: str | None = None, id_var: str = "USUBJID", output_id: str = "",
-                   source: Source | None = None) -> pd.DataFrame:
+                   source: Source | None = None, population: _Population | None = None) -> pd.DataFrame:
     """N, mean, sd, median, p25, p75, min, max (and N_miss: population subjects without a value) per group.
 
     One record per subject is expected (filter a BDS frame to one parameter and visit first).
@@ -330,7 +365,7 @@ def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag
     adsl = data if adsl is None else adsl
     denom_by = by if denom_by is None else denom_by
     require_columns(data, [id_var, var, by], "analysis data")
-    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
     data = _restrict(only_columns(data, id_var, var, by, pop_flag), population, id_var, pop_flag)
     twice = data[id_var][data[id_var].duplicated()]
     if len(twice):
@@ -339,7 +374,6 @@ def ard_continuous(data: pd.DataFrame, var: str, by: str | None = None, pop_flag
     rows = _Rows(output_id, pop_flag, by, "continuous", total, source)
     defs = _Defs(source, data, pop_flag=pop_flag, by=by, denom_by=denom_by)
     for group, part in population.of(data, id_var, by, "analysis data"):
-        part = part[part[id_var].isin(group.subjects)]
         stats = continuous_stats(part[var].tolist())
         stats["N_miss"] = len(group.subjects) - stats["N"]
         found = None
@@ -356,7 +390,7 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
                      variables: Sequence[str] = ("AEBODSYS", "AEDECOD"), subject_flag: str | None = "TRTEMFL",
                      pop_flag: str | None = "SAFFL", *, denom_by: str | None = None, by_levels: Sequence | None = None,
                      total: str | None = None, id_var: str = "USUBJID", uncoded_label: str = "Uncoded",
-                     output_id: str = "", source: Source | None = None) -> pd.DataFrame:
+                     output_id: str = "", source: Source | None = None, population: _Population | None = None) -> pd.DataFrame:
     """Subjects (n, N, p) and events per level of a hierarchy (SOC, then PT within SOC), per group.
 
     A subject counts once per SOC and once per PT however many events they had; events count
@@ -373,7 +407,7 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
         raise ValueError("ard_hierarchical supports at most two levels (e.g. SOC and PT)")
     denom_by = by if denom_by is None else denom_by
     require_columns(adae, [id_var, by, subject_flag, *variables], "event data")
-    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
     events = _restrict(only_columns(adae, id_var, by, subject_flag, pop_flag, *variables), population, id_var, pop_flag)
     if subject_flag:
         events = events[flagged(events[subject_flag])]
@@ -408,7 +442,6 @@ def ard_hierarchical(adae: pd.DataFrame, adsl: pd.DataFrame, by: str | None = "T
 
     for group, part in population.of(events, id_var, by, "event data"):
         N = len(group.subjects)
-        part = part[part[id_var].isin(group.subjects)]
         rows.add(group, ANY_EVENT, None, {**_n_N_p(_count(part, id_var), N), "events": len(part)}, defs=at(group))
         mine = part.index.to_numpy()
         by_parent = _tally(parent_of[mine], subject_of[mine], len(parents))
@@ -453,7 +486,7 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
                   subject_flag: str | None = "TRTEMFL", pop_flag: str | None = "SAFFL", denom_by: str | None = None,
                   by_levels: Sequence | None = None, total: str | None = None, ci_level: float = 0.95,
                   variable: str | None = None, id_var: str = "USUBJID", output_id: str = "",
-                  source: Source | None = None) -> pd.DataFrame:
+                  source: Source | None = None, population: _Population | None = None) -> pd.DataFrame:
     """Incidence of subjects with at least one qualifying record: n, N, p, events and the exact CI of p.
 
     Qualifying records: `subject_flag` == "Y" (if given) and `flag` == "Y" (if given; e.g. AESER,
@@ -462,7 +495,7 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     """
     denom_by = by if denom_by is None else denom_by
     require_columns(events, [id_var, by, subject_flag, flag], "event data")
-    population = _population(adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
+    population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
     data = _restrict(only_columns(events, id_var, by, subject_flag, flag, pop_flag), population, id_var, pop_flag)
     if subject_flag:
         data = data[flagged(data[subject_flag])]
@@ -472,7 +505,6 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     rows = _Rows(output_id, pop_flag, by, "incidence", total, source)
     defs = _Defs(source, events, pop_flag=pop_flag, by=by, denom_by=denom_by, subject_flag=subject_flag, flag=flag)
     for group, part in population.of(data, id_var, by, "event data"):
-        part = part[part[id_var].isin(group.subjects)]
         n, N = _count(part, id_var), len(group.subjects)
         low, high = clopper_pearson(n, N, ci_level)
         found = (defs.counts(group, defs.records(group), {**_EVENT_KINDS, "conf.low": "ratio", "conf.high": "ratio"})

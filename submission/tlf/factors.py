@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..columns import map_distinct
 from ..study import Grouping
 from ._frames import flagged, is_missing, levels_of, require_columns
 
@@ -54,8 +55,13 @@ class FactorFrame:
     groupings: dict[str, Grouping] = field(default_factory=dict)  # count factor -> the grouping used
 
 
+def _value_or_none(value):
+    """The value, None for a missing or blank one."""
+    return None if is_missing(value) or (isinstance(value, str) and not value.strip()) else value
+
+
 def _yn_levels(values: pd.Series) -> list:
-    present = {v for v in values if not is_missing(v)}
+    present = set(values[values.notna()])  # notna: not is_missing, for a whole column
     return ["N", "Y"] if present <= {"N", "Y"} else levels_of(values)
 
 
@@ -97,7 +103,7 @@ def factor_frame(adsl: pd.DataFrame, groups: Mapping[str, Grouping], *, factors:
             frame[name] = [counts[name].label_of(None if is_missing(v) else float(v)) for v in values]
         elif name == "STDOSE":
             frame[name] = [None if is_missing(v) else f"{float(v):g} mg" for v in values]
-        frame[name] = [None if is_missing(v) or (isinstance(v, str) and not v.strip()) else v for v in frame[name]]
+        frame[name] = map_distinct(frame[name], _value_or_none)  # once per distinct text
     frame = frame.reset_index(drop=True)
     levels = {name: _levels(name, frame[name], groups, counts) for name in present}
     reference: dict[str, object] = {}

@@ -40,6 +40,7 @@ from .ard import (
     ard_hierarchical,
     ard_incidence,
     ard_to_frame,
+    denominators,
     rows_frame,
     stat_row,
 )
@@ -304,6 +305,8 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
     bold: list[int] = []
     # Only the columns each summary needs: the ARD builders filter whole frames many times.
     keys_only = adsl[list(dict.fromkeys(c for c in (ID, pop, by, denom_by) if c is not None))]
+    # The same denominators for every summary: computed once.
+    shared = denominators(keys_only, pop, denom_by, id_var=ID, by_levels=by_levels, total=total_label) if items else None
     for item in items:
         if item.data is None:
             data = adsl[list(dict.fromkeys([*keys_only.columns, item.var, *(
@@ -313,7 +316,7 @@ def _summary_table(adsl: pd.DataFrame, items: Sequence[_Item], *, by: str | None
             if by is not None and by not in data.columns:
                 data = data.merge(adsl[[ID, by]], on=ID, how="left")
         common = dict(by=by, pop_flag=pop, adsl=keys_only, denom_by=denom_by, by_levels=by_levels, total=total_label,
-                      output_id=output_id, source=item.source or Source("ADSL"))
+                      output_id=output_id, source=item.source or Source("ADSL"), population=shared)
         if item.kind == "cont":
             ard = ard_continuous(data, item.var, **common)
         else:
@@ -384,19 +387,22 @@ def disposition(adsl: pd.DataFrame, *, settings, output_id: str = "T-DSP-01",
     digits = _digits(settings)
     total = TOTAL_KO if by else None
     by_levels = _levels(adsl[flagged(adsl["ENRLFL"])], by, settings) if by else None
-    common = dict(by=by, by_levels=by_levels, total=total, output_id=output_id, source=Source("ADSL"))
+    common = dict(by=by, by_levels=by_levels, total=total, missing=False, output_id=output_id, source=Source("ADSL"))
+    # The denominators of each set, built once for the rows that share them.
+    every, of_enrolled, of_safety = (denominators(adsl, flag, by, id_var=ID, by_levels=by_levels, total=total)
+                                     for flag in (None, "ENRLFL", "SAFFL"))
     enrolled = adsl[flagged(adsl["ENRLFL"])]
     in_safety = enrolled[flagged(enrolled["SAFFL"])]
     saf_reasons = _reason_levels(enrolled.loc[~flagged(enrolled["SAFFL"]), "SAFEXRS"], SAFEXRS_KO)
     eff_reasons = _reason_levels(in_safety.loc[~flagged(in_safety["EFFFL"]), "EFFEXRS"], EFFEXRS_KO)
     parts = {
-        "enrolled": ard_categorical(adsl, "ENRLFL", pop_flag=None, levels=["Y"], missing=False, **common),
-        "saf_excluded": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["N"], missing=False, **common),
-        "saf_reasons": ard_categorical(adsl, "SAFEXRS", pop_flag="ENRLFL", levels=saf_reasons, missing=False, **common),
-        "safety": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["Y"], missing=False, **common),
-        "eff_excluded": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["N"], missing=False, **common),
-        "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, missing=False, **common),
-        "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], missing=False, **common),
+        "enrolled": ard_categorical(adsl, "ENRLFL", pop_flag=None, levels=["Y"], population=every, **common),
+        "saf_excluded": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["N"], population=of_enrolled, **common),
+        "saf_reasons": ard_categorical(adsl, "SAFEXRS", pop_flag="ENRLFL", levels=saf_reasons, population=of_enrolled, **common),
+        "safety": ard_categorical(adsl, "SAFFL", pop_flag="ENRLFL", levels=["Y"], population=of_enrolled, **common),
+        "eff_excluded": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["N"], population=of_safety, **common),
+        "eff_reasons": ard_categorical(adsl, "EFFEXRS", pop_flag="SAFFL", levels=eff_reasons, population=of_safety, **common),
+        "efficacy": ard_categorical(adsl, "EFFFL", pop_flag="SAFFL", levels=["Y"], population=of_safety, **common),
     }
     sites = []
     if "SITEID" in adsl.columns:  # the number of institutions that enrolled a subject (the methods state it)
@@ -882,16 +888,17 @@ def efficacy(adsl: pd.DataFrame, adrs: pd.DataFrame, *, settings,
 
     bor = adrs[adrs["PARAMCD"].eq("BOR")]
     subjects = only_columns(adsl, ID, "EFFFL")
+    efficacy_set = denominators(subjects, "EFFFL", None, id_var=ID)  # the one denominator of every row below
     ard_bor = ard_categorical(only_columns(bor, ID, "EFFFL", "AVALC"), "AVALC", adsl=subjects, pop_flag="EFFFL", levels=order + sorted(
         set(bor["AVALC"].dropna()) - set(order)), missing_label="Missing", output_id=output_ids[0],
-        source=Source("ADRS", eq("PARAMCD", "BOR")))
+        source=Source("ADRS", eq("PARAMCD", "BOR")), population=efficacy_set)
     ard_bor["variable"] = "BOR"
     rates = []
     for code, _, _ in RESPONSE_PARAMS:
         part = only_columns(adrs, ID, "EFFFL")[adrs["PARAMCD"].eq(code)]
         part = part.assign(RESPFL=adrs["AVALC"])
         rates.append(ard_incidence(part, subjects, flag="RESPFL", subject_flag=None, pop_flag="EFFFL",
-                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0],
+                                   ci_level=conv.ci_level, variable=code, output_id=output_ids[0], population=efficacy_set,
                                    source=Source("ADRS", eq("PARAMCD", code),
                                                  levels={"RESPFL": {"Y": eq("AVALC", "Y")}})))
     ard1 = ard_to_frame(ard_bor, *rates)

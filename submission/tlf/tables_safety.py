@@ -40,11 +40,13 @@ from .ard import (
     ANY_EVENT,
     STAT_LABELS,
     ArdLookup,
+    _Population,
     _population,
     ard_hierarchical,
     ard_incidence,
     ard_to_frame,
     ard_value,
+    denominators,
     plain_value,
     rows_frame,
 )
@@ -228,10 +230,17 @@ def _grouping(adsl: pd.DataFrame, pop: str | None, by: str | None, denom_by: str
     return _Columns(by, denom_by, list(by_levels) if by_levels is not None else None, total)
 
 
-def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> list[tuple[object, int]]:
+def _denominators(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> _Population:
+    """The denominator groups of a table's columns (what an ARD builder computes from the same arguments)."""
+    return _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                       by_levels=g.by_levels, total=g.total)
+
+
+def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str,
+            population: _Population | None = None) -> list[tuple[object, int]]:
     """(group1_level as in the ARD, N) per column, in column order."""
-    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
-                             by_levels=g.by_levels, total=g.total)
+    if population is None:
+        population = _denominators(adsl, pop, g, id_var)
     return [(g.total if grp.level is _TOTAL else grp.level, len(grp.subjects)) for grp in population.groups]
 
 
@@ -390,7 +399,8 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
     `compare_to` (a level of `denom_by`): a p-value column per other level (`compare.incidence_comparisons`)."""
     conv = _conv(settings)
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
-    groups = _groups(adsl, pop, g, id_var)
+    population = _denominators(adsl, pop, g, id_var)  # every row's denominators
+    groups = _groups(adsl, pop, g, id_var, population)
     subjects = only_columns(adsl, id_var, pop, g.denom_by)
     records = only_columns(adae, id_var, g.by, subject_flag, pop)
     parts, shown, absent = [], [], []
@@ -404,7 +414,7 @@ def safety_overview(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySetti
         work = records.assign(**{column: np.where(_subset_mask(adae, subset), "Y", "N")})
         parts.append(ard_incidence(work, subjects, g.by, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    denom_by=g.denom_by, by_levels=g.by_levels, total=g.total, ci_level=conv.ci_level,
-                                   variable=subset.key, id_var=id_var, output_id=output_id,
+                                   variable=subset.key, id_var=id_var, output_id=output_id, population=population,
                                    source=Source("ADAE", _subset_where(subset), levels={column: None})))
         shown.append(subset)
     ard = ard_to_frame(*parts) if parts else ard_to_frame()
@@ -660,7 +670,6 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
     # Each column's counts in one grouped pass; the rows are ranked on them as `_rank_soc_pt` ranks an ARD.
     columns = []
     for grp, part in population.of(data, id_var, g.by, "ADAE"):
-        part = part[part[id_var].isin(grp.subjects)]
         columns.append((grp, _context_level_counts(part, soc_var=soc_var, pt_var=pt_var, id_var=id_var,
                                                    ranks=part["__level__"].map(rank).to_numpy(), worst=worst)))
     ranked = [c for grp, c in columns if grp.level is _TOTAL] or [c for _, c in columns]
@@ -1195,6 +1204,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
                              var)
     group1 = sp.group1 or var
     level_where = _special_level_where(sp, levels)
+    per_level = denominators(work_adsl, pop, var, id_var=id_var, by_levels=levels)  # every row's denominators
     parts = []
     for key in ("AE", "ADR"):
         subset = SUBSETS[key]
@@ -1204,7 +1214,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
         work_ae[column] = np.where(_subset_mask(work_ae, subset), "Y", "N")
         parts.append(ard_incidence(work_ae, work_adsl, var, flag=column, subject_flag=subject_flag, pop_flag=pop,
                                    by_levels=levels, ci_level=conv.ci_level, variable=key, id_var=id_var,
-                                   output_id=output_id,
+                                   output_id=output_id, population=per_level,
                                    source=Source("ADAE", _subset_where(subset), levels={column: None, var: level_where})))
     adr_ok = not _missing_flags(adae, SUBSETS["ADR"])
     test = None
@@ -1224,7 +1234,7 @@ def special_population_table(adsl: pd.DataFrame, adae: pd.DataFrame, population:
                                                "min_expected": test.min_expected})))
         pt_events = work_ae[_subset_mask(work_ae, SUBSETS["ADR"])]
         pt_ard = ard_hierarchical(pt_events, work_adsl, var, (pt_var,), subject_flag, pop, by_levels=levels,
-                                  id_var=id_var, output_id=output_id,
+                                  id_var=id_var, output_id=output_id, population=per_level,
                                   source=Source("ADAE", _subset_where(SUBSETS["ADR"]), levels={var: level_where}))
         parts.append(pt_ard[~pt_ard["variable"].eq(ANY_EVENT)])
     ard = ard_to_frame(*parts)
