@@ -32,7 +32,6 @@ from ..errors import Problem, SubError
 from ..io import write_atomic
 from ..spreadsheet import escape_csv_text, unescape_csv_text
 from ._frames import flagged, is_missing, levels_of, only_columns, require_columns
-from .stats import clopper_pearson
 from .where import MISSING as _MISSING_WORD
 from .where import Source, all_of, definition, eq, has_records
 
@@ -493,6 +492,9 @@ def ard_incidence(events: pd.DataFrame, adsl: pd.DataFrame, by: str | None = Non
     an ADR flag, or AVALC of a responder parameter). `variable` names the row (default: `flag`,
     else `..any..`). The interval is Clopper-Pearson at `ci_level` (take settings.conventions.ci_level).
     """
+    # here, not at the top: scipy is loaded by the builders that need it, not by `sub validate`
+    from .stats import clopper_pearson
+
     denom_by = by if denom_by is None else denom_by
     require_columns(events, [id_var, by, subject_flag, flag], "event data")
     population = _given_or_new(population, adsl, pop_flag, denom_by, id_var=id_var, by_levels=by_levels, total=total)
