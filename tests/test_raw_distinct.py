@@ -8,7 +8,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from submission.raw.checks import DistinctColumn, date_bounds, per_distinct
+from submission.columns import DistinctColumn, per_distinct
+from submission.raw.checks import date_bounds
 from submission.raw.load import _cell_counts
 from submission.sdtm.common import full_dates, iso_date
 from submission.sdtm.dm import _text_extreme

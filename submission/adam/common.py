@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..raw.checks import DistinctColumn
-from ..raw.checks import per_distinct as _per_distinct
+from ..columns import DistinctColumn
+from ..columns import per_distinct as _per_distinct
 
 _ISO = r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?"
 

@@ -13,44 +13,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from ..columns import DistinctColumn, per_distinct
 from ..errors import Problem, shorten
 from .layout import DATE_TYPES, Check, Field, Layout, limit_kind
 
 # Control characters: C0 (tab, line feed and carriage return included), DEL and C1.
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"
-
-
-class DistinctColumn:
-    """A column as codes into its distinct values, so that a check reads each distinct value once (a
-    column of 100,000 rows holds a few thousand dates or codes) and spreads its answer to the rows.
-    The distinct values keep the column's dtype, so a check gives what it gives on the column."""
-
-    def __init__(self, column: pd.Series):
-        # an object column factorizes faster as its array (no copy)
-        codes, distinct = pd.factorize(column.to_numpy() if column.dtype == object else column.array,
-                                       use_na_sentinel=False)
-        self.codes = codes
-        self.index = column.index
-        self.values = pd.Series(distinct, dtype=column.dtype)
-
-    def rows(self, per_value: pd.Series) -> pd.Series:
-        """A Series of one entry per distinct value, spread to the column's rows (dtype kept)."""
-        if isinstance(per_value.dtype, np.dtype):
-            return pd.Series(per_value.to_numpy()[self.codes], index=self.index, dtype=per_value.dtype)
-        return pd.Series(per_value.array.take(self.codes), index=self.index, dtype=per_value.dtype)
-
-    def apply(self, check) -> pd.Series:
-        """`check` (a function of a Series) of the column, computed on the distinct values."""
-        return self.rows(check(self.values))
-
-
-def per_distinct(values: pd.Series, check) -> pd.Series:
-    """`check` (a function of a Series, value by value) of a text column, computed once per distinct
-    value. Any other column (numbers, or an object column holding more than text: 1, 1.0 and True
-    would count as one value) is checked as a whole."""
-    text = isinstance(values.dtype, pd.StringDtype) or (
-        values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))
-    return DistinctColumn(values).apply(check) if text else check(values)
 
 
 def date_bounds(values: pd.Series) -> tuple[pd.Series, pd.Series]:

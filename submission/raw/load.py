@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..columns import DistinctColumn
 from ..csvio import no_field_limit, read_text
 from ..errors import Problem, SubError, shorten
 from ..study import StudySettings, load_settings
-from .checks import DistinctColumn, needs_every_form, run_checks
 from .checks import date_bounds as _date_bounds
+from .checks import needs_every_form, run_checks
 from .layout import Field, Layout, load_layout
 
 # Shown per file, column and kind of problem before the rest are summed up in one line

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..columns import per_distinct
 from ..errors import Problem
-from ..raw.checks import per_distinct
 
 
 @dataclass

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..columns import per_distinct
 from ..csvio import read_table
 from ..errors import Problem, SubError
-from ..raw.checks import per_distinct
 from ..raw.load import RawExtract
 from ..spec import Spec
 from ..study import StudySettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..raw.checks import DistinctColumn
+from ..columns import DistinctColumn
 from .common import sequence, study_day
 from .context import Context
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..raw.checks import per_distinct
+from ..columns import per_distinct
 from .common import iso_date, sequence, study_day
 from .context import Context
 from .findings import value_level
