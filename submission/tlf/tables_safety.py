@@ -41,7 +41,6 @@ from .ard import (
     STAT_LABELS,
     ArdLookup,
     _Population,
-    _population,
     ard_hierarchical,
     ard_incidence,
     ard_to_frame,
@@ -232,8 +231,8 @@ def _grouping(adsl: pd.DataFrame, pop: str | None, by: str | None, denom_by: str
 
 def _denominators(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str) -> _Population:
     """The denominator groups of a table's columns (what an ARD builder computes from the same arguments)."""
-    return _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
-                       by_levels=g.by_levels, total=g.total)
+    return denominators(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
+                        by_levels=g.by_levels, total=g.total)
 
 
 def _groups(adsl: pd.DataFrame, pop: str | None, g: _Columns, id_var: str,
@@ -572,7 +571,7 @@ def ae_by_soc_pt(adsl: pd.DataFrame, adae: pd.DataFrame, settings: StudySettings
                            by_levels=g.by_levels, total=g.total, id_var=id_var, output_id=output_id,
                            source=Source("ADAE", _subset_where(subset)))
     if check_occurrence and subject_flag == "TRTEMFL":
-        population = _population(subjects, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
+        population = denominators(subjects, pop, g.denom_by, id_var=id_var, by_levels=g.by_levels, total=None)
         problems = check_occurrence_flags(adae, ard, subset, pop_ids=population.ids, pop=pop, soc_var=soc_var,
                                           pt_var=pt_var, id_var=id_var, total=g.total)
         if problems:
@@ -643,8 +642,7 @@ def _by_level(adsl: pd.DataFrame, adae: pd.DataFrame, conv: Conventions, *, subs
               what: str, context: str) -> TableResult:
     require_columns(adae, [id_var, var, *subset.flags, soc_var, pt_var, subject_flag, by], "ADAE")
     g = _grouping(adsl, pop, by, denom_by, by_levels, total)
-    population = _population(only_columns(adsl, id_var, pop, g.denom_by), pop, g.denom_by, id_var=id_var,
-                             by_levels=g.by_levels, total=g.total)
+    population = _denominators(adsl, pop, g, id_var)
     keep = adae[id_var].isin(population.ids) & _subset_mask(adae, subset)
     if pop and pop in adae.columns:
         keep &= flagged(adae[pop])
